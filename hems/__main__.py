@@ -1,0 +1,5 @@
+import sys
+
+from hems.cli import main
+
+sys.exit(main())
