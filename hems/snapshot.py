@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Mapping
+from collections.abc import Mapping
 
 from devices.natures import ApplianceState, CircuitReading, GridReading, PvReading
 
@@ -21,3 +21,32 @@ class Snapshot:
     pv: PvReading | None = None
     appliances: Mapping[str, ApplianceState] = field(default_factory=lambda: MappingProxyType({}))
     errors: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def _reading_dict(reading: object) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name in reading.__dataclass_fields__:  # type: ignore[attr-defined]
+        if name == "raw":
+            continue
+        value = getattr(reading, name)
+        if value is None:
+            continue
+        out[name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+def snapshot_to_dict(snapshot: Snapshot) -> dict[str, object]:
+    """The JSON form of a snapshot (MQTT `state`, the live state file the dashboard reads).
+
+    ``{"time": ISO-UTC, "grid": {...} | null, "circuits": {id: {...}}, "pv": {...} | null,
+    "appliances": {id: {...}}, "errors": {device: reason}}``; reading fields with unit-carrying names,
+    absent fields omitted (unknown is not zero).
+    """
+    return {
+        "time": snapshot.time.isoformat(),
+        "grid": _reading_dict(snapshot.grid) if snapshot.grid else None,
+        "circuits": {cid: _reading_dict(r) for cid, r in snapshot.circuits.items()},
+        "pv": _reading_dict(snapshot.pv) if snapshot.pv else None,
+        "appliances": {aid: _reading_dict(s) for aid, s in snapshot.appliances.items()},
+        "errors": dict(snapshot.errors),
+    }
