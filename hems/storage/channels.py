@@ -1,0 +1,42 @@
+"""Channel names: how a snapshot's readings become stored series.
+
+``grid.<field>`` for the smart meter, ``circuit.<id>.<field>``, ``pv.<field>``,
+``appliance.<id>.p_w``. The field keeps its unit-carrying name (``p_import_w``, ``i_a``, ...). Only
+numeric fields are stored; identity fields (meter id, clock) are not samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from devices.natures import CircuitReading, GridReading, PvReading
+from hems.snapshot import Snapshot
+
+_SKIP = {"time", "meter_id", "meter_type", "meter_clock", "list_id", "raw"}
+GRID_FIELDS = tuple(f.name for f in fields(GridReading) if f.name not in _SKIP)
+CIRCUIT_FIELDS = tuple(f.name for f in fields(CircuitReading) if f.name not in _SKIP)
+PV_FIELDS = tuple(f.name for f in fields(PvReading) if f.name not in _SKIP)
+
+
+def snapshot_values(snapshot: Snapshot) -> dict[str, float]:
+    """Every numeric value of a snapshot by channel name (missing readings are absent)."""
+    out: dict[str, float] = {}
+    if snapshot.grid is not None:
+        for name in GRID_FIELDS:
+            v = getattr(snapshot.grid, name)
+            if v is not None:
+                out[f"grid.{name}"] = float(v)
+    for cid, reading in snapshot.circuits.items():
+        for name in CIRCUIT_FIELDS:
+            v = getattr(reading, name)
+            if v is not None:
+                out[f"circuit.{cid}.{name}"] = float(v)
+    if snapshot.pv is not None:
+        for name in PV_FIELDS:
+            v = getattr(snapshot.pv, name)
+            if v is not None:
+                out[f"pv.{name}"] = float(v)
+    for aid, state in snapshot.appliances.items():
+        if state.p_w is not None:
+            out[f"appliance.{aid}.p_w"] = float(state.p_w)
+    return out

@@ -1,0 +1,215 @@
+"""Batched writing of cycles, with rollups maintained incrementally.
+
+Every cycle is buffered; the buffer is committed in ONE transaction when ``batch_seconds`` of wall time
+have passed or ``batch_cycles`` cycles are waiting (and at once for the very first cycle, so a reader
+sees data quickly). Rollup rows (1 min, 15 min, 1 h, local day) are written when their slot closes; an
+open slot lives in memory and, after a restart, is rebuilt from the raw samples already on disk.
+A crash loses at most the uncommitted batch; a clean `close()` flushes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time as _time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from hems.storage import codec
+from hems.storage.rollup import ROLLUPS, Accumulator, slot_start
+from hems.storage.store import Storage, from_unix, to_unix
+
+DAY_S = 86400
+
+
+@dataclass(frozen=True)
+class WriterSettings:
+    batch_seconds: float = 60.0
+    batch_cycles: int = 60
+    raw_days: int = 14
+    frame_days: int = 7
+    frame_max_rows: int = 200_000
+    minute_days: int = 90
+    quarter_days: int = 3 * 366
+    hour_days: int = 10 * 366
+
+    @classmethod
+    def from_config(cls, cfg: object) -> WriterSettings:
+        return cls(**{name: getattr(cfg, name) for name in cls.__dataclass_fields__})
+
+
+class SampleWriter:
+    def __init__(
+        self,
+        storage: Storage,
+        settings: WriterSettings | None = None,
+        wall: Callable[[], float] = _time.monotonic,
+    ) -> None:
+        if storage.readonly:
+            raise ValueError("SampleWriter needs a writable Storage")
+        self.st = storage
+        self.settings = settings or WriterSettings()
+        self._wall = wall
+        self._tz = storage.timezone
+        self._channels: list[str] = []
+        self._index: dict[str, int] = {}
+        self._layout_id = 0
+        self._pending_samples: list[tuple[int, int, bytes]] = []
+        self._pending_rollups: list[tuple[str, int, int, bytes]] = []
+        self._pending_frames: list[tuple[int, bytes]] = []
+        self._acc: dict[str, Accumulator] = {}
+        self._last_t: int | None = None
+        self._last_flush = wall()
+        self._flushed_once = False
+        self._last_retention: int | None = None
+        self._resume()
+
+    # ----- resume ---------------------------------------------------------------------------------
+    def _resume(self) -> None:
+        conn = self.st.connection
+        row = conn.execute("SELECT id, channels FROM layout ORDER BY id DESC LIMIT 1").fetchone()
+        if row:
+            self._layout_id = row[0]
+            self._channels = list(json.loads(row[1]))
+            self._index = {c: i for i, c in enumerate(self._channels)}
+        last = conn.execute("SELECT MAX(t) FROM sample").fetchone()[0]
+        if last is None:
+            return
+        self._last_t = last
+        # rebuild the open slot of every rollup from the raw samples on disk
+        day_start = slot_start("1d", last, self._tz)
+        starts = {res: slot_start(res, last, self._tz) for res in ROLLUPS}
+        self._acc = {res: Accumulator(s) for res, s in starts.items()}
+        rows = conn.execute(
+            "SELECT t, layout, data FROM sample WHERE t >= ? ORDER BY t", (day_start,)
+        ).fetchall()
+        for t, layout_id, blob in rows:
+            values = self._remap(layout_id, blob)
+            for res, acc in self._acc.items():
+                if t >= acc.start:
+                    acc.add(values)
+
+    def _remap(self, layout_id: int, blob: bytes) -> list[float]:
+        channels = self.st.layout(layout_id)
+        raw = codec.unpack_values(blob)
+        values = [math.nan] * len(self._channels)
+        for name, v in zip(channels, raw, strict=False):
+            i = self._index.get(name)
+            if i is not None:
+                values[i] = v
+        return values
+
+    @property
+    def last_time(self) -> datetime | None:
+        return from_unix(self._last_t) if self._last_t is not None else None
+
+    # ----- adding ---------------------------------------------------------------------------------
+    def add(self, time: datetime, values: Mapping[str, float], frame: bytes | None = None) -> bool:
+        """Buffer one cycle's values (channel → value). Returns False (and stores nothing) for a time
+        not after the newest stored one, so a resumed run never duplicates or rewrites history."""
+        t = to_unix(time)
+        if self._last_t is not None and t <= self._last_t:
+            return False
+        new = [name for name in values if name not in self._index]
+        if new:
+            self._grow_layout(new)
+        row = [math.nan] * len(self._channels)
+        for name, v in values.items():
+            row[self._index[name]] = v
+        self._pending_samples.append((t, self._layout_id, codec.pack_values(row)))
+        if frame:
+            self._pending_frames.append((t, frame))
+        self._roll(t, row)
+        self._last_t = t
+        if self._due():
+            self.flush()
+        return True
+
+    def _grow_layout(self, names: list[str]) -> None:
+        self._channels.extend(names)
+        self._index = {c: i for i, c in enumerate(self._channels)}
+        self._layout_id += 1
+        with self.st.lock:
+            self.st.connection.execute(
+                "INSERT OR REPLACE INTO layout (id, channels) VALUES (?, ?)",
+                (self._layout_id, json.dumps(self._channels)),
+            )
+
+    def _roll(self, t: int, row: list[float]) -> None:
+        for res in ROLLUPS:
+            start = slot_start(res, t, self._tz)
+            acc = self._acc.get(res)
+            if acc is not None and acc.start != start:
+                if not acc.empty:
+                    self._pending_rollups.append(
+                        (res, acc.start, self._layout_id, codec.pack_stats(acc.stats()))
+                    )
+                acc = None
+            if acc is None:
+                acc = self._acc[res] = Accumulator(start)
+            acc.add(row)
+
+    def _due(self) -> bool:
+        if not self._flushed_once:
+            return True
+        if len(self._pending_samples) >= self.settings.batch_cycles:
+            return True
+        return self._wall() - self._last_flush >= self.settings.batch_seconds
+
+    # ----- flushing -------------------------------------------------------------------------------
+    def flush(self) -> int:
+        """Commit everything buffered in one transaction; returns the number of cycles written."""
+        n = len(self._pending_samples)
+        if not (n or self._pending_rollups or self._pending_frames):
+            self._last_flush = self._wall()
+            return 0
+        with self.st.lock:
+            conn = self.st.connection
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO sample (t, layout, data) VALUES (?, ?, ?)", self._pending_samples
+                )
+                for res in ROLLUPS:
+                    rows = [(t, lay, blob) for r, t, lay, blob in self._pending_rollups if r == res]
+                    if rows:
+                        conn.executemany(
+                            f"INSERT OR REPLACE INTO rollup_{res} (t, layout, data) VALUES (?, ?, ?)", rows
+                        )
+                if self._pending_frames:
+                    conn.executemany("INSERT INTO frame (t, data) VALUES (?, ?)", self._pending_frames)
+                self._retention()
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        self._pending_samples.clear()
+        self._pending_rollups.clear()
+        self._pending_frames.clear()
+        self._last_flush = self._wall()
+        self._flushed_once = True
+        return n
+
+    def _retention(self) -> None:
+        """Drop data older than the retention settings, at most once per hour of data time."""
+        now = self._last_t
+        if now is None or (self._last_retention is not None and now - self._last_retention < 3600):
+            return
+        self._last_retention = now
+        s = self.settings
+        execute = self.st.connection.execute
+        execute("DELETE FROM sample WHERE t < ?", (now - max(s.raw_days, 2) * DAY_S,))
+        execute("DELETE FROM rollup_1m WHERE t < ?", (now - s.minute_days * DAY_S,))
+        execute("DELETE FROM rollup_15m WHERE t < ?", (now - s.quarter_days * DAY_S,))
+        execute("DELETE FROM rollup_1h WHERE t < ?", (now - s.hour_days * DAY_S,))
+        execute("DELETE FROM frame WHERE t < ?", (now - s.frame_days * DAY_S,))
+        execute(
+            "DELETE FROM frame WHERE id <= (SELECT id FROM frame ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (s.frame_max_rows,),
+        )
+
+    def close(self) -> None:
+        """Flush what is buffered (a clean shutdown loses nothing). Open rollup slots stay in memory
+        only; they are rebuilt from the raw samples on the next start."""
+        self.flush()
