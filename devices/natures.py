@@ -123,8 +123,7 @@ class CircuitMeter(Protocol):
 
     id: str
 
-    async def read(self) -> CircuitReading:
-        ...
+    async def read(self) -> CircuitReading: ...
 
 
 @runtime_checkable
@@ -133,8 +132,7 @@ class PvInverter(Protocol):
 
     id: str
 
-    async def read(self) -> PvReading:
-        ...
+    async def read(self) -> PvReading: ...
 
 
 @runtime_checkable
@@ -143,8 +141,7 @@ class Appliance(Protocol):
 
     id: str
 
-    async def read(self) -> ApplianceState:
-        ...
+    async def read(self) -> ApplianceState: ...
 
     async def command(self, action: str, limit_kw: float | None = None) -> None:
         """``action``: "start" | "stop" | "limit" (with ``limit_kw``)."""
