@@ -86,7 +86,7 @@ class SampleWriter:
         ).fetchall()
         for t, layout_id, blob in rows:
             values = self._remap(layout_id, blob)
-            for res, acc in self._acc.items():
+            for acc in self._acc.values():
                 if t >= acc.start:
                     acc.add(values)
 
