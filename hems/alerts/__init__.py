@@ -1,0 +1,1 @@
+"""Overload warnings: breaker thermal images, capacity-tariff steps, contracted power (Italy)."""
