@@ -19,6 +19,7 @@ the manufacturer's manual gives them::
 
 from __future__ import annotations
 
+import itertools
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -28,6 +29,10 @@ MeterModel = Literal["sdm120", "sdm230", "sdm630", "sdm72d", "sdm72dv2", "em340"
 RegisterType = Literal["float32", "float64", "int16", "uint16", "int32", "uint32", "int64", "uint64"]
 WordOrder = Literal["big", "little"]
 Function = Literal["input", "holding"]
+#: 16-bit registers per value type
+TYPE_WORDS = {
+    "int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "int64": 4, "uint64": 4, "float64": 4,
+}  # fmt: skip
 
 #: The CircuitReading fields a register may fill, each with its canonical unit.
 FIELD_UNITS: dict[str, str] = {
@@ -134,6 +139,17 @@ class CircuitMeterConfig(BaseModel):
             if reg.field in seen:
                 raise ValueError(f"field {reg.field!r} is mapped twice")
             seen.add(reg.field)
+        ordered = sorted(self.registers, key=lambda r: r.address)
+        for a, b in itertools.pairwise(ordered):
+            if b.address < a.address + TYPE_WORDS[a.type]:
+                raise ValueError(
+                    f"registers overlap: {a.field} ({a.type} at {a.address:#06x}) and "
+                    f"{b.field} (at {b.address:#06x})"
+                )
+        limit = self.max_registers or 125
+        for reg in self.registers:
+            if TYPE_WORDS[reg.type] > limit:
+                raise ValueError(f"{reg.field} ({reg.type}) is longer than max_registers = {limit}")
         return self
 
     @property
