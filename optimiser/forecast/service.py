@@ -1,0 +1,185 @@
+"""One day's forecast from plain data: the function the worker process runs.
+
+Request and answer are plain JSON-friendly data (dicts, lists, floats, ISO-8601 strings), so the
+daemon can hand them across a process boundary without pvlib or pandas in its own memory.
+
+Request keys:
+- ``date`` "YYYY-MM-DD" (local day), ``site`` {latitude, longitude, timezone, altitude_m}
+- ``pv``: a `PvConfig` as a dict, or None (no panels)
+- ``weather``: None, or {"source": str, "points": [{time, cloud_area_fraction_pct,
+  air_temperature_c, wind_speed_m_s}]} (see `Locationforecast.to_plain`)
+- ``pv_history``, ``load_history``, ``temperature_history``: [[iso, value], ...] quarter-hour
+  means [W] / [°C], slot start UTC (optional)
+- ``past_pv_forecasts``: [[iso, W], ...] forecasts issued earlier for past days (optional)
+- ``warnings``: [str] already met by the caller (e.g. an unreadable weather file)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from optimiser.forecast.bias import HourlyBias, accuracy_by_day, fit_hourly_bias, summarise
+from optimiser.forecast.config import PvConfig
+from optimiser.forecast.load import forecast_load
+from optimiser.forecast.slots import SLOT_H, day_slots, iso_z, local_date, parse_iso
+
+Series = list[tuple[datetime, float]]
+MIN_BIAS_DAYS = 3
+
+
+def _series(raw: Any) -> Series:
+    return [(parse_iso(t), float(v)) for t, v in (raw or []) if v is not None]
+
+
+def _days_slots(first: date, last: date, tz: str) -> list[datetime]:
+    out: list[datetime] = []
+    d = first
+    while d <= last:
+        out += day_slots(d, tz)
+        d += timedelta(days=1)
+    return out
+
+
+def _rolling_hindcast(clear: Series, actual: Series, tz: str, derate: float) -> Series:
+    """Clear-sky hindcast of each past day corrected with a bias fitted on the days *before* it
+    (out of sample), or × derate while fewer than 3 days are known: what we would have forecast."""
+    days = sorted({local_date(t, tz) for t, _ in clear})
+    out: Series = []
+    for day in days:
+        before = [(t, v) for t, v in clear if local_date(t, tz) < day]
+        bias = fit_hourly_bias(before, actual, tz)
+        todays = [(t, v) for t, v in clear if local_date(t, tz) == day]
+        if bias.days >= MIN_BIAS_DAYS:
+            out += [(t, v * bias.factor(t, tz)) for t, v in todays]
+        else:
+            out += [(t, v * derate) for t, v in todays]
+    return out
+
+
+def run_forecast(request: dict[str, Any]) -> dict[str, Any]:
+    """Compute PV and base-load forecasts per quarter-hour slot of the requested local day."""
+    day = date.fromisoformat(request["date"])
+    site_raw = request["site"]
+    tz = site_raw["timezone"]
+    slots = day_slots(day, tz)
+    warnings: list[str] = list(request.get("warnings") or [])
+    sources: dict[str, Any] = {}
+    weather = request.get("weather") or None
+    pv_raw = request.get("pv")
+    pv = PvConfig.model_validate(pv_raw) if pv_raw else None
+    pv_history = _series(request.get("pv_history"))
+    temps: list[float | None] = [None] * len(slots)
+    accuracy: dict[str, Any] | None = None
+    pv_w = [0.0] * len(slots)
+
+    has_points = bool(weather and weather.get("points"))
+    if has_points or (pv and pv.array):
+        from optimiser.forecast import pv as pvmodel  # pvlib + pandas: only in here
+
+        site = pvmodel.Site(site_raw["latitude"], site_raw["longitude"], tz, site_raw.get("altitude_m"))
+        if weather and weather.get("points"):
+            covered, _, temp, _ = pvmodel.interpolate_weather(weather["points"], pvmodel.midpoints(slots))
+            temps = [float(x) if c else None for c, x in zip(covered, temp, strict=True)]
+        if pv and pv.array:
+            pv_w, accuracy = _pv_day(
+                pvmodel, pv, site, slots, weather, pv_history, request, sources, warnings
+            )
+    if not (pv and pv.array):
+        sources["pv"] = "none: no [[pv.array]] configured"
+    if "weather" not in sources:
+        sources["weather"] = weather["source"] if has_points and weather else "none"
+
+    load = forecast_load(
+        _series(request.get("load_history")),
+        slots,
+        tz,
+        temperature_history=_series(request.get("temperature_history")) or None,
+        temperature_forecast_c=temps,
+    )
+    sources["load"] = {"kind": load.source, "days": load.days_used, "note": load.note}
+    return {
+        "date": day.isoformat(),
+        "timezone": tz,
+        "slot_minutes": 15,
+        "n_slots": len(slots),
+        "pv_kwh": round(sum(pv_w) * SLOT_H / 1000.0, 3),
+        "load_kwh": round(sum(load.load_w) * SLOT_H / 1000.0, 3),
+        "sources": sources,
+        "warnings": warnings,
+        "slots": [
+            {
+                "start": iso_z(t),
+                "pv_w": round(p, 1),
+                "load_w": round(lw, 1),
+                "temp_air_c": None if tc is None else round(tc, 2),
+            }
+            for t, p, lw, tc in zip(slots, pv_w, load.load_w, temps, strict=True)
+        ],
+        "accuracy": accuracy,
+    }
+
+
+def _pv_day(
+    pvmodel: Any,
+    pv: PvConfig,
+    site: Any,
+    slots: list[datetime],
+    weather: dict[str, Any] | None,
+    pv_history: Series,
+    request: dict[str, Any],
+    sources: dict[str, Any],
+    warnings: list[str],
+) -> tuple[list[float], dict[str, Any] | None]:
+    points = weather.get("points") if weather else None
+    today = pvmodel.forecast_pv(pv, site, slots, points)
+    tz = site.timezone
+    n, n_wx = len(slots), sum(today.covered)
+    name = weather["source"] if weather else "none"
+    if n_wx == 0:
+        sources["weather"] = "clear-sky fallback" + (f" ({name} does not cover this day)" if points else "")
+    elif n_wx < n:
+        sources["weather"] = f"{name} ({n_wx}/{n} slots)"
+        warnings.append(f"weather covers {n_wx} of {n} slots; the rest is clear-sky")
+    else:
+        sources["weather"] = name
+
+    # Learning from the meter: hindcast the past days under clear sky, fit the hourly factors.
+    bias = HourlyBias()
+    accuracy = None
+    day = local_date(slots[n // 2], tz)
+    past = [(t, v) for t, v in pv_history if local_date(t, tz) < day]
+    past = [(t, v) for t, v in past if (day - local_date(t, tz)).days <= pv.bias_days]
+    if past and pv.bias_days:
+        first = min(local_date(t, tz) for t, _ in past)
+        past_slots = _days_slots(first, day - timedelta(days=1), tz)
+        hind = pvmodel.forecast_pv(pv.model_copy(update={"clear_sky_derate": 1.0}), site, past_slots, None)
+        clear = list(zip(past_slots, hind.clear_sky_ac_w, strict=True))
+        bias = fit_hourly_bias(clear, past, tz)
+        archived = _series(request.get("past_pv_forecasts"))
+        if archived:
+            issued, kind = archived, "archived forecasts"
+        else:
+            issued, kind = _rolling_hindcast(clear, past, tz, pv.clear_sky_derate), "clear-sky hindcast"
+        days = accuracy_by_day(issued, past, tz)
+        accuracy = {"forecast": kind, "summary": summarise(days), "days": [asdict(d) for d in days]}
+
+    use_bias = bias.days >= MIN_BIAS_DAYS
+    values = [
+        a if wx else c * (bias.factor(t, tz) if use_bias else pv.clear_sky_derate)
+        for t, a, c, wx in zip(slots, today.ac_w, today.clear_sky_ac_w, today.covered, strict=True)
+    ]
+    if use_bias:
+        sources["bias"] = {
+            "kind": "hourly factors, measured PV / clear-sky model (weighted median)",
+            "applied_to": "clear-sky slots" if n_wx < n else "none (weather forecast)",
+            "days": bias.days,
+            "factors": {str(h): round(f, 3) for h, f in bias.factors.items()},
+            "overall": round(bias.overall, 3),
+        }
+    else:
+        sources["bias"] = f"none: {bias.days} day(s) of measured PV, {MIN_BIAS_DAYS} needed"
+        if n_wx < n:
+            sources["clear_sky_derate"] = pv.clear_sky_derate
+    return values, accuracy
