@@ -51,4 +51,4 @@ class PvConfig(BaseModel):
     altitude_m: float | None = None  #: site altitude; None = pvlib's bundled lookup [m]
     cloud_model: Literal["larson", "campbell_norman"] = "larson"
     bias_days: int = Field(28, ge=0, le=120)  #: days of measured PV used for the bias correction
-    weather: WeatherConfig = Field(default_factory=lambda: WeatherConfig())
+    weather: WeatherConfig = Field(default_factory=WeatherConfig)

@@ -1,0 +1,201 @@
+"""`hems forecast`: PV and base-load forecast per quarter-hour slot of one local day.
+
+Reads the config (site, [pv]), the weather (``--weather FILE``, else MET Norway's API when
+``[pv.weather] contact`` is set, else clear-sky) and, with ``--db``, the measured history; the
+computation itself runs in a worker process (`optimiser.forecast.worker`). pvlib is never imported
+here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hems.errors import UsageError
+
+NAME = "forecast"
+HELP = "PV and base-load forecast per 15-min slot of a day (pvlib, MET Norway weather)"
+LOAD_WEEKS = 6
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", required=True, help="local day to forecast, YYYY-MM-DD")
+    parser.add_argument("--json", action="store_true", help="print the full answer as JSON")
+    parser.add_argument("--config", metavar="FILE", help="hems.toml (site location, [pv])")
+    parser.add_argument("--db", metavar="PATH", help="hems database: measured PV and load history")
+    parser.add_argument("--weather", metavar="FILE", help="a saved MET locationforecast compact JSON")
+    parser.add_argument("--timeout", type=float, default=120.0, help="worker time limit [s]")
+
+
+def _warn(message: str) -> None:
+    print(f"hems forecast: warning: {message}", file=sys.stderr)
+
+
+def _cache_dir(configured: str | None) -> Path:
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hems"
+
+
+def weather_input(
+    args: argparse.Namespace, cfg: Any, now: datetime
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The weather part of the request and the warnings met on the way (never raises)."""
+    from hems import __version__
+    from optimiser.forecast.metno import (
+        ATTRIBUTION,
+        WeatherError,
+        get_locationforecast,
+        read_locationforecast,
+        user_agent,
+    )
+
+    warnings: list[str] = []
+    if args.weather:
+        try:
+            fc = read_locationforecast(args.weather)
+        except WeatherError as exc:
+            warnings.append(f"weather file unusable ({exc}); using clear-sky")
+            return None, warnings
+        return {"source": f"file {args.weather}", "points": fc.to_plain()}, warnings
+    pv = cfg.pv
+    if pv is None or not pv.array:
+        return None, warnings
+    wcfg = pv.weather
+    if wcfg.source == "none":
+        warnings.append("no weather source ([pv.weather] source = none); using clear-sky")
+        return None, warnings
+    if not wcfg.contact:
+        warnings.append(
+            "no weather source: MET Norway needs a contact ([pv.weather] contact = e-mail or URL); "
+            "using clear-sky"
+        )
+        return None, warnings
+    try:
+        got = get_locationforecast(
+            cfg.site.latitude,
+            cfg.site.longitude,
+            user_agent=user_agent(__version__, wcfg.contact),
+            now=now,
+            cache_dir=_cache_dir(wcfg.cache_dir),
+            url=wcfg.url,
+            altitude_m=pv.altitude_m,
+            timeout_s=wcfg.timeout_s,
+        )
+    except (WeatherError, OSError) as exc:
+        warnings.append(f"MET Norway forecast unavailable ({exc}); using clear-sky")
+        return None, warnings
+    if got.warning:
+        warnings.append(got.warning)
+    return {
+        "source": f"MET Norway API ({got.how}); {ATTRIBUTION}",
+        "points": got.forecast.to_plain(),
+    }, warnings
+
+
+def _plain(points: list[Any]) -> dict[datetime, float]:
+    return {p.time: float(p.mean) for p in points}
+
+
+def history_input(db: str, day: date, cfg: Any) -> dict[str, Any]:
+    """Measured PV, house load (import − export + PV) and archived forecasts from the database."""
+    try:
+        from hems.storage import Storage
+    except ImportError:
+        raise UsageError("--db: this build has no hems.storage; run without --db") from None
+    path = Path(db)
+    if not path.is_file():
+        raise UsageError(f"{db}: no such database file")
+    tz = ZoneInfo(cfg.site.timezone)
+    end = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    bias_days = cfg.pv.bias_days if cfg.pv else 0
+    start = datetime.combine(day - timedelta(days=max(LOAD_WEEKS * 7, bias_days)), time(0), tzinfo=tz)
+    start = start.astimezone(UTC)
+    try:
+        with Storage.open(path, readonly=True) as st:
+            channels = set(st.channels())
+            pv = _plain(st.series("pv.p_w", start, end, "15m")) if "pv.p_w" in channels else {}
+            imp = _plain(st.series("grid.p_import_w", start, end, "15m"))
+            exp = _plain(st.series("grid.p_export_w", start, end, "15m"))
+            temp: dict[datetime, float] = {}
+            if "weather.temp_air_c" in channels:
+                temp = _plain(st.series("weather.temp_air_c", start, end, "15m"))
+            archived: list[list[Any]] = []
+            for back in range(1, bias_days + 1):
+                doc = st.get_doc(f"forecast.pv.{(day - timedelta(days=back)).isoformat()}")
+                if isinstance(doc, dict) and isinstance(doc.get("slots"), list):
+                    archived += [[s["start"], s["pv_w"]] for s in doc["slots"] if "pv_w" in s]
+    except Exception as exc:  # sqlite3.DatabaseError and friends: one line, not a traceback
+        raise UsageError(f"{db}: cannot read the database: {exc}") from None
+    iso = {t: t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in set(pv) | set(imp) | set(temp)}
+    load = [[iso[t], imp[t] - exp.get(t, 0.0) + pv.get(t, 0.0)] for t in sorted(imp)]
+    return {
+        "pv_history": [[iso[t], v] for t, v in sorted(pv.items())],
+        "load_history": load,
+        "temperature_history": [[iso[t], v] for t, v in sorted(temp.items())] or None,
+        "past_pv_forecasts": archived or None,
+    }
+
+
+def build_request(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
+    """Everything the worker needs, as plain data."""
+    from hems.config import load_config, parse_config
+
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        raise UsageError(f"--date: expected YYYY-MM-DD, got {args.date!r}") from None
+    cfg = load_config(args.config) if args.config else parse_config({}, "<defaults>")
+    weather, warnings = weather_input(args, cfg, now)
+    request: dict[str, Any] = {
+        "date": day.isoformat(),
+        "site": {
+            "latitude": cfg.site.latitude,
+            "longitude": cfg.site.longitude,
+            "timezone": cfg.site.timezone,
+            "altitude_m": cfg.pv.altitude_m if cfg.pv else None,
+        },
+        "pv": cfg.pv.model_dump() if cfg.pv else None,
+        "weather": weather,
+        "warnings": warnings,
+    }
+    if args.db:
+        request.update(history_input(args.db, day, cfg))
+    return request
+
+
+def run(args: argparse.Namespace) -> int:
+    from hems.clock import SystemClock
+    from optimiser.forecast.worker import ForecastTimeout, forecast_in_subprocess
+
+    request = build_request(args, SystemClock().now())
+    for w in request["warnings"]:
+        _warn(w)
+    try:
+        answer = forecast_in_subprocess(request, timeout_s=args.timeout)
+    except ForecastTimeout as exc:
+        print(f"hems forecast: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        json.dump(answer, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    src = answer["sources"]
+    print(f"{answer['date']} ({answer['timezone']}): {answer['n_slots']} slots")
+    if "pv" in src:
+        print(f"PV   {src['pv']}")
+    else:
+        print(f"PV   {answer['pv_kwh']:8.2f} kWh   weather: {src.get('weather')}")
+    print(f"load {answer['load_kwh']:8.2f} kWh   {src['load']['note']}")
+    if answer.get("accuracy"):
+        s = answer["accuracy"]["summary"]
+        skill = "n/a" if s.get("skill") is None else f"{s['skill']:.2f}"
+        print(f"accuracy over {s['days']} day(s): MAE {s['mae_w']:.0f} W, skill vs persistence {skill}")
+    return 0
