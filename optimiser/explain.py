@@ -1,0 +1,146 @@
+"""Why the plan is what it is: per appliance, the cost of its chosen start against its cheapest and
+earliest alternatives (everything else in the plan kept as planned), and the limits that bind.
+
+The cost of a start is the plan's energy + capacity cost with the program there minus the plan's
+cost without the program [currency]; an alternative that would overload a fuse is marked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from optimiser.evaluate import Plan, capacity_cost, energy_cost, line_currents, net_kw, split_grid
+from optimiser.problem import Problem, Shiftable
+
+_TOL_A = 1e-4  #: a line is "at its fuse" within this [A]
+
+
+def _cost(p: Problem, net: np.ndarray) -> float:
+    imp, exp = split_grid(net)
+    return energy_cost(p, imp, exp) + capacity_cost(p, imp)[0]
+
+
+def _start_options(p: Problem, plan: Plan, app: Shiftable) -> list[dict[str, Any]]:
+    own = plan.appliance_kw[app.id]
+    net0 = net_kw(p, plan) - own
+    cost0 = _cost(p, net0)
+    amps0 = line_currents(p, plan)
+    coef = p.line_coef(app.line)
+    options = []
+    for s in app.starts:
+        kw = np.array([app.power_at(s, t) for t in range(p.n)])
+        fuse_ok = True
+        if p.fuse_a is not None:
+            for line, c in coef.items():
+                amps = amps0[line] - c * own + c * kw
+                fuse_ok &= bool(np.all(np.abs(amps) <= p.fuse_a + _TOL_A))
+        options.append({"slot": s, "cost": _cost(p, net0 + kw) - cost0, "fuse_ok": fuse_ok})
+    return options
+
+
+def _option(p: Problem, opt: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "start": p.time_of(opt["slot"]).isoformat(),
+        "cost": round(opt["cost"], 4),
+        "fuse_ok": opt["fuse_ok"],
+    }
+
+
+def _clock(p: Problem, slot: int) -> str:
+    return p.time_of(slot).strftime("%H:%M")
+
+
+def _shiftable(p: Problem, plan: Plan, app: Shiftable) -> tuple[dict[str, Any], str]:
+    start = plan.starts[app.id]
+    if app.fixed_start is not None or start is None or not app.starts:
+        return {"running": True}, f"{app.id}: running since {_clock(p, app.fixed_start or 0)}, kept as is."
+    options = _start_options(p, plan, app)
+    chosen = next(o for o in options if o["slot"] == start)
+    cheapest = min(options, key=lambda o: (o["cost"], o["slot"]))
+    earliest = min(options, key=lambda o: o["slot"])
+    text = f"{app.id}: starts {_clock(p, start)}, costs {chosen['cost']:.2f}"
+    if cheapest["slot"] == start or cheapest["cost"] >= chosen["cost"] - 1e-6:
+        text += " — the cheapest start given the rest of the plan"
+    else:
+        why = "would overload a fuse" if not cheapest["fuse_ok"] else "the rest of the plan makes room here"
+        text += f"; {_clock(p, cheapest['slot'])} would cost {cheapest['cost']:.2f} but {why}"
+    if earliest["slot"] != start:
+        text += (
+            f"; starting at the earliest, {_clock(p, earliest['slot'])}, would cost {earliest['cost']:.2f}"
+        )
+    info = {"chosen": _option(p, chosen), "cheapest": _option(p, cheapest), "earliest": _option(p, earliest)}
+    return info, text + "."
+
+
+def _flexible(p: Problem, plan: Plan, app_id: str, first: int, end: int) -> tuple[dict[str, Any], str]:
+    kw = plan.appliance_kw[app_id]
+    kwh = float(kw.sum() * p.h)
+    window = p.import_price[first:end] if end > first else p.import_price
+    paid = float((kw * p.import_price).sum() * p.h / kwh) if kwh > 0 else 0.0
+    info = {
+        "energy_kwh": round(kwh, 4),
+        "mean_price_paid": round(paid, 4),
+        "window_mean_price": round(float(window.mean()), 4),
+        "window_min_price": round(float(window.min()), 4),
+    }
+    text = (
+        f"{app_id}: {kwh:.2f} kWh at a mean import price of {paid:.3f} "
+        f"(window mean {info['window_mean_price']:.3f}, lowest {info['window_min_price']:.3f})."
+    )
+    return info, text
+
+
+def _limits(p: Problem, plan: Plan) -> tuple[dict[str, Any], list[str]]:
+    info: dict[str, Any] = {"fuse": {}, "capacity": []}
+    words: list[str] = []
+    if p.fuse_a is not None:
+        for line, amps in line_currents(p, plan).items():
+            at = [t for t in range(p.n) if abs(amps[t]) >= p.fuse_a - _TOL_A]
+            info["fuse"][line] = {"max_abs_a": round(float(np.abs(amps).max()), 3), "slots_at_limit": len(at)}
+            if at:
+                words.append(
+                    f"fuse {line}: at its {p.fuse_a:g} A limit in {len(at)} slot(s) from {_clock(p, at[0])}; "
+                    "it shapes the plan there."
+                )
+    imp, _ = split_grid(net_kw(p, plan))
+    _, months = capacity_cost(p, imp)
+    cap = p.capacity
+    for month, mc in zip(cap.months if cap else (), months, strict=True):
+        upper = cap.step_upper_kw[mc.step] if cap and mc.step < len(cap.step_upper_kw) else None
+        margin = None if upper is None else upper - mc.mean_kw
+        info["capacity"].append(
+            {
+                "month": month.days[0].strftime("%Y-%m"),
+                "top3_mean_kw": round(mc.mean_kw, 4),
+                "step_upper_kw": upper,
+                "margin_kw": None if margin is None else round(margin, 4),
+                "cost": round(mc.cost, 4),
+            }
+        )
+        limit = "open-ended top step" if upper is None else f"step up to {upper:g} kW"
+        binding = margin is not None and margin < 1e-3 * max(upper or 1.0, 1.0)
+        words.append(
+            f"capacity {month.days[0]:%Y-%m}: mean of the three largest daily peaks {mc.mean_kw:.3f} kW, "
+            f"{limit}, costing {mc.cost:.2f} more this month"
+            + ("; the plan holds exactly at the threshold (binding)." if binding else ".")
+        )
+    return info, words
+
+
+def explain(p: Problem, plan: Plan) -> dict[str, Any]:
+    """Explanation for the JSON ("explanation" key): per appliance, limits, and the same in words."""
+    appliances: dict[str, Any] = {}
+    words: list[str] = []
+    for app in p.shiftables:
+        appliances[app.id], text = _shiftable(p, plan, app)
+        words.append(text)
+    for e in p.energies:
+        appliances[e.id], text = _flexible(p, plan, e.id, e.first, e.end)
+        words.append(text)
+    for th in p.thermals:
+        appliances[th.id], text = _flexible(p, plan, th.id, 0, p.n)
+        words.append(text)
+    limits, limit_words = _limits(p, plan)
+    return {"appliances": appliances, "limits": limits, "text": words + limit_words}
