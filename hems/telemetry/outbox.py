@@ -200,6 +200,11 @@ class Outbox:
             )
         return next_at
 
+    def next_attempt_at(self) -> datetime | None:
+        """The earliest retry time of anything unacknowledged, or None when nothing waits."""
+        value = self._one("SELECT min(next_attempt_at) FROM telemetry_outbox WHERE acked_at IS NULL")
+        return None if value is None else _time(str(value))
+
     def status(self) -> OutboxStatus:
         def count(kind: str, acked: bool) -> int:
             sql = "SELECT count(*) FROM telemetry_outbox WHERE kind = ? AND acked_at IS " + (

@@ -1,0 +1,167 @@
+"""Telemetry against a real HTTPS research server on localhost."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from hems.clock import ManualClock
+from hems.config import HemsConfig, parse_config
+from hems.storage import Storage
+from hems.telemetry import daily_upload, deidentify_site, withdraw
+from hems.telemetry.outbox import Outbox
+
+TZ = ZoneInfo("Europe/Oslo")
+
+
+def morning(day: date, hour: int = 3) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=TZ).astimezone(UTC)
+
+
+def config(server, identity: dict[str, str], **telemetry: object) -> HemsConfig:
+    section = {
+        "consent": True,
+        "endpoint": server.url,
+        "token": "tok-household-42",
+        "ca_file": str(server.pki.ca_file),
+        "max_batches_per_attempt": 2,
+        "backfill_days": 0,
+        **telemetry,
+    }
+    return parse_config(
+        {
+            "site": {"postcode": identity["postcode"], "timezone": "Europe/Oslo"},
+            "contact": {"name": identity["name"], "address": identity["address"], "email": identity["email"]},
+            "telemetry": section,
+        }
+    )
+
+
+def run(cfg: HemsConfig, db: Path, now: datetime):
+    with Storage.open(db) as st:
+        return daily_upload(cfg.telemetry, st, ManualClock(now), deidentify_site(cfg.site))
+
+
+IDENTITY = {
+    "name": "Kari Nordmann",
+    "address": "Storgata 17, 1081 Oslo",
+    "postcode": "1081",
+    "meter_id": "7359992890123456",
+    "email": "kari@example.no",
+}
+
+
+def test_each_complete_day_arrives_once_and_is_acknowledged(server, household_db: Path) -> None:
+    cfg = config(server, IDENTITY)
+    first = run(cfg, household_db, morning(date(2026, 3, 2)))
+    assert first.ok and first.queued == ["2026-03-01"] and len(first.sent) == 1
+    again = run(cfg, household_db, morning(date(2026, 3, 2), 9))  # a second call the same day
+    assert again.queued == [] and again.sent == [] and again.pending == 0
+    second = run(cfg, household_db, morning(date(2026, 3, 3)))
+    assert second.queued == ["2026-03-02"]
+    days = sorted(json.loads(b)["day"] for b in server.received.batches.values())
+    assert days == ["2026-03-01", "2026-03-02"]
+    batch = json.loads(server.received.batches[second.sent[0]])
+    assert batch["site"]["postcode_prefix"] == "108x"
+    assert batch["interval"]["slots"] == 96 and len(batch["readings"]["grid.p_import_w"]) == 96
+    assert batch["readings"]["pv.p_w"][44] == 2000.0  # 11:00 local = slot 44
+    assert batch["summary"]["house"]["pv_kwh"] == 8.0
+    assert "grid.e_import_kwh" not in batch["readings"]  # cumulative registers never leave the box
+    assert "circuit.heater.i_a" not in batch["readings"]  # not in the default channel list
+
+
+def test_an_outage_of_days_loses_nothing_and_does_not_flood(server, household_db: Path) -> None:
+    cfg = config(server, IDENTITY)
+    server.stop()
+    for day in range(2, 6):  # four daily attempts while the server is down
+        result = run(cfg, household_db, morning(date(2026, 3, day)))
+        assert result.error and "cannot reach" in result.error
+        assert result.pending == day - 1
+    server.start()  # back on the same port
+    server.drop_ack = 1  # the first batch is stored but its acknowledgement is lost
+    attempts = []
+    now = morning(date(2026, 3, 6))
+    for _ in range(6):
+        result = run(cfg, household_db, now)
+        attempts.append(len(server.received.requests))
+        now += timedelta(hours=1) if result.next_attempt_at is None else result.next_attempt_at - now
+        if result.pending == 0:
+            break
+    per_attempt = [b - a for a, b in zip([0, *attempts], attempts, strict=False)]
+    assert max(per_attempt) <= 2  # max_batches_per_attempt
+    assert result.pending == 0
+    days = sorted(json.loads(b)["day"] for b in server.received.batches.values())
+    assert days == ["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]
+    assert server.received.duplicates == 1  # the batch whose ack was lost, sent again, stored once
+    keys = [key for path, key in server.received.requests if path.endswith("/batches")]
+    assert len(keys) == 6 and len(set(keys)) == 5
+
+
+def test_a_rejected_token_stops_uploads_until_the_token_changes(server, household_db: Path) -> None:
+    server.token = "the-server-revoked-ours"
+    cfg = config(server, IDENTITY)
+    result = run(cfg, household_db, morning(date(2026, 3, 2)))
+    assert not result.ok and "rejected the token (HTTP 401" in (result.error or "")
+    asked = len(server.received.requests)
+    later = run(cfg, household_db, morning(date(2026, 3, 3)))
+    assert "rejected the token" in (later.error or "") and later.pending == 2
+    assert len(server.received.requests) == asked  # not asked again with the same token
+    server.token = "a-new-token"
+    fixed = config(server, IDENTITY, token="a-new-token")
+    resumed = run(fixed, household_db, morning(date(2026, 3, 3), 4))
+    assert resumed.ok and resumed.pending == 0 and len(server.received.batches) == 2
+
+
+def test_tls_is_verified(server, household_db: Path) -> None:
+    cfg = config(server, IDENTITY, ca_file=str(server.pki.other_ca_file))
+    result = run(cfg, household_db, morning(date(2026, 3, 2)))
+    assert result.error and "CERTIFICATE_VERIFY_FAILED" in result.error
+    assert server.received.batches == {} and result.pending == 1
+
+
+def test_no_upload_without_consent(server, household_db: Path) -> None:
+    cfg = config(server, IDENTITY, consent=False)
+    result = run(cfg, household_db, morning(date(2026, 3, 3)))
+    assert result.stopped and "no consent" in result.stopped
+    assert server.received.requests == []
+    with Storage.open(household_db) as st:
+        assert Outbox(st.connection).status().pending == 0
+
+
+def test_withdrawal_deletes_the_outbox_and_reaches_the_server(server, household_db: Path) -> None:
+    cfg = config(server, IDENTITY)
+    run(cfg, household_db, morning(date(2026, 3, 2)))
+    server.stop()
+    assert run(cfg, household_db, morning(date(2026, 3, 4))).pending == 2
+    with Storage.open(household_db) as st:
+        hid = Outbox(st.connection).household_id()
+        down = withdraw(cfg.telemetry, st, ManualClock(morning(date(2026, 3, 4), 12)))
+    assert down.household_id == hid and down.batches_deleted == 2 and not down.deletion_sent
+    server.start()
+    # consent = true is still in the config, but the recorded withdrawal wins; the daily job
+    # delivers the deletion request and nothing else
+    after = run(cfg, household_db, morning(date(2026, 3, 5)))
+    assert after.stopped and "withdrawn" in after.stopped
+    assert server.received.deletions == [hid]
+    assert sorted(server.received.batches) == [f"{hid}/2026-03-01"]
+    assert after.pending == 0
+    with Storage.open(household_db) as st:
+        assert Outbox(st.connection).status().pending == 0
+        assert Outbox(st.connection).withdrawn_at() is not None
+
+
+def test_no_identifying_field_in_any_batch(server, household_db: Path) -> None:
+    cfg = config(server, IDENTITY)
+    for day in range(2, 7):
+        assert run(cfg, household_db, morning(date(2026, 3, day))).ok
+    assert len(server.received.batches) == 5
+    bodies = list(server.received.batches.values()) + [gzip.decompress(b) for b in server.received.raw_bodies]
+    for body in bodies + server.received.raw_bodies:
+        for value in IDENTITY.values():
+            assert value.encode() not in body, value
+            assert value.lower().encode() not in body.lower(), value
+    with Storage.open(household_db) as st:
+        assert st.get_doc("meter")["meter_id"] == IDENTITY["meter_id"]  # it was there to leak
