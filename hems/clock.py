@@ -2,7 +2,7 @@
 
 - `SystemClock`: wall time (UTC), real sleeps.
 - `SimClock`: simulated time that runs ``speed`` times faster than real time from a start instant
-  (``speed=0`` means as fast as possible: sleeping just advances the clock).
+  (``speed=0`` means as fast as possible).
 - `ManualClock`: tests move it by hand (`advance`, `set`); sleeping advances it instantly.
 """
 
@@ -35,7 +35,10 @@ class SystemClock:
 
 
 class SimClock:
-    """Simulated time: ``now = start + (monotonic - t0) * speed``; ``speed <= 0`` runs unthrottled."""
+    """Simulated time that advances in steps: ``now()`` is the instant last slept to, and
+    `sleep_until` waits the real time that corresponds to the step at ``speed`` times real time.
+    When the machine falls behind it does not skip instants, it just stops sleeping (so every cycle
+    still happens, at its own simulated time). ``speed <= 0`` runs as fast as the machine can."""
 
     def __init__(self, start: datetime, speed: float = 1.0) -> None:
         if start.tzinfo is None:
@@ -43,20 +46,20 @@ class SimClock:
         self.start = start.astimezone(UTC)
         self.speed = speed
         self._t0 = time.monotonic()
-        self._virtual = self.start  # used when unthrottled
+        self._now = self.start
 
     def now(self) -> datetime:
-        if self.speed <= 0:
-            return self._virtual
-        return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
+        return self._now
 
     async def sleep_until(self, instant: datetime) -> None:
-        if self.speed <= 0:
-            self._virtual = max(self._virtual, instant)
+        if self.speed > 0:
+            due = self._t0 + (instant - self.start).total_seconds() / self.speed
+            delay = due - time.monotonic()
+            await asyncio.sleep(max(delay, 0.0))
+        else:
             await asyncio.sleep(0)
-            return
-        delay = (instant - self.now()).total_seconds() / self.speed
-        await asyncio.sleep(max(delay, 0.0))
+        if instant > self._now:
+            self._now = instant
 
 
 class ManualClock:

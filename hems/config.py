@@ -54,6 +54,7 @@ class SiteConfig(_Section):
 
 class StorageConfig(_Section):
     path: str = "/var/lib/hems/hems.db"
+    state_file: str = "/run/hems/state.json"  #: live state for the dashboard (RAM on the Pi)
     batch_seconds: float = Field(60.0, gt=0)  #: wall seconds between write transactions
     batch_cycles: int = Field(60, ge=1)  #: ...or this many cycles, whichever comes first
     raw_days: int = Field(14, ge=1)  #: 10-s samples kept this long

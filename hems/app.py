@@ -1,0 +1,131 @@
+"""The composition root: builds a daemon from a configuration, on real or simulated devices.
+
+`hems run` and `hems demo` both come through here, so the demo exercises the same storage, cycle and
+hooks as a household's box; only the device layer differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hems.clock import Clock
+from hems.config import HemsConfig
+from hems.daemon import CycleHook, Daemon, Devices
+from hems.errors import UsageError
+from hems.snapshot import Snapshot
+from hems.storage import SampleWriter, Storage, WriterSettings
+
+log = logging.getLogger(__name__)
+
+
+def real_devices(config: HemsConfig) -> Devices:
+    """Drivers for the devices named in the configuration."""
+    devices = Devices()
+    if config.meter is not None:
+        from devices.han.reader import HanMeter
+
+        devices.grid = HanMeter(config.meter)
+    metered = [c for c in config.circuit if c.meter is not None]
+    if metered:
+        from devices.modbus import build_circuit_meters
+
+        devices.circuits = list(build_circuit_meters(metered))
+    return devices
+
+
+def state_static(config: HemsConfig, circuits: list[dict[str, Any]]) -> dict[str, Any]:
+    """The parts of the live state that do not change per cycle (site facts, breaker ratings)."""
+    site = config.site
+    return {
+        "site": {
+            "id": site.id,
+            "main_fuse_a": site.main_fuse_a,
+            "network": site.network,
+            "voltage_v": site.voltage_v,
+            "timezone": site.timezone,
+        },
+        "circuit_info": {c["id"]: {k: v for k, v in c.items() if k != "id"} for c in circuits},
+    }
+
+
+def control_hooks(config: HemsConfig, storage: Storage | None, clock: Clock) -> list[CycleHook]:
+    """Alert rules, control and MQTT publishing (hems.control), when that part is installed."""
+    try:
+        from hems.control import build_control  # type: ignore[attr-defined]
+    except ImportError:
+        return []
+    return [build_control(config, storage, clock)]
+
+
+def build_daemon(
+    config: HemsConfig,
+    devices: Devices,
+    clock: Clock,
+    *,
+    storage: Storage | None,
+    circuits_info: list[dict[str, Any]],
+    timeout_s: float | None = None,
+    state_file: Path | None = None,
+    hooks: list[CycleHook] | None = None,
+    on_snapshot: Callable[[Snapshot], None] | None = None,
+) -> Daemon:
+    writer = None
+    if storage is not None:
+        writer = SampleWriter(storage, WriterSettings.from_config(config.storage))
+    return Daemon(
+        devices,
+        clock,
+        cycle_s=config.site.cycle_seconds,
+        timeout_s=timeout_s,
+        storage=storage,
+        writer=writer,
+        hooks=hooks if hooks is not None else control_hooks(config, storage, clock),
+        state_file=state_file,
+        state_static=state_static(config, circuits_info),
+        on_snapshot=on_snapshot,
+    )
+
+
+def open_storage(path: str | Path, config: HemsConfig) -> Storage:
+    try:
+        return Storage.open(path, timezone=config.site.timezone)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot open the database: {exc}") from None
+
+
+async def run_until_signalled(
+    daemon: Daemon, *, start: datetime | None = None, until: datetime | None = None
+) -> int:
+    """Run the daemon; SIGTERM/SIGINT stop it cleanly (the writer flushes)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass
+    for hook in daemon.hooks:
+        starter = getattr(hook, "start", None)
+        if callable(starter):
+            await starter()
+    try:
+        return await daemon.run(start=start, until=until, stop=stop)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+        for hook in daemon.hooks:
+            closer = getattr(hook, "stop", None)
+            if callable(closer):
+                try:
+                    await closer()
+                except Exception as exc:
+                    log.warning("stopping %s: %s", type(hook).__name__, exc)

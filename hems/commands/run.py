@@ -1,0 +1,46 @@
+"""`hems run --config hems.toml`: the daemon on the household's real devices."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+from hems.app import build_daemon, open_storage, real_devices, run_until_signalled
+from hems.clock import SystemClock
+from hems.config import load_config
+from hems.errors import UsageError
+
+NAME = "run"
+HELP = "run the daemon on the configured devices"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, help="the configuration file (TOML)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+    cfg = load_config(args.config)
+    devices = real_devices(cfg)
+    if devices.grid is None and not devices.circuits:
+        raise UsageError(f"{args.config}: no devices: configure [meter] and/or [[circuit]] with a meter")
+    storage = open_storage(cfg.storage.path, cfg)
+    state_file = Path(cfg.storage.state_file)
+    try:
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        state_file = Path(cfg.storage.path).with_suffix(".state.json")
+    circuits = [
+        {"id": c.id, "name": c.name or c.id, "line": c.line, "breaker_a": c.breaker_a, "curve": c.curve}
+        for c in cfg.circuit
+    ]
+    clock = SystemClock()
+    daemon = build_daemon(cfg, devices, clock, storage=storage, circuits_info=circuits, state_file=state_file)
+    try:
+        asyncio.run(run_until_signalled(daemon))
+    finally:
+        storage.close()
+    return 0
