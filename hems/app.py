@@ -7,6 +7,7 @@ hooks as a household's box; only the device layer differs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -106,10 +107,8 @@ async def run_until_signalled(
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread
-            pass
     for hook in daemon.hooks:
         starter = getattr(hook, "start", None)
         if callable(starter):
@@ -118,10 +117,8 @@ async def run_until_signalled(
         return await daemon.run(start=start, until=until, stop=stop)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
-            except (NotImplementedError, RuntimeError):
-                pass
         for hook in daemon.hooks:
             closer = getattr(hook, "stop", None)
             if callable(closer):
