@@ -142,7 +142,7 @@ def read_locationforecast(path: str | Path) -> Locationforecast:
 
 def truncate_coordinate(value: float) -> str:
     """Coordinate with at most 4 decimals, truncated as MET asks (5+ decimals get a 403)."""
-    return str(Decimal(repr(value)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN).normalize())
+    return format(Decimal(repr(value)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN).normalize(), "f")
 
 
 def user_agent(app_version: str, contact: str) -> str:
