@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ApplianceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    #: shiftable (program with a power profile), energy (EV), thermal (water heater), battery, or a
+    #: relay/smart plug in front of a dumb appliance: the box switches it on ``set`` at planned times
     kind: Literal["shiftable", "energy", "thermal", "battery", "relay"]
     line: str = "3P"
     circuit: str | None = None  #: the fuse circuit it is on
     priority: int = 5  #: load shedding: lower numbers are shed first
-    sheddable: bool = False
-    interruptible: bool = False
+    sheddable: bool = False  #: opt in to load shedding
+    interruptible: bool = False  #: may be paused mid-program (never shed when False)
+    shed_action: Literal["stop", "limit"] = "stop"  #: "limit" sends limit_kw (EV charging current)
+    min_kw: float = Field(0.0, ge=0)  #: lowest useful limit for "limit" (EV: 6 A ≈ 1.4 kW) [kW]
+    power_kw: float | None = Field(None, gt=0)  #: nominal power, used when it reports none [kW]
+
+    @model_validator(mode="after")
+    def _relay_power(self) -> ApplianceConfig:
+        if self.kind == "relay" and self.power_kw is None:
+            raise ValueError(f"appliance {self.id}: a relay needs power_kw (what it switches) [kW]")
+        return self

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -19,6 +19,9 @@ from devices.natures import ApplianceState
 MAX_PAYLOAD_BYTES = 16 * 1024  #: larger payloads are refused before parsing
 MAX_WINDOW = timedelta(hours=48)  #: longest request window
 MAX_PROFILE_SLOTS = 192
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class PayloadError(ValueError):
@@ -132,7 +135,7 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {msg}"
 
 
-def _parse(model: type[_Strict], raw: bytes) -> Any:
+def _parse(model: type[M], raw: bytes) -> M:
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise PayloadError(f"payload of {len(raw)} bytes is larger than {MAX_PAYLOAD_BYTES}")
     try:
@@ -142,19 +145,19 @@ def _parse(model: type[_Strict], raw: bytes) -> Any:
 
 
 def parse_request(raw: bytes) -> ApplianceRequest:
-    return _parse(ApplianceRequest, raw)  # type: ignore[no-any-return]
+    return _parse(ApplianceRequest, raw)
 
 
 def parse_ack(raw: bytes) -> Ack:
-    return _parse(Ack, raw)  # type: ignore[no-any-return]
+    return _parse(Ack, raw)
 
 
 def parse_status(raw: bytes) -> ApplianceStatus:
     """``{"online": true, ...}`` or the bare words ``online`` / ``offline`` (a last will)."""
     word = raw.strip().lower()
     if word in (b"online", b"offline"):
-        return ApplianceStatus(online=word == b"online")
-    return _parse(ApplianceStatus, raw)  # type: ignore[no-any-return]
+        return ApplianceStatus.model_validate({"online": word == b"online"})
+    return _parse(ApplianceStatus, raw)
 
 
 def is_from_hems(raw: bytes) -> bool:

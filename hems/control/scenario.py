@@ -1,0 +1,171 @@
+"""The adapter between live requests and the optimiser: scenario dict in, schedules out.
+
+`build_scenario` writes the structure of docs/scenario-format.md from the pending appliance requests,
+per-slot prices, a base-load estimate and the month's capacity peaks; `schedules_from_plan` turns the
+plan JSON back into each appliance's schedule fields. `default_planner` runs the optimiser in a
+worker process (pyomo never enters the daemon); hems/control/inputs.py gathers prices and loads.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from hems.control.config import ApplianceConfig
+from hems.mqtt.payloads import ApplianceRequest
+
+log = logging.getLogger(__name__)
+
+SLOT_MINUTES = 15
+MAX_HORIZON = timedelta(hours=48)
+
+#: (scenario dict, timeout [s]) → plan JSON; blocking, run off the event loop
+Planner = Callable[[dict[str, Any], float], dict[str, Any]]
+#: (UTC slot starts, slot minutes) → (import, export) prices per slot [currency/kWh]
+PriceFn = Callable[[list[datetime], int], tuple[list[float], list[float]]]
+#: (UTC slot starts, slot minutes) → non-controllable consumption per slot [kW]
+LoadFn = Callable[[list[datetime], int], list[float]]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFacts:
+    timezone: str = "Europe/Oslo"
+    network: str = "TN"
+    voltage_v: float = 230.0
+    main_fuse_a: float | None = None
+
+
+def _ceil(t: datetime, minutes: int) -> datetime:
+    step = minutes * 60
+    ts = math.ceil(t.timestamp() / step) * step
+    return datetime.fromtimestamp(ts, t.tzinfo)
+
+
+def horizon(now: datetime, requests: dict[str, ApplianceRequest]) -> tuple[datetime, int]:
+    """(start of slot 0, number of slots): from the next slot boundary to the last window's end."""
+    start = _ceil(now, SLOT_MINUTES)
+    ends = [r.latest_end for r in requests.values() if r.latest_end is not None]
+    end = min(max(ends, default=start), start + MAX_HORIZON)
+    slots = max(int((end - start).total_seconds() // (SLOT_MINUTES * 60)), 1)
+    return start, slots
+
+
+def _profile(req: ApplianceRequest) -> list[float]:
+    assert req.profile_kw is not None
+    repeat = req.slot_minutes // SLOT_MINUTES
+    return [p for p in req.profile_kw for _ in range(repeat)]
+
+
+def build_scenario(
+    now: datetime,
+    requests: dict[str, ApplianceRequest],
+    appliances: dict[str, ApplianceConfig],
+    site: SiteFacts,
+    prices: PriceFn,
+    base_load: LoadFn | None = None,
+    capacity: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The scenario for the pending ``requests`` (see docs/scenario-format.md)."""
+    start, n = horizon(now, requests)
+    slots = [start + timedelta(minutes=SLOT_MINUTES * i) for i in range(n)]
+    import_price, export_price = prices(slots, SLOT_MINUTES)
+    base = base_load(slots, SLOT_MINUTES) if base_load else [0.0] * n
+    sc: dict[str, Any] = {
+        "horizon": {"start": start.isoformat(), "slots": n, "slot_minutes": SLOT_MINUTES},
+        "site": {"timezone": site.timezone, "network": site.network, "voltage_v": site.voltage_v},
+        "series": {
+            "import_price_per_kwh": list(import_price),
+            "export_price_per_kwh": list(export_price),
+            "base_load_kw": list(base),
+        },
+        "appliance": [],
+    }
+    if site.main_fuse_a is not None:
+        sc["site"]["main_fuse_a"] = site.main_fuse_a
+    if capacity is not None:
+        sc["capacity_tariff"] = capacity
+    for aid, req in sorted(requests.items()):
+        cfg = appliances[aid]
+        assert req.earliest_start is not None and req.latest_end is not None
+        item: dict[str, Any] = {
+            "id": aid,
+            "kind": req.kind,
+            "earliest_start": max(req.earliest_start, start).isoformat(),
+            "latest_end": req.latest_end.isoformat(),
+            "line": cfg.line,
+        }
+        if req.kind == "shiftable":
+            item["profile_kw"] = _profile(req)
+        else:
+            item.update(energy_kwh=req.energy_kwh, min_kw=req.min_kw, max_kw=req.max_kw)
+        sc["appliance"].append(item)
+    return sc
+
+
+def schedules_from_plan(plan: dict[str, Any], scenario: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Schedule fields per appliance: ``start``, ``slot_start``, ``slot_minutes``, ``power_kw``.
+
+    ``power_kw`` is cut after the last slot with power; ``start`` is the program's start (shiftable)
+    or the first slot with power (None when nothing is planned).
+    """
+    h = scenario["horizon"]
+    t0 = datetime.fromisoformat(h["start"])
+    minutes = int(h["slot_minutes"])
+    out: dict[str, dict[str, Any]] = {}
+    for aid, body in (plan.get("appliances") or {}).items():
+        power = [round(float(p), 4) for p in body.get("power_kw", [])]
+        last = max((i for i, p in enumerate(power) if p > 1e-6), default=-1)
+        power = power[: last + 1]
+        if body.get("start"):
+            start: datetime | None = datetime.fromisoformat(body["start"])
+        else:
+            first = next((i for i, p in enumerate(power) if p > 1e-6), None)
+            start = None if first is None else t0 + timedelta(minutes=minutes * first)
+        out[aid] = {"start": start, "slot_start": t0, "slot_minutes": minutes, "power_kw": power}
+    return out
+
+
+def power_at(schedule_start: datetime, slot_minutes: int, power_kw: list[float], t: datetime) -> float:
+    """Planned power at instant ``t`` [kW] (0 outside the schedule)."""
+    i = math.floor((t - schedule_start).total_seconds() / (slot_minutes * 60))
+    return power_kw[i] if 0 <= i < len(power_kw) else 0.0
+
+
+def default_planner(scenario: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    """The optimiser in a worker process (`optimiser.worker.plan_in_subprocess` when available)."""
+    try:
+        from optimiser.worker import plan_in_subprocess
+    except ImportError:
+        return _plan_in_spawned_process(scenario, timeout_s)
+    result: dict[str, Any] = plan_in_subprocess(scenario, timeout_s)
+    return result
+
+
+def _plan_in_spawned_process(scenario: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        future = pool.submit(_plan_worker, scenario, max(timeout_s - 5.0, 1.0))
+        return future.result(timeout=timeout_s)
+
+
+def _plan_worker(scenario: dict[str, Any], time_limit_s: float) -> dict[str, Any]:
+    """Runs in the worker process: only there is pyomo imported."""
+    from optimiser.plan import plan_scenario
+
+    return plan_scenario(scenario, time_limit=time_limit_s)
+
+
+def flat_prices(price_per_kwh: float = 1.0) -> PriceFn:
+    """A price function with one price everywhere (used when no tariff prices are available)."""
+
+    def prices(slots: list[datetime], minutes: int) -> tuple[list[float], list[float]]:
+        return [price_per_kwh] * len(slots), [0.0] * len(slots)
+
+    return prices

@@ -1,0 +1,115 @@
+"""Load shedding: pause or limit flexible loads while an overload warning is on, resume when safe.
+
+Opt-in per appliance (``sheddable = true``), lowest ``priority`` first; an appliance that is not
+``interruptible`` (in its config, or its current request says so) is never touched. A "limit"
+appliance (EV charger) is turned down to what the situation needs, not below ``min_kw`` (then it is
+stopped). Resuming waits until no warning has asked for shedding for ``resume_after_s`` and then
+brings loads back one at a time, highest priority first, ``resume_step_s`` apart, so the load that
+caused the warning does not come back all at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from hems.alerts.engine import Condition
+from hems.control.config import ApplianceConfig
+
+
+@dataclass(frozen=True, slots=True)
+class ShedAction:
+    """A command for one appliance."""
+
+    appliance: str
+    action: str  #: "stop" | "limit" | "start" (resume)
+    limit_kw: float | None  #: with "limit" [kW]
+    reason: str
+
+
+class Shedder:
+    def __init__(
+        self,
+        appliances: Iterable[ApplianceConfig],
+        resume_after_s: float = 300.0,
+        resume_step_s: float = 60.0,
+        settle_s: float = 20.0,
+    ) -> None:
+        self.config = {a.id: a for a in appliances if a.sheddable}
+        self.resume_after_s = resume_after_s
+        self.resume_step_s = resume_step_s
+        self.settle_s = settle_s  #: after acting, wait this long before shedding more [s]
+        self._acted: datetime | None = None
+        self.shed: dict[str, ShedAction] = {}  #: appliances held down now
+        self._calm_since: datetime | None = None
+        self._last_resume: datetime | None = None
+
+    def candidates(self, interruptible: Mapping[str, bool]) -> list[ApplianceConfig]:
+        """Sheddable appliances that may be interrupted, lowest priority first."""
+        out = [a for a in self.config.values() if interruptible.get(a.id, a.interruptible)]
+        return sorted(out, key=lambda a: (a.priority, a.id))
+
+    def decide(
+        self,
+        now: datetime,
+        conditions: Iterable[Condition],
+        power_kw: Mapping[str, float],
+        interruptible: Mapping[str, bool] | None = None,
+    ) -> list[ShedAction]:
+        """Actions for this cycle.
+
+        ``conditions``: the active alert conditions (``shed_kw`` > 0 asks for shedding);
+        ``power_kw``: present (or planned) power of each appliance [kW];
+        ``interruptible``: per-appliance override from its current request.
+        """
+        asking = [c for c in conditions if c.level >= 1 and c.shed_kw > 0]
+        if not asking:
+            return self._resume(now)
+        self._calm_since = None
+        if self._acted is not None and (now - self._acted).total_seconds() < self.settle_s:
+            return []  # let the meters see the last action before shedding more
+        actions: list[ShedAction] = []
+        pool = self.candidates(interruptible or {})
+        for cond in sorted(asking, key=lambda c: -c.level):
+            need = cond.shed_kw
+            for a in pool:
+                if need <= 0:
+                    break
+                if cond.circuit is not None and a.circuit != cond.circuit:
+                    continue
+                p = power_kw.get(a.id, 0.0)
+                held = self.shed.get(a.id)
+                if held is not None and held.action == "stop":
+                    continue
+                if held is not None and held.limit_kw is not None:
+                    p = min(p, held.limit_kw)  # already limited: only the rest can go
+                if p <= 0:
+                    continue
+                if a.shed_action == "limit" and a.min_kw < p:
+                    target = max(p - need, a.min_kw)
+                    act = ShedAction(a.id, "limit", round(target, 3), cond.message)
+                    need -= p - target
+                else:
+                    act = ShedAction(a.id, "stop", None, cond.message)
+                    need -= p
+                self.shed[a.id] = act
+                actions.append(act)
+        if actions:
+            self._acted = now
+        return actions
+
+    def _resume(self, now: datetime) -> list[ShedAction]:
+        if not self.shed:
+            self._calm_since = None
+            return []
+        if self._calm_since is None:
+            self._calm_since = now
+        if (now - self._calm_since).total_seconds() < self.resume_after_s:
+            return []
+        if self._last_resume is not None and (now - self._last_resume).total_seconds() < self.resume_step_s:
+            return []
+        best = max(self.shed, key=lambda aid: (self.config[aid].priority, aid))
+        del self.shed[best]
+        self._last_resume = now
+        return [ShedAction(best, "start", None, "overload over: resuming")]
