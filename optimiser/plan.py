@@ -40,7 +40,7 @@ def plan_scenario(
     built = build_model(problem)
     build_seconds = time.perf_counter() - began
     if lp_path is not None:
-        built.model.write(str(lp_path), format="lp", io_options={"symbolic_solver_labels": True})
+        built.model.write(str(lp_path), format="cpxlp", io_options={"symbolic_solver_labels": True})
     outcome = solve_model(built, gap=gap, time_limit=time_limit)
     if outcome.status == "no_solution":
         raise PlanError(f"{source}: no plan found within the time limit of {time_limit} s")

@@ -1,0 +1,71 @@
+"""`hems plan SCENARIO.toml [--json] [--lp FILE] [--gap G] [--time-limit S]` — solve one scenario.
+
+The scenario format and the JSON output are the contract of docs/scenario-format.md. Without
+``--json`` the plan is printed in words (status, costs, each appliance and why). pyomo is imported
+only inside `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from hems.errors import UsageError
+
+NAME = "plan"
+HELP = "Plan appliances, EV, water heater and battery for a scenario file (day-ahead MILP)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", help="scenario TOML file (docs/scenario-format.md)")
+    parser.add_argument("--json", action="store_true", help="print the plan as one JSON object")
+    parser.add_argument("--lp", metavar="FILE", help="also write the model as an LP file (for teaching)")
+    parser.add_argument("--gap", type=float, default=1e-4, help="relative MIP gap to prove (default 1e-4)")
+    parser.add_argument(
+        "--time-limit", type=float, default=30.0, metavar="S", help="solver time limit [s] (default 30)"
+    )
+
+
+def _words(result: dict[str, Any]) -> str:
+    lines = [
+        f"status: {result['status']}  (gap {result['mip_gap']:.2e}, {result['solve_seconds']:.3f} s: "
+        f"build {result['timing']['build_seconds']:.3f} s + solve {result['timing']['solve_seconds']:.3f} s)",
+        f"cost: {result['objective']:.2f} = energy {result['energy_cost']:.2f} + capacity "
+        f"{result['capacity_cost']:.2f}"
+        + (f" + relaxed rules {sum(r['cost'] for r in result['relaxed']):.2f}" if result["relaxed"] else "")
+        + (f" + moved starts {result['stability_cost']:.2f}" if "stability_cost" in result else ""),
+        "",
+    ]
+    lines += [f"  {text}" for text in result["explanation"]["text"]]
+    for item in result["relaxed"]:
+        lines.append(
+            f"  RELAXED {item['rule']}: broken by {item['amount']:g} {item['unit']}, costing {item['cost']:.2f}"
+        )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from optimiser.plan import PlanError, plan_scenario
+    from optimiser.scenario import ScenarioError, load_scenario
+
+    if args.gap < 0 or args.time_limit <= 0:
+        raise UsageError("--gap must be >= 0 and --time-limit > 0")
+    try:
+        spec = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        result = plan_scenario(
+            spec, gap=args.gap, time_limit=args.time_limit, lp_path=args.lp, source=args.scenario
+        )
+    except PlanError as exc:
+        print(f"hems: error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        json.dump(result, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(_words(result))
+    return 0
