@@ -3,10 +3,11 @@
 History model: the mean of the same local weekday at the same local quarter-hour over the last
 ``weeks`` weeks (workday/weekend class when that weekday has fewer than 2 days). With temperatures
 for the history and the target day, daily energy is fitted as ``a + b·HDD`` (heating degrees below
-17 °C, the Norwegian "graddag" base) and the profile is scaled by ``(a + b·HDD_target) / (a +
-b·HDD_history)``. Without enough history (< ``min_days`` complete days) a typical Norwegian profile
-(`TYPICAL_WORKDAY`, `TYPICAL_WEEKEND`, `MONTH_FACTOR`, ``annual_kwh``) is used, scaled to the
-measured mean where at least one day was measured. See docs/forecast.md.
+17 °C, the Norwegian "graddag" base) and ``b·(HDD_target − HDD_history)`` is added to every slot
+(heating is spread over the day far more evenly than cooking or laundry). Without enough history
+(< ``min_days`` complete days) a typical Norwegian profile (`TYPICAL_WORKDAY`, `TYPICAL_WEEKEND`,
+`MONTH_FACTOR`, ``annual_kwh``) is used, scaled to the measured mean where at least one day was
+measured. See docs/forecast.md.
 """
 
 from __future__ import annotations
@@ -110,42 +111,37 @@ def forecast_load(
             vals = [v for d in same for k, v in complete[d].items() if k // 4 == q // 4 - 1]
         profile.append(fmean(vals) if vals else fmean(v for d in same for v in complete[d].values()))
     note = f"mean of {len(same)} similar days in the last {weeks} weeks"
-    scale = _temperature_scale(
-        history, tz, same, temperature_history, temperature_forecast_c, {d: complete[d] for d in complete}
-    )
-    if scale is None:
+    shift = _temperature_shift(same, temperature_history, temperature_forecast_c, complete, tz)
+    if shift is None:
         return LoadForecast(profile, "history", len(same), note)
     return LoadForecast(
-        [v * scale for v in profile],
+        [max(0.0, v + shift) for v in profile],
         "history+temperature",
         len(same),
-        f"{note}, scaled ×{scale:.3f} for the forecast temperature (degree-day fit)",
+        f"{note}, {shift:+.0f} W for the forecast temperature (degree-day fit)",
     )
 
 
-def _temperature_scale(
-    history: Sequence[tuple[datetime, float]],
-    tz: str,
+def _temperature_shift(
     same: list[date],
     temperature_history: Sequence[tuple[datetime, float]] | None,
     temperature_forecast_c: Sequence[float | None] | None,
     complete: dict[date, dict[int, float]],
+    tz: str,
 ) -> float | None:
+    """``b·(HDD_target − mean HDD of the profile's days)`` [W], or None without usable data."""
     if not temperature_history or not temperature_forecast_c:
         return None
     known = [t for t in temperature_forecast_c if t is not None]
     if not known:
         return None
     temp_by_day = _daily_means(temperature_history, tz)
-    load_by_day = {d: fmean(q.values()) for d, q in complete.items()}
-    fit = fit_degree_day(load_by_day, temp_by_day)
+    fit = fit_degree_day({d: fmean(q.values()) for d, q in complete.items()}, temp_by_day)
     used = [d for d in same if d in temp_by_day]
     if fit is None or not used:
         return None
-    a, b = fit
-    base = a + b * fmean(_hdd(temp_by_day[d]) for d in used)
-    want = a + b * _hdd(fmean(known))
-    return want / base if base > 0 and want > 0 else None
+    _, b = fit
+    return b * (_hdd(fmean(known)) - fmean(_hdd(temp_by_day[d]) for d in used))
 
 
 def _fallback(
