@@ -41,7 +41,8 @@ def _words(result: dict[str, Any]) -> str:
     lines += [f"  {text}" for text in result["explanation"]["text"]]
     for item in result["relaxed"]:
         lines.append(
-            f"  RELAXED {item['rule']}: broken by {item['amount']:g} {item['unit']}, costing {item['cost']:.2f}"
+            f"  RELAXED {item['rule']}: broken by {item['amount']:g} {item['unit']}, "
+            f"costing {item['cost']:.2f}"
         )
     return "\n".join(lines)
 
