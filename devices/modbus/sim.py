@@ -79,8 +79,9 @@ async def start_tcp_server(devices: Iterable[Any], framer: str = "socket") -> tu
     server = ModbusTcpServer(list(devices), address=("127.0.0.1", 0), framer=ft)
     await server.serve_forever(background=True)
     for _ in range(200):
-        if server.transport is not None and getattr(server.transport, "sockets", None):
-            return server, server.transport.sockets[0].getsockname()[1]
+        sockets = getattr(server.transport, "sockets", None)  # an asyncio Server once listening
+        if sockets:
+            return server, int(sockets[0].getsockname()[1])
         await asyncio.sleep(0.01)
     raise RuntimeError("Modbus TCP server did not start")
 
