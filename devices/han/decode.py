@@ -130,7 +130,10 @@ def parse_hdlc_frame(data: bytes, options: DecodeOptions) -> MeterReading:
     if not frame.info:
         raise FrameError("unsupported", "HDLC frame without information field")
     raw = data[: frame.length + 2]
-    return parse_apdu(dlms.strip_llc(frame.info), options, raw, _HDLC_VENDORS.get(frame.src))
+    reading = parse_apdu(dlms.strip_llc(frame.info), options, raw, _HDLC_VENDORS.get(frame.src))
+    if len(data) > len(raw):
+        reading.fields["trailing_bytes"] = len(data) - len(raw)
+    return reading
 
 
 def parse_mbus_frames(data: bytes, options: DecodeOptions) -> MeterReading:

@@ -83,6 +83,8 @@ def parse_hdlc(data: bytes) -> HdlcFrame:
             raise FrameError("crc", f"HCS mismatch: frame 0x{got_hcs:04x}, computed 0x{want_hcs:04x}")
     if got_fcs != want_fcs:
         raise FrameError("crc", f"FCS mismatch: frame 0x{got_fcs:04x}, computed 0x{want_fcs:04x}")
+    if len(data) >= total and data[total - 1] != FLAG:
+        raise FrameError("malformed", f"HDLC frame of {total} bytes does not end with the 7E flag")
     dest_end = 3
     while not data[dest_end] & 1:
         dest_end += 1

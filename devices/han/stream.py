@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from devices.han import axdr, dlms, framing
-from devices.han.decode import _HDLC_VENDORS, DecodeOptions, MeterReading, parse_apdu, parse_telegram
+from devices.han.decode import (
+    _HDLC_VENDORS,
+    DecodeOptions,
+    MeterReading,
+    parse_apdu,
+    parse_frame,
+    parse_telegram,
+)
 from devices.han.errors import FrameError
 
 _CANDIDATE = re.compile(rb"\x7e[\xa0-\xaf]|\x68(.)\1\x68|/|\xdb\x08", re.DOTALL)
@@ -53,6 +60,7 @@ class FrameSplitter:
         self._buf = bytearray()
         self._base = 0  #: stream offset of _buf[0]
         self.skipped_bytes = 0  #: bytes that were not part of any valid frame
+        self._flag_at = -1  #: stream offset of the last frame's closing flag
 
     def feed(self, data: bytes) -> list[Chunk]:
         self._buf += data
@@ -73,7 +81,7 @@ class FrameSplitter:
                 pos = keep
                 break
             start = match.start()
-            self.skipped_bytes += start - pos
+            self.skipped_bytes += start - pos - (self._base + pos == self._flag_at and start > pos)
             result = self._try(buf, start, final)
             if result is _NEED_MORE:
                 pos = start
@@ -119,20 +127,19 @@ class FrameSplitter:
         hcs = buf[header_end - 2] | buf[header_end - 1] << 8
         if hcs != framing.crc16_x25(memoryview(buf)[start + 1 : header_end - 2]):
             return None
+        if len(buf) < end + 1 and not final:
+            return _NEED_MORE  # wait for the closing flag too
         if len(buf) < end:
-            if not final:
-                return _NEED_MORE
             err = FrameError(
                 "truncated", f"HDLC frame declares {total} bytes, stream ends after {len(buf) - start}"
             )
             return self._chunk("hdlc", buf, start, len(buf), error=err), len(buf)
         try:
-            frame = framing.parse_hdlc(bytes(buf[start:end]))
+            frame = framing.parse_hdlc(bytes(buf[start : end + 1]))
         except FrameError as exc:
-            return self._chunk("hdlc", buf, start, end, error=exc), start + 1
-        if end < len(buf) - 1 and buf[end] == framing.FLAG and buf[end + 1] & 0xF0 != 0xA0:
-            end += 1
-        return self._chunk("hdlc", buf, start, min(end, start + total), frame=frame), end
+            return self._chunk("hdlc", buf, start, end + 1, error=exc), start + 1
+        self._flag_at = self._base + end  # the closing flag may open the next frame: not junk
+        return self._chunk("hdlc", buf, start, end + 1, frame=frame), end
 
     def _try_mbus(self, buf: bytearray, start: int, final: bool) -> Any:
         total = framing.mbus_length(buf, start)
@@ -166,13 +173,13 @@ class FrameSplitter:
             return None
         limit = min(len(buf), start + MAX_TELEGRAM)
         bang = buf.find(b"!", newline, limit)
-        restart = buf.find(b"\n/", newline, bang if bang >= 0 else limit)
+        restart = buf.find(b"/", newline, bang if bang >= 0 else limit)  # "/" only opens telegrams
         bad = _NOT_TEXT.search(buf, newline, bang if bang >= 0 else limit)
         if bad is not None and (restart < 0 or bad.start() < restart):
             return None
         if restart >= 0:
             err = FrameError("truncated", "P1 telegram cut short: the next one starts before its '!'")
-            return self._chunk("p1", buf, start, restart + 1, error=err), restart + 1
+            return self._chunk("p1", buf, start, restart, error=err), restart
         if bang < 0:
             if len(buf) - start >= MAX_TELEGRAM:
                 return None
@@ -212,6 +219,7 @@ class StreamDecoder:
 
     def __init__(self, options: DecodeOptions | None = None, fmt: str = "auto") -> None:
         self.options = options or DecodeOptions()
+        self.fmt = fmt
         self.splitter = FrameSplitter(han=fmt != "p1", p1=fmt != "han", raw_apdu=fmt == "p1")
         self.counts: Counter[str] = Counter()  #: "ok" and one entry per error reason
         self._segments: list[bytes] = []
@@ -221,6 +229,17 @@ class StreamDecoder:
 
     def feed(self, data: bytes) -> list[Result]:
         return self._decode_all(self.splitter.feed(data))
+
+    def decode_frame(self, data: bytes) -> MeterReading | FrameError:
+        """One complete frame given on its own (``hems decode --hex``), with the same state."""
+        try:
+            if self.fmt != "auto" and (data.lstrip(b"\r\n")[:1] == b"/") != (self.fmt == "p1"):
+                raise FrameError("unsupported", f"not a {self.fmt.upper()} frame (see --format)")
+            result: MeterReading | FrameError = self._mark_stale(parse_frame(data, self.options))
+        except FrameError as exc:
+            result = exc
+        self.counts["ok" if isinstance(result, MeterReading) else result.reason] += 1
+        return result
 
     def flush(self) -> list[Result]:
         return self._decode_all(self.splitter.flush())
