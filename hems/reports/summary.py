@@ -73,6 +73,9 @@ class Report:
     hourly_import: list[PeakHour] = field(default_factory=list)  #: every hour of the period
     peak_hours: list[PeakHour] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)  #: cost, savings, pv_forecast (optional)
+    slot_import: dict[datetime, float] = field(default_factory=dict, repr=False)  #: [kWh] per slot
+    slot_export: dict[datetime, float] = field(default_factory=dict, repr=False)  #: [kWh] per slot
+    slot_pv: dict[datetime, float] = field(default_factory=dict, repr=False)  #: [kWh] per slot
 
     @property
     def consumption_kwh(self) -> float:
@@ -159,8 +162,9 @@ def build_report(
 ) -> Report:
     """The report of the ``period`` ("day", "week", "month") containing local ``day``.
 
-    ``tariff``: an object with the tariffs/ cost API; when given, the report gets a ``cost``
-    section computed by tariffs/ (the same numbers the optimiser uses).
+    ``tariff``: a `tariffs.household.HouseholdTariff`; when given, the report gets a ``cost``
+    section computed by `tariffs.cost.cost` (the same prices the optimiser uses), with spot prices
+    from the database's price cache (never fetched here).
     """
     zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
     sp = span(period, day, zone)
@@ -182,6 +186,7 @@ def build_report(
     slots = int((sp.end - sp.start) / SLOT)
     report = Report(span=sp, slots_expected=slots, slots_with_grid=len(imp.keys() | exp.keys()))
     report.appliances = appliances
+    report.slot_import, report.slot_export, report.slot_pv = imp, exp, pv
     per_day: dict[date, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
     hourly: dict[datetime, float] = defaultdict(float)
     times = sorted(
@@ -211,10 +216,18 @@ def build_report(
     ]
     top = 1 if period == "day" else 3
     report.peak_hours = sorted(day_peaks.values(), key=lambda p: (-p.kwh, p.start))[:top]
-    if tariff is not None:
-        from hems.reports.costs import cost_section
+    from hems.reports.extras import pv_forecast_section, savings_section
 
-        report.extras["cost"] = cost_section(tariff, report)
+    forecast = pv_forecast_section(storage, report)
+    if forecast is not None:
+        report.extras["pv_forecast"] = forecast
+    savings = savings_section(storage, report)
+    if savings is not None:
+        report.extras["savings"] = savings
+    if tariff is not None:
+        from hems.reports.extras import cost_section
+
+        report.extras["cost"] = cost_section(tariff, report, getattr(storage, "connection", None))
     return report
 
 

@@ -1,0 +1,197 @@
+"""The optional parts of a report: cost (from tariffs/), PV forecast vs actual, scheduling savings.
+
+- Cost: `tariffs.cost.cost` on the period's 15-min import/export energies, spot prices from the
+  database's price cache (``tariffs.cache.spot_for_day`` without a fetch: reports never go to the
+  network). Monthly parts (capacity step, fixed fees) are prorated by tariffs/ to the share of the
+  month the period covers, so a day's report carries 1/30 or so of the month's capacity cost.
+- PV forecast: the forecasts the daemon archived (``forecast.pv.<YYYY-MM-DD>`` documents, slots of
+  ``{"start", "pv_w"}``; or the current ``pv_forecast`` document) against the measured PV over the
+  same slots.
+- Savings: for each planned run of a shiftable appliance (the ``explanation`` of archived
+  ``plan.<YYYY-MM-DD>`` documents or the current ``plan``), the plan's cost of starting at the
+  earliest allowed time (when the appliance asked to run) minus the cost at the chosen start.
+  These are the optimiser's own figures, computed when it planned (an estimate, not a measurement).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from itertools import pairwise
+from typing import Any
+
+from hems.reports.summary import SLOT, Report, StorageReader
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t.astimezone(UTC) if t.tzinfo else None
+
+
+def _docs(storage: StorageReader, report: Report, prefix: str, current: str) -> list[Any]:
+    docs = [storage.get_doc(f"{prefix}.{d.isoformat()}") for d in report.span.days()]
+    docs.append(storage.get_doc(current))
+    return [d for d in docs if isinstance(d, dict)]
+
+
+# ----- PV forecast vs actual -------------------------------------------------------------------------
+def _forecast_points(doc: dict[str, Any]) -> dict[datetime, float]:
+    """Forecast power per slot start [W] from either archived format."""
+    out: dict[datetime, float] = {}
+    slots = doc.get("slots")
+    if not isinstance(slots, list):
+        return out
+    values = doc.get("pv_kw")
+    for i, slot in enumerate(slots):
+        if isinstance(slot, dict):
+            t, w = _time(slot.get("start")), slot.get("pv_w")
+        elif isinstance(values, list) and i < len(values):
+            t, kw = _time(slot), values[i]
+            w = kw * 1000.0 if isinstance(kw, int | float) else None
+        else:
+            continue
+        if t is not None and isinstance(w, int | float):
+            out[t] = float(w)
+    return out
+
+
+def pv_forecast_section(storage: StorageReader, report: Report) -> dict[str, Any] | None:
+    """Forecast and measured PV [kWh] over the forecast slots of the period that have measurements."""
+    points: dict[datetime, float] = {}
+    for doc in _docs(storage, report, "forecast.pv", "pv_forecast"):
+        for t, w in _forecast_points(doc).items():
+            points.setdefault(t, w)
+    times = sorted(t for t in points if report.span.start <= t < report.span.end)
+    if not times or not report.slot_pv:
+        return None
+    step = min((b - a for a, b in pairwise(times)), default=SLOT)
+    forecast = actual = 0.0
+    slots = 0
+    for t in times:
+        measured = [kwh for s, kwh in report.slot_pv.items() if t <= s < t + step]
+        if measured:
+            forecast += points[t] * step.total_seconds() / 3600 / 1000
+            actual += sum(measured)
+            slots += 1
+    if not slots:
+        return None
+    return {
+        "forecast_kwh": round(forecast, 4),
+        "actual_kwh": round(actual, 4),
+        "error_kwh": round(forecast - actual, 4),
+        "slots": slots,
+        "slot_minutes": int(step.total_seconds() // 60),
+    }
+
+
+# ----- savings from scheduled runs -------------------------------------------------------------------
+def savings_section(storage: StorageReader, report: Report) -> dict[str, Any] | None:
+    """Planned savings of the shiftable runs whose chosen start lies in the period."""
+    runs: dict[tuple[str, datetime], dict[str, Any]] = {}
+    for doc in _docs(storage, report, "plan", "plan"):
+        explanation = doc.get("explanation")
+        apps = explanation.get("appliances") if isinstance(explanation, dict) else None
+        if not isinstance(apps, dict):
+            continue
+        for app_id, info in apps.items():
+            if not isinstance(info, dict):
+                continue
+            chosen, earliest = info.get("chosen"), info.get("earliest")
+            if not isinstance(chosen, dict) or not isinstance(earliest, dict):
+                continue
+            start, asked = _time(chosen.get("start")), _time(earliest.get("start"))
+            c, e = chosen.get("cost"), earliest.get("cost")
+            if start is None or asked is None:
+                continue
+            if not isinstance(c, int | float) or not isinstance(e, int | float):
+                continue
+            if report.span.start <= start < report.span.end:
+                runs[(str(app_id), start)] = {
+                    "appliance": str(app_id),
+                    "start": start.astimezone(report.span.tz).isoformat(),
+                    "requested_start": asked.astimezone(report.span.tz).isoformat(),
+                    "cost": round(float(c), 4),
+                    "cost_at_requested": round(float(e), 4),
+                    "saved": round(float(e) - float(c), 4),
+                }
+    if not runs:
+        return None
+    listed = [runs[k] for k in sorted(runs)]
+    return {"saved": round(sum(r["saved"] for r in listed), 4), "basis": "planned", "runs": listed}
+
+
+# ----- cost ------------------------------------------------------------------------------------------
+def _spot(tariff: Any, report: Report, connection: sqlite3.Connection | None) -> tuple[Any, list[str]]:
+    """A 15-min spot `PriceSeries` over the period from the price cache, and where each day came from."""
+    from tariffs.cache import spot_for_day
+    from tariffs.series import PriceSeries, day_slots
+
+    if connection is None:
+        return None, ["no database: spot part left out (0)"]
+    has_cache = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'price_cache'"
+    ).fetchone()
+    if not has_cache:
+        return None, ["no cached spot prices: spot part left out (0)"]
+    from hems.storage.price_cache import SqlitePriceCache
+
+    cache = SqlitePriceCache(connection)
+    tz = str(report.span.tz)
+    prices: list[float] = []
+    sources: list[str] = []
+    currency = "NOK"
+    for day in report.span.days():
+        got = spot_for_day(day, tz, tariff.config.bidding_zone, cache=cache)
+        slots = day_slots(day, tz, 15)
+        if got.prices is None:
+            prices += [0.0] * len(slots)
+        else:
+            prices += got.prices.on_slots(slots, 15)
+            currency = got.prices.currency
+        if got.source != "cache":
+            sources.append(f"{day}: {got.source}")
+    return PriceSeries(report.span.start, 15, tuple(prices), currency), sources
+
+
+def cost_section(tariff: Any, report: Report, connection: sqlite3.Connection | None) -> dict[str, Any]:
+    """The period's bill split into energy, capacity and fixed parts [currency, VAT included]."""
+    from tariffs.cost import cost
+    from tariffs.series import EnergySeries
+
+    n = int((report.span.end - report.span.start) / SLOT)
+    starts = [report.span.start + i * SLOT for i in range(n)]
+    energy = EnergySeries(
+        report.span.start,
+        15,
+        tuple(max(report.slot_import.get(t, 0.0), 0.0) for t in starts),
+        tuple(max(report.slot_export.get(t, 0.0), 0.0) for t in starts),
+    )
+    spot, spot_notes = _spot(tariff, report, connection)
+    bill = cost(tariff, energy, spot)
+    currency = spot.currency if spot is not None else ("NOK" if tariff.country == "NO" else "EUR")
+    return {
+        "currency": currency,
+        "energy": round(bill.energy_cost, 2),
+        "capacity": round(bill.capacity_cost, 2),
+        "fixed": round(bill.fixed_cost, 2),
+        "total": round(bill.total, 2),
+        "months": [
+            {
+                "month": m.month,
+                "share_of_month": round(m.share_of_month, 4),
+                "capacity_step": m.capacity_step,
+                "capacity_figure": None if m.capacity_figure is None else round(m.capacity_figure, 4),
+                "capacity_method": m.capacity_method,
+            }
+            for m in bill.months
+        ],
+        "notes": list(bill.notes) + spot_notes,
+    }
+
+
+__all__ = ["cost_section", "pv_forecast_section", "savings_section"]
