@@ -5,11 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +21,7 @@ from optimiser.forecast.metno import (
 )
 
 FIXTURE = Path(__file__).parents[1] / "data" / "forecast" / "locationforecast-oslo-2026-06-21.json"
-NOW = datetime(2026, 6, 20, 20, 40, tzinfo=UTC)
+NOW = datetime(2026, 6, 20, 20, 40, tzinfo=UTC)  # the server's first Expires is NOW + 30 min (conftest)
 
 
 def test_parse_recorded_compact_file() -> None:
@@ -112,60 +108,6 @@ def test_coordinates_are_truncated_to_four_decimals() -> None:
     assert truncate_coordinate(0.00001) == "0"
 
 
-class _Met:
-    """What the fake api.met.no answers next, and what it was asked."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, str]] = []
-        self.status = 200
-        self.gzip = True
-        self.last_modified = "Sat, 20 Jun 2026 20:31:07 GMT"
-        self.expires = NOW + timedelta(minutes=30)
-
-
-@pytest.fixture
-def met() -> Iterator[tuple[_Met, str]]:
-    state = _Met()
-    body = FIXTURE.read_bytes()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests.append({"path": self.path, **{k: v for k, v in self.headers.items()}})
-            if state.status != 200:
-                self.send_response(state.status)
-                self.send_header("Expires", format_datetime(state.expires, usegmt=True))
-                self.end_headers()
-                return
-            if self.headers.get("If-Modified-Since") == state.last_modified:
-                self.send_response(304)
-                self.send_header("Expires", format_datetime(state.expires, usegmt=True))
-                self.end_headers()
-                return
-            payload = gzip.compress(body) if state.gzip else body
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            if state.gzip:
-                self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(payload)))
-            self.send_header("Last-Modified", state.last_modified)
-            self.send_header("Expires", format_datetime(state.expires, usegmt=True))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}/weatherapi/locationforecast/2.0/compact"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 def _get(url: str, cache: Path, now: datetime):
     return get_locationforecast(
         59.912345,
@@ -177,7 +119,7 @@ def _get(url: str, cache: Path, now: datetime):
     )
 
 
-def test_fetch_identifies_itself_caches_and_revalidates(met: tuple[_Met, str], tmp_path: Path) -> None:
+def test_fetch_identifies_itself_caches_and_revalidates(met: tuple[Any, str], tmp_path: Path) -> None:
     state, url = met
     first = _get(url, tmp_path, NOW)
     assert first.how == "fetched" and len(first.forecast.points) == 30
@@ -202,7 +144,7 @@ def test_fetch_identifies_itself_caches_and_revalidates(met: tuple[_Met, str], t
     assert newer.how == "fetched" and len(state.requests) == 3
 
 
-def test_server_errors_fall_back_to_the_cache_or_raise(met: tuple[_Met, str], tmp_path: Path) -> None:
+def test_server_errors_fall_back_to_the_cache_or_raise(met: tuple[Any, str], tmp_path: Path) -> None:
     state, url = met
     state.status = 503
     with pytest.raises(WeatherError, match="HTTP 503"):
