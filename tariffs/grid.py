@@ -164,9 +164,12 @@ def find_company(name_or_gln: str) -> Company:
     """
     key = name_or_gln.strip()
     all_ = companies()
-    for c in all_:
-        if key in c.gln:
-            return c
+    by_gln = [c for c in all_ if key in c.gln]
+    if len(by_gln) == 1:
+        return by_gln[0]
+    if by_gln:  # Area Nett: one GLN, a tariff per area
+        names = ", ".join(c.name for c in by_gln)
+        raise ValueError(f"GLN {key} belongs to several tariff areas; give the name instead: {names}")
     folded = _fold(key)
     if not folded:
         raise ValueError("grid company: expected a name or a 13-digit GLN, got an empty text")
