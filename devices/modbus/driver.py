@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -77,6 +78,9 @@ class ModbusBus:
         self.lock = asyncio.Lock()
         self._client: AsyncModbusSerialClient | AsyncModbusTcpClient | None = None
         self._received = 0  #: bytes received since the current request was sent
+        #: RTU needs 3.5 characters of silence between frames (at least 1.75 ms above 19200 baud) [s]
+        self.frame_gap_s = max(3.5 * 11 / settings.baudrate, 0.00175) if settings.serial else 0.0
+        self._quiet_from = 0.0  #: monotonic time the bus went quiet after the last answer [s]
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
         if sending:
@@ -131,13 +135,14 @@ class ModbusBus:
         from pymodbus.exceptions import ModbusException
 
         client = await self._connected(timeout_s)
+        if (wait := self._quiet_from + self.frame_gap_s - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
         span = f"0x{block.start:04X}..0x{block.start + block.count - 1:04X}"
         read = client.read_input_registers if function == "input" else client.read_holding_registers
         try:
             rr = await asyncio.wait_for(read(block.start, count=block.count, device_id=unit_id), timeout_s)
         except TimeoutError:
-            if self.settings.serial is not None:
-                await asyncio.sleep(0.02)  # let a late answer pass before the next request
+            self._quiet_from = time.monotonic() + 0.02  # let a late answer pass before the next request
             if self._received:
                 raise DeviceError(
                     f"unit {unit_id} on {self.name}: answered {self._received} bytes that are no valid "
@@ -147,6 +152,7 @@ class ModbusBus:
             raise DeviceError(f"unit {unit_id} on {self.name}: no answer within {timeout_s:g} s") from None
         except ModbusException as exc:
             raise DeviceError(f"unit {unit_id} on {self.name}: {exc}") from None
+        self._quiet_from = time.monotonic()
         if rr.isError():
             code = getattr(rr, "exception_code", 0)
             meaning = _EXCEPTIONS.get(code, "exception")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+import struct
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from devices.modbus.config import CircuitMeterConfig
 from devices.modbus.maps import (
@@ -19,6 +23,7 @@ from devices.modbus.maps import (
     plan_blocks,
     to_reading,
 )
+from devices.modbus.sim import encode_value
 from hems.config import parse_config
 from hems.errors import UsageError
 
@@ -157,3 +162,31 @@ def test_bad_meter_config_is_one_clear_line(meter: dict[str, object], message: s
     text = str(err.value)
     assert text.startswith("hems.toml: circuit[0].meter") and message in text
     assert "\n" not in text
+
+
+TYPE_RANGES = {
+    "int16": (-(2**15), 2**15 - 1),
+    "uint16": (0, 2**16 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "uint32": (0, 2**32 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+    "uint64": (0, 2**64 - 1),
+}
+
+
+@given(st.sampled_from(sorted(TYPE_RANGES)), st.sampled_from(["big", "little"]), st.data())
+def test_integer_words_round_trip_through_the_simulator_encoding(type_: str, order: str, data: Any) -> None:
+    low, high = TYPE_RANGES[type_]
+    raw = data.draw(st.integers(low, high))
+    reg = Register("e_import_kwh", 0, type_, order)
+    words = encode_value(float(raw), reg) if abs(raw) < 2**53 else None
+    if words is not None:
+        assert decode_raw(words, type_, order) == raw
+
+
+@given(st.floats(-1e6, 1e6, width=32), st.sampled_from(["big", "little"]))
+def test_float32_words_round_trip_to_the_shortest_decimal(value: float, order: str) -> None:
+    words = encode_value(value, Register("p_w", 0, "float32", order))
+    decoded = decode_raw(words, "float32", order)
+    assert struct.pack(">f", decoded) == struct.pack(">f", value)
+    assert len(repr(decoded)) <= len(repr(value))
