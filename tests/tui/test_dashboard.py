@@ -1,0 +1,228 @@
+"""Pilot tests: each screen shows the numbers it was fed; modes switch; the source goes and comes back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from textual.widgets import DataTable
+from textual.widgets._footer import FooterKey
+from tui_testing import CannedSource, plain, screen_text, settle, state_doc
+
+from hems.clock import ManualClock
+from tui.app import HemsApp, LiveUpdate
+from tui.screens import AlertsScreen, CircuitsScreen, HistoryScreen, NowScreen, PlanScreen
+from tui.widgets import Timeline
+
+
+def make_app(source: CannedSource, clock: ManualClock) -> HemsApp:
+    # timers far apart: the tests trigger reads themselves, so nothing races the assertions
+    return HemsApp(source, clock, poll_seconds=3600, stored_seconds=3600)
+
+
+async def test_now_shows_the_numbers_it_was_fed(source: CannedSource, clock: ManualClock) -> None:
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, NowScreen)
+        text = screen_text(app)
+        assert "hems · home › Now" in text
+        assert "Thu 15 Jan 13:00:05" in text  # the frozen clock, in the site's time zone
+        assert "live" in text and "no data" not in text
+        assert "Grid import 2.35 kW" in text
+        assert "Grid export 0.00 kW" in text
+        assert "PV 1.20 kW" in text
+        assert "House load 3.54 kW" in text or "House load 3.55 kW" in text
+        assert "dishwasher" in text
+        assert "1.23 /kWh" in text and "HIGH" in text and "export 0.46" in text
+        assert "Hour 13:00" in text and "0.04 kWh so far" in text
+        assert "4.60 kW / step ≤ 5 kW" in text and "92 % !" in text
+        assert "12.3/25 A 49%" in text and "8.1/25 A 32%" in text
+        assert "23.4/25 A 94%!" in text  # near the main fuse: marked, not only coloured
+        assert app.screen.query_one("#fuse").border_title == "Main fuse 25 A"
+        assert "12:58 WARNING" in text and "Heat pump at 94 % of its 20 A breaker" in text
+
+
+async def test_keys_switch_modes_and_the_footer_names_them(source: CannedSource, clock: ManualClock) -> None:
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        footer = [key.description for key in app.screen.query(FooterKey)]
+        for name in ("Now", "Circuits", "Plan", "History", "Alerts", "Quit"):
+            assert name in footer
+        for key, screen in (
+            ("c", CircuitsScreen),
+            ("p", PlanScreen),
+            ("h", HistoryScreen),
+            ("a", AlertsScreen),
+            ("n", NowScreen),
+            ("3", PlanScreen),
+        ):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, screen)
+            assert f"› {screen.TITLE}" in screen_text(app)
+
+
+async def test_circuits_show_current_against_breaker_power_and_today(
+    source: CannedSource, clock: ManualClock
+) -> None:
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("c")
+        await settle(pilot)
+        text = screen_text(app)
+        # 400 W since local midnight (13 h) = 5.20 kWh; the EV charger has no stored series: unknown
+        assert "Kitchen" in text and "9.8/16 A 61% 2.10 kW 5.20 kWh" in text
+        assert "18.7/20 A 94%! 1.42 kW 19.50 kWh" in text
+        assert "0.0/32 A 0% 0.00 kW —" in text
+
+
+async def test_plan_shows_the_runs_on_a_time_axis_and_why(source: CannedSource, clock: ManualClock) -> None:
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("p")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Thu 15 Jan 00:00 – 23:45 optimal" in text
+        assert "energy 29.27 capacity 12.00 total 41.27" in text
+        timeline = plain(app.screen.query_one(Timeline)).splitlines()
+        rows = {line.split()[0]: line for line in timeline[1:-1]}
+        assert {"price", "PV", "grid", "dishwasher"} <= set(rows)
+        assert rows["dishwasher"].rstrip().endswith("███··")  # 22:00–23:00 on a 65-column axis
+        assert "start 22:00 1.0 kWh cheapest 1 h window before 00:00" in text
+        assert "↑ now" in text
+
+
+async def test_history_day_week_month_and_moving_back(source: CannedSource, clock: ManualClock) -> None:
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("h")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Day · Thu 15 Jan 2026" in text
+        # 13 h since midnight at 1000 W import, 200 W export, 500 W PV; price 1.5 in, 0.5 out
+        assert "13.00 kWh" in text and "2.60 kWh" in text and "6.50 kWh" in text
+        assert "18.20" in text  # 13 × 1.5 − 2.6 × 0.5
+        assert "Heat pump 19.50 kWh" in text
+        await pilot.press("v")
+        await settle(pilot)
+        assert "Week · week 03, 12 Jan – 19 Jan 2026" in screen_text(app)
+        assert "85.00 kWh" in screen_text(app)  # Mon–Wed + 13 h of Thursday
+        await pilot.press("left")
+        await settle(pilot)
+        assert "week 02, 05 Jan – 12 Jan 2026" in screen_text(app)
+        assert "168.00 kWh" in screen_text(app)
+        await pilot.press("right", "right")  # never into the future
+        await settle(pilot)
+        assert "week 03" in screen_text(app)
+        await pilot.press("v")
+        await settle(pilot)
+        assert "Month · January 2026" in screen_text(app)
+        assert "349.00 kWh" in screen_text(app)  # 14 days + 13 h
+        await pilot.press("s")
+        await settle(pilot)
+        assert "grid export per day" in screen_text(app)
+        await pilot.press("s")
+        await settle(pilot)
+        assert "PV production per day" in screen_text(app)
+
+
+async def test_alerts_log_newest_first(source: CannedSource, clock: ManualClock) -> None:
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 2
+        first = [str(c) for c in table.get_row_at(0)]
+        assert first[0] == "12:58:10" and "→ info" in first[1] and "Paused EV charger" in first[2]
+        assert "! warning" in str(table.get_row_at(1)[1])
+        assert "Heat pump at 94 %" in screen_text(app)
+
+
+async def test_daemon_gone_then_back(source: CannedSource, clock: ManualClock) -> None:
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "live" in screen_text(app)
+        source.state = None  # the state file is gone
+        clock.advance(60)
+        app.poll_live()
+        await settle(pilot)
+        text = screen_text(app)
+        assert "no data since 13:00:05" in text
+        assert "Grid import 2.35 kW" in text  # the last numbers stay, marked as old
+        await pilot.press("c")  # still responsive
+        await settle(pilot)
+        assert isinstance(app.screen, CircuitsScreen) and "no data since" in screen_text(app)
+        source.state = state_doc(clock.now())  # the daemon is back
+        app.poll_live()
+        await settle(pilot)
+        assert "no data" not in screen_text(app) and "live" in screen_text(app)
+
+
+async def test_a_state_file_that_stops_changing_goes_stale(source: CannedSource, clock: ManualClock) -> None:
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        clock.advance(25)  # within three 10-s cycles: still live
+        app.poll_live()
+        await settle(pilot)
+        assert "no data" not in screen_text(app)
+        clock.advance(10)
+        app.poll_live()
+        await settle(pilot)
+        assert "no data since 13:00:05" in screen_text(app)
+
+
+async def test_missing_keys_show_a_dash_never_a_crash(source: CannedSource, clock: ManualClock) -> None:
+    source.state = {"time": clock.now().isoformat(), "grid": None, "circuits": {"x": {"p_w": "bad"}}}
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key in ("n", "c", "p", "h", "a"):
+            await pilot.press(key)
+            await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Grid import —" in text and "Price —" in text and "Capacity hour —" in text
+        assert "No active alerts." in text and text.count("—/— A —") == 3
+        assert app.screen.query_one("#fuse").border_title == "Main fuse"
+
+
+async def test_database_unavailable_is_said_and_live_data_still_flows(
+    source: CannedSource, clock: ManualClock
+) -> None:
+    source.db_ok = False
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("p")
+        await settle(pilot)
+        assert "No plan: test.db: database is locked" in screen_text(app)
+        await pilot.press("h")
+        await settle(pilot)
+        assert "test.db: database is locked" in screen_text(app)
+        await pilot.press("n")
+        await settle(pilot)
+        assert "Grid import 2.35 kW" in screen_text(app)
+        source.db_ok = True
+        app.poll_stored()
+        await pilot.press("p")
+        await settle(pilot)
+        assert "optimal" in screen_text(app)
+
+
+async def test_live_reads_never_pile_up_and_updates_coalesce(
+    source: CannedSource, clock: ManualClock
+) -> None:
+    assert LiveUpdate(None).can_replace(LiveUpdate(None))
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        before = source.reads
+        for _ in range(20):  # a burst of ticks while a read is in flight starts at most one more
+            app.poll_live()
+        await settle(pilot)
+        assert 1 <= source.reads - before <= 20
+        assert sum(1 for w in app.workers if w.group == "live" and not w.is_finished) == 0
+        clock.advance(timedelta(seconds=1).total_seconds())

@@ -1,0 +1,275 @@
+"""`HemsApp`: the household's dashboard, one screen per mode, fed by thread workers.
+
+Data flow: a timer starts a thread worker (never two at once) that reads the `DataSource` and posts a
+small message; messages of one kind coalesce, so a slow terminal never queues stale frames. Handlers
+only store the new data in `Dashboard` and ask the visible screen to redraw: no I/O in a handler.
+When the daemon is gone the live read returns nothing, the bar says "no data since ...", and the next
+successful read recovers by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.worker import Worker
+
+from hems.clock import Clock, SystemClock
+from tui.model import Live, is_stale, parse_live, zone
+from tui.reports import PERIODS, History, Period, Plan, circuits_today_kwh, load_history, parse_plan
+from tui.screens import AlertsScreen, CircuitsScreen, HemsScreen, HistoryScreen, NowScreen, PlanScreen
+from tui.source import DataSource, EventRow, SourceUnavailable
+
+EVENT_DAYS = 7  #: the Alerts screen shows this many days of the event log
+
+
+@dataclass
+class Dashboard:
+    """Everything the screens show; written only by message handlers on the app."""
+
+    live: Live | None = None
+    last_seen: datetime | None = None  #: time of the newest live state ever received
+    stale: bool = True
+    pulse: int = 0  #: counts fresh live states (the bar's heartbeat)
+    today_kwh: dict[str, float | None] = field(default_factory=dict)
+    plan: Plan | None = None
+    plan_error: str | None = None
+    events: list[EventRow] = field(default_factory=list)
+    events_error: str | None = None
+    period: Period = "day"
+    anchor: date | None = None  #: local date inside the shown history period; None = today
+    history: History | None = None
+    history_error: str | None = None
+
+
+class LiveUpdate(Message):
+    """A fresh read of the live state (None: nothing readable)."""
+
+    def __init__(self, live: Live | None) -> None:
+        super().__init__()
+        self.live = live
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LiveUpdate)
+
+
+class StoredUpdate(Message):
+    """Plan, events and today's per-circuit energy, read from the database."""
+
+    def __init__(
+        self,
+        plan: Plan | None,
+        plan_error: str | None,
+        events: list[EventRow],
+        events_error: str | None,
+        today_kwh: dict[str, float | None],
+    ) -> None:
+        super().__init__()
+        self.plan, self.plan_error = plan, plan_error
+        self.events, self.events_error = events, events_error
+        self.today_kwh = today_kwh
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StoredUpdate)
+
+
+class HistoryUpdate(Message):
+    def __init__(self, key: tuple[Period, date], history: History | None, error: str | None) -> None:
+        super().__init__()
+        self.key, self.history, self.error = key, history, error
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, HistoryUpdate)
+
+
+class HemsApp(App[None]):
+    """The dashboard. ``source`` is read only from thread workers; ``clock`` gives "now"."""
+
+    TITLE = "hems"
+    ENABLE_COMMAND_PALETTE = False
+    MODES: ClassVar = {
+        "now": NowScreen,
+        "circuits": CircuitsScreen,
+        "plan": PlanScreen,
+        "history": HistoryScreen,
+        "alerts": AlertsScreen,
+    }
+    DEFAULT_MODE = "now"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "switch_mode('now')", "Now"),
+        Binding("c", "switch_mode('circuits')", "Circuits"),
+        Binding("p", "switch_mode('plan')", "Plan"),
+        Binding("h", "switch_mode('history')", "History"),
+        Binding("a", "switch_mode('alerts')", "Alerts"),
+        Binding("q", "quit", "Quit"),
+        *(
+            Binding(str(i + 1), f"switch_mode('{m}')", m, show=False)
+            for i, m in enumerate(("now", "circuits", "plan", "history", "alerts"))
+        ),
+    ]
+
+    def __init__(
+        self,
+        source: DataSource,
+        clock: Clock | None = None,
+        *,
+        timezone: str | None = None,
+        poll_seconds: float = 1.0,
+        stored_seconds: float = 30.0,
+        stale_after: timedelta = timedelta(seconds=30),
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.clock: Clock = clock or SystemClock()
+        self.default_tz = zone(timezone, UTC)
+        self.poll_seconds = poll_seconds
+        self.stored_seconds = stored_seconds
+        self.stale_after = stale_after
+        self.data = Dashboard()
+        self._stored_ids: tuple[str, ...] = ()  #: circuits asked for in the last stored read
+        self._pending: set[str] = set()  #: worker groups asked for again while busy
+
+    # ----- time -------------------------------------------------------------------------------------
+    @property
+    def tz(self) -> tzinfo:
+        """The household's time zone: the daemon's, else the one given, else UTC."""
+        live = self.data.live
+        return zone(live.timezone if live else None, self.default_tz)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        return self.now().astimezone(self.tz).date()
+
+    # ----- lifecycle --------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.set_interval(self.poll_seconds, self.poll_live)
+        self.set_interval(self.stored_seconds, self.poll_stored)
+        self.poll_live()
+        self.poll_stored()
+
+    def _busy(self, group: str) -> bool:
+        return any(w.group == group and not w.is_finished for w in self.workers)
+
+    def poll_live(self) -> None:
+        """Start a live read; while one is under way, note that one more is wanted (requests made
+        meanwhile collapse into that one, so a hung file system never piles up threads)."""
+        if self._busy("live"):
+            self._pending.add("live")
+            return
+        self.run_worker(self._read_live, thread=True, group="live", exit_on_error=False)
+
+    def poll_stored(self) -> None:
+        if self._busy("stored"):
+            self._pending.add("stored")
+            return
+        live = self.data.live
+        self._stored_ids = tuple(c.id for c in live.circuits) if live else ()
+        self.run_worker(self._read_stored, thread=True, group="stored", exit_on_error=False)
+
+    def load_history(self) -> None:
+        """(Re)load the History screen's period; a newer request supersedes an older one."""
+        anchor = self.data.anchor or self.today()
+        self.run_worker(
+            lambda: self._read_history(self.data.period, anchor),
+            thread=True,
+            group="history",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    # ----- workers (threads: all I/O happens here) --------------------------------------------------
+    def _read_live(self) -> None:
+        try:
+            live = parse_live(self.source.read_state())
+        except Exception:  # a source must never take the dashboard down
+            live = None
+        self.post_message(LiveUpdate(live))
+
+    def _read_stored(self) -> None:
+        now, tz = self.now(), self.tz
+        plan = plan_error = events_error = None
+        events: list[EventRow] = []
+        today: dict[str, float | None] = {}
+        try:
+            plan = parse_plan(self.source.get_doc("plan"))
+        except SourceUnavailable as exc:
+            plan_error = str(exc)
+        try:
+            events = self.source.events(now - timedelta(days=EVENT_DAYS), now + timedelta(seconds=1))
+            ids = list(self._stored_ids)
+            today = circuits_today_kwh(self.source, ids, now, tz)
+        except SourceUnavailable as exc:
+            events_error = str(exc)
+        self.post_message(StoredUpdate(plan, plan_error, events, events_error, today))
+
+    def _read_history(self, period: Period, anchor: date) -> None:
+        live = self.data.live
+        circuits = [(c.id, c.name) for c in live.circuits] if live else []
+        try:
+            hist = load_history(self.source, period, anchor, self.tz, self.now(), circuits)
+            self.post_message(HistoryUpdate((period, anchor), hist, None))
+        except SourceUnavailable as exc:
+            self.post_message(HistoryUpdate((period, anchor), None, str(exc)))
+
+    # ----- handlers (no I/O: store and redraw) ------------------------------------------------------
+    def on_live_update(self, message: LiveUpdate) -> None:
+        d = self.data
+        if message.live is not None:
+            if d.live is None or d.live.time != message.live.time:
+                d.pulse += 1
+            d.live = message.live
+            d.last_seen = message.live.time
+            if tuple(c.id for c in message.live.circuits) != self._stored_ids:
+                self.poll_stored()  # new circuits: fetch their energy today now, not in 30 s
+        d.stale = is_stale(message.live, self.now(), self.stale_after)
+        self._redraw()
+
+    def on_stored_update(self, message: StoredUpdate) -> None:
+        d = self.data
+        d.plan, d.plan_error = message.plan, message.plan_error
+        d.events, d.events_error = message.events, message.events_error
+        d.today_kwh = message.today_kwh
+        if d.live is not None and tuple(c.id for c in d.live.circuits) != self._stored_ids:
+            self.poll_stored()  # circuits appeared while that read was under way: ask for them
+        self._redraw()
+
+    def on_history_update(self, message: HistoryUpdate) -> None:
+        d = self.data
+        if message.key != (d.period, d.anchor or self.today()):
+            return  # an answer to a question nobody asks any more
+        d.history, d.history_error = message.history, message.error
+        self._redraw()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Start a read that was asked for while busy; show an unexpected failure, never crash."""
+        group = event.worker.group
+        if event.worker.is_finished and group in self._pending:
+            self._pending.discard(group)
+            {"live": self.poll_live, "stored": self.poll_stored}[group]()
+        if event.worker.error is not None:
+            self.notify(f"{event.worker.group}: {event.worker.error}", severity="error", timeout=5)
+
+    def _redraw(self) -> None:
+        if isinstance(self.screen, HemsScreen):
+            self.screen.show(self.data)
+
+    # ----- history navigation (bound on the History screen) -----------------------------------------
+    def set_period(self, period: Period | None = None, steps: int = 0) -> None:
+        d = self.data
+        if period is None:
+            period = PERIODS[(PERIODS.index(d.period) + 1) % len(PERIODS)] if steps == 0 else d.period
+        anchor = d.anchor or self.today()
+        if steps:
+            from tui.reports import shift_anchor
+
+            anchor = min(shift_anchor(period, anchor, steps), self.today())
+        d.period, d.anchor = period, (None if anchor == self.today() else anchor)
+        d.history, d.history_error = None, None
+        self._redraw()
+        self.load_history()

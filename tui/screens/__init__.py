@@ -1,0 +1,18 @@
+"""One screen per dashboard mode."""
+
+from tui.screens.alerts import AlertsScreen
+from tui.screens.base import HemsScreen, StatusBar
+from tui.screens.circuits import CircuitsScreen
+from tui.screens.history import HistoryScreen
+from tui.screens.now import NowScreen
+from tui.screens.plan import PlanScreen
+
+__all__ = [
+    "AlertsScreen",
+    "CircuitsScreen",
+    "HemsScreen",
+    "HistoryScreen",
+    "NowScreen",
+    "PlanScreen",
+    "StatusBar",
+]

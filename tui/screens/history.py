@@ -1,0 +1,127 @@
+"""History and reports: a day, week or month of energy and cost, per circuit, PV forecast vs actual."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from tui.model import DASH, fmt_kwh, fmt_money
+from tui.screens.base import HemsScreen
+from tui.widgets import BarChart
+
+if TYPE_CHECKING:
+    from tui.app import Dashboard
+    from tui.reports import History
+
+SERIES = ("import", "export", "pv")
+SERIES_NAME = {"import": "grid import", "export": "grid export", "pv": "PV production"}
+
+
+def title_text(data: Dashboard, series: str) -> str:
+    h = data.history
+    if h is None:
+        return f"{data.period}: loading…" if data.history_error is None else f"{data.period}: unavailable"
+    if h.period == "day":
+        span = f"{h.start:%a %d %b %Y}"
+    elif h.period == "week":
+        span = f"week {h.start:%V}, {h.start:%d %b} – {h.end:%d %b %Y}"
+    else:
+        span = f"{h.start:%B %Y}"
+    per = "hour" if h.period == "day" else "day"
+    return f"{h.period.capitalize()} · {span} · {SERIES_NAME[series]} per {per}"
+
+
+def totals_text(h: History | None, error: str | None) -> Text:
+    if h is None:
+        return Text(error or "loading…", style="dim")
+    out = Text()
+    for name, value in (("Imported", h.import_kwh), ("Exported", h.export_kwh), ("PV", h.pv_kwh)):
+        out.append(f"{name:<10}", style="dim")
+        out.append(f"{fmt_kwh(value):>12}\n", style="bold")
+    out.append(f"{'Cost':<10}", style="dim")
+    out.append(f"{fmt_money(h.cost):>12}\n", style="bold")
+    out.append(f"{'PV fc/act':<10}", style="dim")
+    if h.pv_forecast_kwh is None or h.pv_actual_kwh is None:
+        out.append(f"{DASH:>12}")
+    else:
+        out.append(f"{h.pv_forecast_kwh:.1f} / {h.pv_actual_kwh:.1f} kWh".rjust(12), style="bold")
+    return out
+
+
+def circuits_text(h: History | None) -> Text:
+    out = Text()
+    if h is None:
+        return out
+    for _cid, name, kwh in h.circuits:
+        out.append(f"{name[:14]:<14}", style="dim")
+        out.append(f"{fmt_kwh(kwh):>12}\n")
+    if not h.circuits:
+        out.append("no circuits", style="dim")
+    return out
+
+
+class HistoryScreen(HemsScreen):
+    TITLE = "History"
+    DEFAULT_CSS = """
+    HistoryScreen #history-title { height: 1; padding: 0 1; text-style: bold; }
+    HistoryScreen BarChart { height: 1fr; min-height: 6; border: round $primary; }
+    HistoryScreen #history-bottom { height: 8; }
+    HistoryScreen #history-totals { width: 1fr; height: 1fr; border: round $primary; padding: 0 1; }
+    HistoryScreen #history-circuits { width: 1fr; height: 1fr; border: round $primary; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("v", "period", "Period"),
+        Binding("s", "series", "Series"),
+        Binding("left", "shift(-1)", "Move", key_display="←→"),
+        Binding("right", "shift(1)", "Later", show=False),
+    ]
+
+    series: str = "import"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="history-title")
+        yield BarChart()
+        with Horizontal(id="history-bottom"):
+            yield Static(id="history-totals")
+            yield Static(id="history-circuits")
+
+    def on_mount(self) -> None:
+        self.query_one("#history-totals").border_title = "Totals"
+        self.query_one("#history-circuits").border_title = "Per circuit"
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.hems.load_history()
+
+    def action_period(self) -> None:
+        self.hems.set_period()
+
+    def action_shift(self, steps: int) -> None:
+        self.hems.set_period(self.hems.data.period, steps)
+
+    def action_series(self) -> None:
+        self.series = SERIES[(SERIES.index(self.series) + 1) % len(SERIES)]
+        self.show(self.hems.data)
+
+    def show_body(self, data: Dashboard) -> None:
+        h = data.history
+        self.query_one("#history-title", Static).update(title_text(data, self.series))
+        chart = self.query_one(BarChart)
+        if h is None:
+            chart.values, chart.labels = (), ()
+        else:
+            index = SERIES.index(self.series)
+            chart.values = tuple((b.import_kwh, b.export_kwh, b.pv_kwh)[index] for b in h.buckets)
+            if h.period == "day":
+                chart.labels = tuple(f"{b.start:%H}" if b.start.hour % 3 == 0 else "" for b in h.buckets)
+            elif h.period == "week":
+                chart.labels = tuple(f"{b.start:%a}"[:2] for b in h.buckets)
+            else:
+                chart.labels = tuple(f"{b.start.day}" if b.start.day % 5 == 1 else "" for b in h.buckets)
+        self.query_one("#history-totals", Static).update(totals_text(h, data.history_error))
+        self.query_one("#history-circuits", Static).update(circuits_text(h))
