@@ -1,0 +1,106 @@
+"""The stepped capacity tariff: step boundary, clock-hour means, DST days, month boundary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from optimiser_helpers import solve_checked, tiny
+
+T0 = "2026-01-15T00:00:00+01:00"
+
+
+def _ev_with_steps(step_price: list[float]) -> dict[str, Any]:
+    sc = tiny(2, [1.0, 2.0])
+    sc["appliance"] = [
+        {
+            "id": "ev",
+            "kind": "energy",
+            "energy_kwh": 8.0,
+            "max_kw": 8.0,
+            "earliest_start": T0,
+            "latest_end": "2026-01-15T02:00:00+01:00",
+        }
+    ]
+    sc["capacity_tariff"] = {
+        "step_upper_kw": [2, 5],
+        "step_price": step_price,
+        "month_peaks_kw": [4.5, 4.5, 4.5],
+    }
+    return sc
+
+
+def test_plan_stays_exactly_on_the_step_boundary_when_crossing_costs_more() -> None:
+    # recorded mean 4.5; today's peak p keeps the step while (4.5 + 4.5 + p)/3 <= 5, i.e. p <= 6
+    r = solve_checked(_ev_with_steps([100, 200, 400]))
+    assert r["appliances"]["ev"]["power_kw"] == pytest.approx([6.0, 2.0])
+    assert r["capacity_cost"] == 0.0
+    assert r["objective"] == pytest.approx(6.0 * 1 + 2.0 * 2)
+    assert r["explanation"]["limits"]["capacity"][0]["margin_kw"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_plan_crosses_the_step_when_the_next_step_is_cheap_enough() -> None:
+    r = solve_checked(_ev_with_steps([100, 200, 201]))
+    assert r["appliances"]["ev"]["power_kw"] == pytest.approx([8.0, 0.0])
+    assert r["capacity_cost"] == pytest.approx(1.0)
+    assert r["objective"] == pytest.approx(8.0 + 1.0)
+
+
+def _quarter_hours(start: str, n: int, base: list[float], upper: float) -> dict[str, Any]:
+    return {
+        "horizon": {"start": start, "slots": n, "slot_minutes": 15},
+        "site": {"timezone": "Europe/Oslo", "network": "TN", "voltage_v": 230},
+        "series": {"import_price_per_kwh": [1.0] * n, "base_load_kw": base},
+        "capacity_tariff": {"step_upper_kw": [upper], "step_price": [0, 100]},
+    }
+
+
+def test_day_peak_is_the_clock_hour_mean_not_the_slot_peak() -> None:
+    base = [6.0] + [0.0] * 7  # one quarter at 6 kW: the hour's mean is 1.5 kW
+    r = solve_checked(_quarter_hours(T0, 8, base, 0.5))  # A = 1.5/3 = 0.5 <= 0.5
+    assert r["capacity_cost"] == 0.0
+    r = solve_checked(_quarter_hours(T0, 8, base, 0.49))
+    assert r["capacity_cost"] == 100.0
+
+
+def test_hour_cut_by_the_horizon_is_the_mean_of_its_slots_inside() -> None:
+    base = [4.0, 4.0] + [0.0] * 6  # 00:30-01:00 at 4 kW: that hour counts 4 kW, not 2
+    r = solve_checked(_quarter_hours("2026-01-15T00:30:00+01:00", 8, base, 1.0))  # A = 4/3
+    assert r["capacity_cost"] == 100.0
+
+
+def test_today_peak_counts_for_the_first_day() -> None:
+    sc = _quarter_hours(T0, 4, [0.0] * 4, 1.0)
+    sc["capacity_tariff"]["today_peak_kw"] = 3.3  # A = 1.1 > 1.0
+    assert solve_checked(sc)["capacity_cost"] == 100.0
+
+
+def test_spring_dst_day_has_92_quarter_hours() -> None:
+    r = solve_checked(_quarter_hours("2026-03-29T00:00:00+01:00", 92, [1.0] * 92, 1.0))
+    assert r["slots"][7] == "2026-03-29T01:45:00+01:00"
+    assert r["slots"][8] == "2026-03-29T03:00:00+02:00"
+    assert r["slots"][-1] == "2026-03-29T23:45:00+02:00"
+    assert r["energy_cost"] == pytest.approx(92 * 0.25)
+
+
+def test_autumn_dst_day_counts_the_repeated_hour_twice() -> None:
+    base = [0.0] * 100
+    base[12:16] = [4.0] * 4  # the second 02:00 (+01:00) at 4 kW, the first 02:00 (+02:00) idle
+    r = solve_checked(_quarter_hours("2026-10-25T00:00:00+02:00", 100, base, 1.0))
+    assert r["slots"][8] == "2026-10-25T02:00:00+02:00"
+    assert r["slots"][12] == "2026-10-25T02:00:00+01:00"
+    assert r["slots"][-1] == "2026-10-25T23:45:00+01:00"
+    assert r["capacity_cost"] == 100.0  # A = 4/3; one merged hour would have given 2/3
+
+
+def test_horizon_crossing_a_month_starts_a_new_set_of_peaks() -> None:
+    sc = tiny(24, [1.0] * 24, base_load_kw=[3.0] * 24)
+    sc["horizon"]["start"] = "2026-01-31T12:00:00+01:00"
+    sc["capacity_tariff"] = {
+        "step_upper_kw": [0.5, 2],
+        "step_price": [10, 20, 30],
+        "month_peaks_kw": [3, 3, 3],
+    }
+    r = solve_checked(sc)  # January stays at mean 3 (no change); February: mean 3/3 = 1 → 20 − 10
+    assert r["capacity_cost"] == pytest.approx(10.0)
+    assert r["objective"] == pytest.approx(72.0 + 10.0)
