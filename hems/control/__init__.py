@@ -1,0 +1,123 @@
+"""Control: overload warnings, appliance schedules over MQTT, relays and load shedding.
+
+The daemon calls `build_control(config, storage, clock)` once and then, every cycle,
+``await control.on_cycle(snapshot)``; ``await control.start()`` before the first cycle and
+``await control.stop()`` at shutdown. See docs/control.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import date
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from hems.alerts.config import AlertsConfig
+from hems.alerts.engine import AlertEngine, BreakerSpec
+from hems.clock import Clock
+from hems.control.book import ScheduleBook
+from hems.control.core import Control
+from hems.control.scenario import LoadFn, Planner, PriceFn, SiteFacts, default_planner, flat_prices
+from hems.mqtt import topics
+from hems.mqtt.bridge import MqttBridge
+
+if TYPE_CHECKING:  # hems.config imports hems.control.config: no import cycle at run time
+    from hems.config import HemsConfig
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Control", "build_alert_engine", "build_control"]
+
+
+def _lines(network: str) -> tuple[str, ...]:
+    return ("L1",) if network == "1P" else ("L1", "L2", "L3")
+
+
+def build_alert_engine(
+    config: HemsConfig, alerts: AlertsConfig | None = None, day: date | None = None
+) -> AlertEngine:
+    """The overload rules of ``config``'s site: main fuse, circuit breakers, tariff limits.
+
+    Capacity steps come from ``alerts`` or else from the tariff in force on local ``day``.
+    """
+    alerts = alerts or getattr(config, "alerts", None) or AlertsConfig.model_validate({})
+    site = config.site
+    updates: dict[str, Any] = {}
+    if alerts.contract_kw is None and getattr(config.tariff, "contracted_power_kw", None):
+        updates["contract_kw"] = config.tariff.contracted_power_kw
+    if alerts.capacity_step_upper_kw is None and day is not None:
+        from hems.control.inputs import capacity_steps
+
+        steps = capacity_steps(config, day)
+        if steps is not None:
+            updates["capacity_step_upper_kw"], updates["capacity_step_price"] = steps
+    if updates:
+        alerts = alerts.model_copy(update=updates)
+    circuits = [
+        BreakerSpec(f"breaker.circuit.{c.id}", c.breaker_a, c.curve, site.voltage_v, circuit=c.id)
+        for c in config.circuit
+    ]
+    return AlertEngine(
+        alerts,
+        main_fuse_a=site.main_fuse_a,
+        main_fuse_curve=site.main_fuse_curve,
+        lines=_lines(site.network),
+        voltage_v=site.voltage_v,
+        circuits=circuits,
+        timezone=site.timezone,
+    )
+
+
+def build_control(
+    config: HemsConfig,
+    storage: Any | None,
+    clock: Clock,
+    *,
+    planner: Planner | None = None,
+    prices: PriceFn | None = None,
+    base_load: LoadFn | None = None,
+) -> Control:
+    """Everything control needs, from the configuration. MQTT only when ``[mqtt]`` is set.
+
+    ``planner``/``prices``/``base_load`` default to the optimiser in a worker process, the tariff's
+    prices on the cached spot prices, and yesterday's measured import.
+    """
+    site = config.site
+    connection = storage.connection if storage is not None else sqlite3.connect(":memory:")
+    book = ScheduleBook(connection, config.appliance)
+    if prices is None:
+        try:
+            from hems.control.inputs import tariff_prices
+
+            prices = tariff_prices(config, storage)
+        except (ImportError, ValueError, LookupError) as exc:
+            log.warning("no tariff prices (%s): planning with a flat price", exc)
+            prices = flat_prices()
+    if base_load is None and storage is not None:
+        from hems.control.inputs import history_base_load
+
+        base_load = history_base_load(storage)
+    bridge = None
+    mqtt = config.mqtt
+    if mqtt is not None:
+        filters = [topics.appliance_filter(site.id, leaf) for leaf in topics.FROM_APPLIANCE]
+        if mqtt.homeassistant_discovery:
+            filters.append(f"{mqtt.homeassistant_prefix}/status")
+        bridge = MqttBridge(mqtt, site.id, filters)
+    return Control(
+        site=site.id,
+        clock=clock,
+        engine=build_alert_engine(config, day=clock.now().astimezone(ZoneInfo(site.timezone)).date()),
+        book=book,
+        appliances=config.appliance,
+        site_facts=SiteFacts(site.timezone, site.network, site.voltage_v, site.main_fuse_a),
+        planner=planner or default_planner,
+        prices=prices,
+        storage=storage,
+        bridge=bridge,
+        base_load=base_load,
+        resend_s=mqtt.resend_s if mqtt else 60.0,
+        discovery=bool(mqtt and mqtt.homeassistant_discovery),
+        circuits=[c.id for c in config.circuit],
+    )

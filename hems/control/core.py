@@ -1,0 +1,351 @@
+"""`Control`: the daemon's cycle hook for alerts, appliance scheduling, relays and load shedding.
+
+Each cycle (`on_cycle`): evaluate the overload rules (always, with or without MQTT) and report their
+transitions (log, storage event, ``hems/<site>/alert``); handle what appliances sent; start a re-plan
+in the background when the picture changed; re-send unacknowledged schedules; switch relays at their
+planned times; shed or resume loads; publish the retained state. Nothing here awaits the network:
+paho has its own thread and the planner runs in a worker off the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from hems.alerts.engine import Alert, AlertEngine
+from hems.clock import Clock
+from hems.control.book import Outcome, ScheduleBook
+from hems.control.config import ApplianceConfig
+from hems.control.scenario import (
+    LoadFn,
+    Planner,
+    PriceFn,
+    SiteFacts,
+    build_scenario,
+    power_at,
+    schedules_from_plan,
+)
+from hems.control.shedding import ShedAction, Shedder
+from hems.mqtt import topics
+from hems.mqtt.bridge import Incoming, MqttBridge
+from hems.mqtt.homeassistant import discovery_document
+from hems.mqtt.payloads import Command, Rejection, Schedule, dump, is_from_hems
+from hems.snapshot import Snapshot, snapshot_to_dict
+
+log = logging.getLogger(__name__)
+
+
+class Control:
+    """Composes alert rules, the MQTT bridge (optional), the schedule book and load shedding."""
+
+    def __init__(
+        self,
+        site: str,
+        clock: Clock,
+        engine: AlertEngine,
+        book: ScheduleBook,
+        appliances: list[ApplianceConfig],
+        site_facts: SiteFacts,
+        planner: Planner,
+        prices: PriceFn,
+        storage: Any | None = None,
+        bridge: MqttBridge | None = None,
+        base_load: LoadFn | None = None,
+        plan_timeout_s: float = 60.0,
+        resend_s: float = 60.0,
+        discovery: bool = True,
+        circuits: list[str] | None = None,
+    ) -> None:
+        self.site = site
+        self.clock = clock
+        self.engine = engine
+        self.book = book
+        self.appliances = {a.id: a for a in appliances}
+        self.site_facts = site_facts
+        self.planner = planner
+        self.prices = prices
+        self.storage = storage
+        self.bridge = bridge
+        self.base_load = base_load
+        self.plan_timeout_s = plan_timeout_s
+        self.resend_s = resend_s
+        self.discovery = discovery
+        self.circuits = circuits or []
+        self.shedder = Shedder(appliances)
+        self.plan: dict[str, Any] | None = None
+        self.plans_made = 0
+        self._dirty = True  # plan pending requests at start (they survive restarts)
+        self._plan_task: asyncio.Task[None] | None = None
+        self._relay_sent: dict[str, str] = {}
+        self._price_now: float | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self.bridge is not None:
+            self.bridge.on_connected.append(self._on_connected)
+            self.bridge.start()
+
+    async def stop(self) -> None:
+        if self._plan_task is not None and not self._plan_task.done():
+            self._plan_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._plan_task
+        if self.bridge is not None:
+            await asyncio.to_thread(self.bridge.stop)
+
+    def request_replan(self, reason: str) -> None:
+        """Ask for a new plan at the next cycle (a new forecast, prices, a changed load)."""
+        log.info("re-plan requested: %s", reason)
+        self._dirty = True
+
+    # --- the cycle ------------------------------------------------------------------------------
+    async def on_cycle(self, snapshot: Snapshot) -> None:
+        now = snapshot.time
+        for alert in self.engine.evaluate(snapshot):
+            self._report(alert)
+        if self.bridge is not None:
+            for msg in self.bridge.drain():
+                try:
+                    self._handle(msg, now)
+                except Exception:  # a rogue payload must never stop the daemon
+                    log.exception("MQTT message on %s could not be handled", msg.topic)
+        if self._dirty and (self._plan_task is None or self._plan_task.done()):
+            self._dirty = False
+            self._plan_task = asyncio.create_task(self._replan(now))
+        for schedule in self.book.due_resend(now, self.resend_s):
+            aid = next(a for a, s in self.book.schedules().items() if s is schedule)
+            self._send_schedule(aid, schedule, now)
+        self._drive_relays(now)
+        for action in self.shedder.decide(
+            now, self.engine.active.values(), self._power_kw(snapshot), self._interruptible()
+        ):
+            self._command(action, now)
+        self._publish_state(snapshot)
+
+    # --- alerts ---------------------------------------------------------------------------------
+    def _report(self, alert: Alert) -> None:
+        level = logging.INFO if alert.level == "cleared" else logging.WARNING
+        log.log(level, "alert %s %s: %s", alert.key, alert.level, alert.message)
+        if self.storage is not None:
+            self.storage.log_event(
+                alert.time,
+                f"alert.{alert.kind}",
+                alert.level,
+                alert.message,
+                {"key": alert.key, **alert.data},
+            )
+        self._publish(topics.alert(self.site), alert.to_payload(), qos=1)
+
+    # --- incoming messages ----------------------------------------------------------------------
+    def _handle(self, msg: Incoming, now: datetime) -> None:
+        if msg.topic == topics.HA_STATUS:
+            if msg.payload.strip() == b"online" and self.discovery:
+                self._publish_discovery()
+            return
+        parsed = topics.parse_appliance_topic(self.site, msg.topic)
+        if parsed is None:
+            return
+        aid, leaf = parsed
+        if leaf == "request":
+            out = self.book.on_request(aid, msg.payload, now)
+        elif leaf == "ack":
+            if is_from_hems(msg.payload):
+                return
+            out = self.book.on_ack(aid, msg.payload, now)
+        elif leaf == "state":
+            out = self.book.on_status(aid, msg.payload, now)
+        else:
+            return
+        if not out.accepted:
+            self._reject(aid, leaf, out, now)
+            return
+        for gone in out.cancel:
+            self.book.withdraw(gone)
+            self._publish(topics.appliance(self.site, gone, "schedule"), b"", qos=1, retain=True)
+            self._relay_sent.pop(gone, None)
+        if out.replan:
+            self.request_replan(f"{leaf} from {aid}" + (f" ({out.reason})" if out.reason else ""))
+        if leaf == "ack" and out.reason:
+            self._event(
+                now, "control.refused", "warning", f"{aid} refused schedule {out.version}: {out.reason}"
+            )
+
+    def _reject(self, aid: str, leaf: str, out: Outcome, now: datetime) -> None:
+        log.warning("rejected %s from %s: %s", leaf, aid, out.reason)
+        self._event(
+            now,
+            "mqtt.rejected",
+            "warning",
+            f"{leaf} from {aid} rejected: {out.reason}",
+            {"appliance": aid, "topic": leaf},
+        )
+        rej = Rejection.model_validate(
+            {
+                "rejected": leaf,
+                "reason": out.reason[:300],
+                "time": now,
+                "seq": out.seq,
+                "version": out.version,
+            }
+        )
+        with contextlib.suppress(ValueError):  # an id we cannot address (not a valid topic level)
+            self._publish(topics.appliance(self.site, aid, "ack"), dump(rej), qos=1)
+
+    # --- planning -------------------------------------------------------------------------------
+    async def _replan(self, now: datetime) -> None:
+        pending = self.book.pending(now)
+        if not pending:
+            self._store_plan(now, None, {})
+            return
+        capacity = self._capacity_table()
+        try:
+            scenario = build_scenario(
+                now, pending, self.appliances, self.site_facts, self.prices, self.base_load, capacity
+            )
+            plan = await asyncio.wait_for(
+                asyncio.to_thread(self.planner, scenario, self.plan_timeout_s), self.plan_timeout_s + 10
+            )
+        except Exception as exc:
+            log.exception("planning failed")
+            self._event(now, "control.plan_failed", "warning", f"planning failed: {exc}")
+            return
+        fields = schedules_from_plan(plan, scenario)
+        still = self.book.pending(self.clock.now())  # an appliance may have left meanwhile
+        issued = {}
+        for aid in pending:
+            if aid in fields and aid in still:
+                schedule = self.book.issue(aid, fields[aid], self.clock.now())
+                self._send_schedule(aid, schedule, self.clock.now())
+                issued[aid] = schedule
+        self.plans_made += 1
+        self._store_plan(now, plan, issued)
+        first = scenario["series"]["import_price_per_kwh"]
+        self._price_now = first[0] if first else None
+
+    def _capacity_table(self) -> dict[str, Any] | None:
+        tracker = self.engine.capacity
+        if tracker is None:
+            return None
+        proj = tracker.projection(self.clock.now())
+        today = self.clock.now().astimezone(tracker.tz).date()
+        others = [
+            v
+            for d, v in tracker.daily_peaks.items()
+            if (d.year, d.month) == (today.year, today.month) and d != today
+        ]
+        today_peak = max(tracker.daily_peaks.get(today, 0.0), proj.energy_so_far_kwh if proj else 0.0)
+        return {
+            "step_upper_kw": tracker.bounds,
+            "step_price": tracker.prices,
+            "month_peaks_kw": others,
+            "today_peak_kw": today_peak,
+        }
+
+    def _store_plan(self, now: datetime, plan: dict[str, Any] | None, issued: dict[str, Schedule]) -> None:
+        starts = {aid: s.start.isoformat() for aid, s in issued.items() if s.start is not None}
+        doc = {
+            "time": now.isoformat(),
+            "status": plan.get("status") if plan else "empty",
+            "objective": plan.get("objective") if plan else None,
+            "starts": starts,
+            "next_start": min(starts.values(), default=None),
+            "schedules": {aid: s.model_dump(mode="json") for aid, s in issued.items()},
+            "book": self.book.summary(),
+            "plan": plan,
+        }
+        self.plan = doc
+        if self.storage is not None:
+            self.storage.put_doc("plan", doc, now)
+        self._publish(topics.plan(self.site), doc, qos=1, retain=True)
+
+    # --- outgoing -------------------------------------------------------------------------------
+    def _send_schedule(self, aid: str, schedule: Schedule, now: datetime) -> None:
+        self._publish(topics.appliance(self.site, aid, "schedule"), dump(schedule), qos=1, retain=True)
+        self.book.mark_sent(aid, now)
+
+    def _drive_relays(self, now: datetime) -> None:
+        for aid, cfg in self.appliances.items():
+            if cfg.kind != "relay" or aid in self.shedder.shed:
+                continue
+            s = self.book.schedules().get(aid)
+            on = s is not None and power_at(s.slot_start, s.slot_minutes, s.power_kw, now) > 0
+            action = "start" if on else "stop"
+            if self._relay_sent.get(aid, "stop" if s is None else None) != action:
+                self._command(ShedAction(aid, action, None, "planned"), now)
+                self._relay_sent[aid] = action
+
+    def _command(self, action: ShedAction, now: datetime) -> None:
+        cmd = Command(action=action.action, limit_kw=action.limit_kw, time=now, reason=action.reason[:200])  # type: ignore[arg-type]
+        if action.reason != "planned":
+            what = f"{action.action} {action.appliance}" + (
+                f" to {action.limit_kw} kW" if action.limit_kw else ""
+            )
+            log.warning("load shedding: %s (%s)", what, action.reason)
+            self._event(now, "control.shed", "info", f"load shedding: {what}", {"reason": action.reason})
+        if action.action == "start" and self.appliances[action.appliance].kind == "relay":
+            self._relay_sent.pop(action.appliance, None)  # the plan decides again next cycle
+        self._publish(topics.appliance(self.site, action.appliance, "set"), dump(cmd), qos=1)
+
+    def _power_kw(self, snapshot: Snapshot) -> dict[str, float]:
+        out = {}
+        for aid, cfg in self.appliances.items():
+            st = snapshot.appliances.get(aid) or self.book.entries[aid].state
+            s = self.book.schedules().get(aid)
+            if st is not None and st.p_w is not None:
+                out[aid] = st.p_w / 1000.0
+            elif s is not None:
+                out[aid] = power_at(s.slot_start, s.slot_minutes, s.power_kw, snapshot.time)
+            else:
+                out[aid] = cfg.power_kw or 0.0
+        return out
+
+    def _interruptible(self) -> dict[str, bool]:
+        out = {}
+        for aid, e in self.book.entries.items():
+            if e.request is not None and e.request.interruptible is not None:
+                out[aid] = e.request.interruptible and self.appliances[aid].interruptible
+        return out
+
+    def _publish_state(self, snapshot: Snapshot) -> None:
+        if self.bridge is None:
+            return
+        doc = snapshot_to_dict(snapshot)
+        doc["price_now_per_kwh"] = self._price_now
+        doc["alerts_active"] = [
+            {"key": k, "level": c.level, "message": c.message} for k, c in self.engine.active.items()
+        ]
+        doc["shed"] = sorted(self.shedder.shed)
+        self._publish(topics.state(self.site), doc, qos=0, retain=True)
+
+    def _publish_discovery(self) -> None:
+        topic = topics.ha_discovery(self.site)
+        self._publish(topic, discovery_document(self.site, self.circuits), qos=1, retain=True)
+
+    def _on_connected(self) -> None:
+        """After every (re)connection: retained schedules again (a restarted broker lost them)."""
+        now = self.clock.now()
+        for aid, schedule in self.book.schedules().items():
+            self._send_schedule(aid, schedule, now)
+        if self.discovery:
+            self._publish_discovery()
+        self._relay_sent.clear()
+
+    def _publish(self, topic: str, payload: Any, qos: int = 1, retain: bool = False) -> None:
+        if self.bridge is None:
+            return
+        import json
+
+        data = payload if isinstance(payload, bytes) else json.dumps(payload, default=str).encode()
+        self.bridge.publish(topic, data, qos=qos, retain=retain)
+
+    def _event(
+        self, now: datetime, kind: str, level: str, message: str, data: dict[str, Any] | None = None
+    ) -> None:
+        if self.storage is not None:
+            try:
+                self.storage.log_event(now, kind, level, message, data or {})
+            except Exception:
+                log.exception("could not record event %s", kind)

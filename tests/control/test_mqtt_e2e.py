@@ -1,0 +1,187 @@
+"""End to end with a real mosquitto, the real optimiser and paho clients acting as appliances."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hems.clock import ManualClock
+from hems.config import parse_config
+from hems.control import Control, build_control
+from hems.snapshot import Snapshot
+from hems.storage import Storage
+
+T0 = datetime(2026, 1, 15, 15, 0, tzinfo=UTC)  # 16:00 in Oslo
+CHEAP_FROM = datetime(2026, 1, 15, 20, 0, tzinfo=UTC)
+SITE = "test-home"
+DW = f"hems/{SITE}/appliance/dishwasher"
+
+
+def real_planner(scenario: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    from optimiser.plan import plan_scenario
+
+    return plan_scenario(scenario, time_limit=timeout_s)
+
+
+def prices(slots: list[datetime], minutes: int) -> tuple[list[float], list[float]]:
+    return [0.5 if t >= CHEAP_FROM else 2.0 for t in slots], [0.0] * len(slots)
+
+
+def config(port: int, **mqtt: Any) -> Any:
+    return parse_config(
+        {
+            "site": {"id": SITE},
+            "mqtt": {
+                "host": "127.0.0.1",
+                "port": port,
+                "resend_s": 30,
+                "reconnect_min_s": 1,
+                "reconnect_max_s": 2,
+                **mqtt,
+            },
+            "appliance": [
+                {"id": "dishwasher", "kind": "shiftable", "line": "L1"},
+                {"id": "ev", "kind": "energy"},
+            ],
+        }
+    )
+
+
+DISH = {
+    "seq": 1,
+    "kind": "shiftable",
+    "profile_kw": [2.0, 0.2, 0.2, 1.8],
+    "earliest_start": "2026-01-15T17:00:00+01:00",
+    "latest_end": "2026-01-16T06:00:00+01:00",
+}
+
+
+async def expect(
+    peer: Any, topic: str, control: Control, clock: ManualClock, timeout: float = 30.0, step_s: float = 1.0
+) -> Any:
+    """Run cycles until ``peer`` receives a message on ``topic``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        clock.advance(step_s)
+        await control.on_cycle(Snapshot(time=clock.now()))
+        try:
+            m = peer.messages.get_nowait()
+        except queue.Empty:
+            await asyncio.sleep(0.02)
+            continue
+        peer.seen.append((m.topic, bytes(m.payload), bool(m.retain)))
+        if m.topic == topic:
+            return m
+    raise AssertionError(f"nothing on {topic} within {timeout} s; seen {peer.seen}")
+
+
+async def started(broker: Any, tmp_path: Path, **mqtt: Any) -> tuple[Control, ManualClock, Storage]:
+    clock = ManualClock(T0)
+    st = Storage.open(tmp_path / "hems.db", timezone="Europe/Oslo")
+    control = build_control(config(broker.port, **mqtt), st, clock, planner=real_planner, prices=prices)
+    await control.start()
+    assert control.bridge is not None
+    for _ in range(200):
+        if control.bridge.connected.is_set():
+            break
+        await asyncio.sleep(0.02)
+    assert control.bridge.connected.is_set()
+    return control, clock, st
+
+
+async def test_request_schedule_ack_and_hostile_payloads(broker: Any, peers: Any, tmp_path: Path) -> None:
+    control, clock, st = await started(broker, tmp_path)
+    dw = peers(broker.port, "dishwasher", subscribe=[f"{DW}/schedule", f"{DW}/ack"])
+    try:
+        dw.publish(f"{DW}/request", json.dumps(DISH))
+        m = await expect(dw, f"{DW}/schedule", control, clock)
+        schedule = json.loads(m.payload)
+        assert schedule["version"] == 1 and schedule["seq"] == 1
+        start = datetime.fromisoformat(schedule["start"])
+        assert start >= CHEAP_FROM  # the optimiser moved it into the cheap evening
+        assert schedule["power_kw"][-4:] == pytest.approx([2.0, 0.2, 0.2, 1.8])
+        dw.publish(f"{DW}/ack", json.dumps({"version": 1, "accepted": True}))
+        for _ in range(50):
+            await control.on_cycle(Snapshot(time=clock.now()))
+            if control.book.entries["dishwasher"].acked == 1:
+                break
+            await asyncio.sleep(0.02)
+        assert control.book.entries["dishwasher"].acked == 1
+
+        hostile = [
+            (b"\x00\xff not json", "Invalid JSON"),
+            (json.dumps({**DISH, "seq": 2, "profile_kw": "rm -rf"}).encode(), "profile_kw"),
+            (json.dumps({**DISH, "seq": 3, "pad": "x" * 20000}).encode(), "larger than"),
+            (json.dumps(DISH).encode(), "replayed request"),  # seq 1 again
+        ]
+        for payload, reason in hostile:
+            dw.publish(f"{DW}/request", payload)
+            rej = json.loads((await expect(dw, f"{DW}/ack", control, clock)).payload)
+            assert rej["source"] == "hems" and rej["rejected"] == "request"
+            assert reason in rej["reason"]
+        dw.publish(f"{DW}/ack", json.dumps({"version": 7}))  # an old/unknown version
+        rej = json.loads((await expect(dw, f"{DW}/ack", control, clock)).payload)
+        assert "stale ack" in rej["reason"]
+        intruder = peers(broker.port, "intruder", subscribe=[f"hems/{SITE}/appliance/oven/ack"])
+        intruder.publish(f"hems/{SITE}/appliance/oven/request", json.dumps(DISH))
+        rej = json.loads((await expect(intruder, f"hems/{SITE}/appliance/oven/ack", control, clock)).payload)
+        assert "unknown appliance" in rej["reason"]
+        # nothing else changed: still version 1, acknowledged, one plan
+        e = control.book.entries["dishwasher"]
+        assert (e.version, e.acked, e.last_seq, control.plans_made) == (1, 1, 1, 1)
+        events = st.events(T0, T0 + timedelta(days=1), kind="mqtt.rejected")
+        assert len(events) == 6
+    finally:
+        await control.stop()
+        st.close()
+
+
+async def test_unacknowledged_schedule_is_resent_and_offline_appliance_dropped(
+    broker: Any, peers: Any, tmp_path: Path
+) -> None:
+    control, clock, st = await started(broker, tmp_path)
+    dw = peers(broker.port, "dishwasher", subscribe=[f"{DW}/schedule"])
+    try:
+        dw.publish(f"{DW}/request", json.dumps(DISH))
+        first = json.loads((await expect(dw, f"{DW}/schedule", control, clock)).payload)
+        again = json.loads((await expect(dw, f"{DW}/schedule", control, clock, step_s=10)).payload)
+        assert again == first  # same version, sent again since it was never acknowledged
+        dw.publish(f"{DW}/state", b"offline")
+        gone = await expect(dw, f"{DW}/schedule", control, clock)
+        assert gone.payload == b""  # retained schedule withdrawn
+        assert control.book.pending(clock.now()) == {}
+    finally:
+        await control.stop()
+        st.close()
+
+
+async def test_retained_schedule_comes_back_after_a_broker_restart(
+    broker: Any, peers: Any, tmp_path: Path
+) -> None:
+    control, clock, st = await started(broker, tmp_path)
+    dw = peers(broker.port, "dishwasher", subscribe=[f"{DW}/schedule"])
+    try:
+        dw.publish(f"{DW}/request", json.dumps(DISH))
+        first = json.loads((await expect(dw, f"{DW}/schedule", control, clock)).payload)
+        dw.close()
+        broker.stop()  # no persistence: the broker forgets every retained message
+        broker.start()
+        assert control.bridge is not None
+        for _ in range(400):
+            await asyncio.sleep(0.02)
+            if control.bridge.connects >= 2:
+                break
+        assert control.bridge.connects >= 2
+        late = peers(broker.port, "dishwasher-2", subscribe=[f"{DW}/schedule", f"hems/{SITE}/status"])
+        m = await expect(late, f"{DW}/schedule", control, clock, step_s=0.1)
+        assert m.retain and json.loads(m.payload) == first
+    finally:
+        await control.stop()
+        st.close()
