@@ -56,6 +56,8 @@ class TariffConfig(BaseModel):
     spot: bool = True  #: power bought at the spot price (else only bands/fixed prices)
     currency_per_eur: float = Field(11.5, gt=0)  #: exchange rate for ENTSO-E prices (NOK per EUR)
     entsoe_token: str | None = None  #: ENTSO-E Transparency API token (prices fetched when set)
+    entsoe_url: str = "https://web-api.tp.entsoe.eu/api"  #: the API's address (tests: a local server)
+    entsoe_timeout_s: float = Field(10.0, gt=0, le=120)
     support_scheme: Literal["stromstotte", "norgespris", "none"] = "stromstotte"
     supplier_markup_per_kwh: float = 0.0  #: [currency/kWh] excl. VAT, on imported energy
     supplier_monthly_fee: float = 0.0  #: [currency/month] excl. VAT

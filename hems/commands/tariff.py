@@ -125,7 +125,14 @@ def _show(args: argparse.Namespace) -> int:
             if token:
 
                 def fetch(a: datetime, b: datetime) -> PriceSeries:
-                    got = get_entsoe_prices(token, tcfg.bidding_zone, a, b, timeout_s=10.0)
+                    got = get_entsoe_prices(
+                        token,
+                        tcfg.bidding_zone,
+                        a,
+                        b,
+                        timeout_s=tcfg.entsoe_timeout_s,
+                        base_url=tcfg.entsoe_url,
+                    )
                     return to_currency(got, tcfg.currency_per_eur, currency)
 
             spot = spot_for_day(day, tz, tcfg.bidding_zone, cache=cache, fetch=fetch)
