@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -66,11 +67,20 @@ def fill(
     return written
 
 
+@pytest.fixture(scope="session")
+def _month_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[datetime, dict]]]:
+    path = tmp_path_factory.mktemp("month") / "hems.db"
+    return path, fill(path, date(2026, 2, 28), 33, step_s=300)
+
+
 @pytest.fixture
-def month_db(tmp_path: Path) -> tuple[Path, list[tuple[datetime, dict[str, float]]]]:
-    """March 2026 (with the DST change on the 29th) plus a day either side."""
+def month_db(
+    _month_template: tuple[Path, list[tuple[datetime, dict[str, float]]]], tmp_path: Path
+) -> tuple[Path, list[tuple[datetime, dict[str, float]]]]:
+    """March 2026 (with the DST change on the 29th) plus a day either side; a fresh copy per test."""
+    template, written = _month_template
     path = tmp_path / "hems.db"
-    written = fill(path, date(2026, 2, 28), 33, step_s=300)
+    shutil.copyfile(template, path)
     return path, written
 
 
