@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -13,9 +14,11 @@ import pandas as pd
 import pytest
 
 from hems.cli import main
+from hems.commands.forecast import build_request
 from hems.storage import SampleWriter, Storage, WriterSettings
 from optimiser.forecast.config import PvConfig
 from optimiser.forecast.pv import Site, ac_power, clear_sky, model_chain
+from optimiser.forecast.service import run_forecast
 
 DATA = Path(__file__).parents[1] / "data" / "forecast"
 FIXTURE = DATA / "locationforecast-oslo-2026-06-21.json"
@@ -50,10 +53,10 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[dict[str, 
     return json.loads(out.out), out.err
 
 
-@pytest.mark.parametrize(("day", "n"), [("2026-03-29", 92), ("2026-10-25", 100)])
-def test_dst_days_and_clear_sky_fallback_is_announced(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], day: str, n: int
+def test_dst_day_and_clear_sky_fallback_is_announced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    day, n = "2026-10-25", 100  # fall-back day; 92-slot days are covered in test_slots/test_load
     answer, err = run_json(capsys, "--date", day, "--config", str(write_config(tmp_path)))
     assert answer["n_slots"] == n == len(answer["slots"])
     assert answer["sources"]["weather"] == "clear-sky fallback"
@@ -66,18 +69,25 @@ def test_dst_days_and_clear_sky_fallback_is_announced(
     assert answer["pv_kwh"] > 5.0 and max(s["pv_w"] for s in answer["slots"]) <= 5000.0
 
 
-@pytest.mark.parametrize("content", [None, '{"properties": {"timeseries": [{"time": 3}]}}', "not json"])
-def test_missing_or_malformed_weather_file_falls_back(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None
-) -> None:
-    wx = tmp_path / "wx.json"
-    if content is not None:
-        wx.write_text(content, encoding="utf-8")
+def test_missing_weather_file_falls_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = write_config(tmp_path)
+    wx = tmp_path / "wx.json"
     answer, err = run_json(capsys, "--date", "2026-06-21", "--config", str(cfg), "--weather", str(wx))
-    assert "weather file unusable" in err and "wx.json" in err
+    assert "weather file unusable" in err and "wx.json: cannot read" in err
     assert answer["sources"]["weather"] == "clear-sky fallback"
     assert answer["pv_kwh"] > 10.0
+
+
+@pytest.mark.parametrize("content", ['{"properties": {"timeseries": [{"time": 3}]}}', "not json", ""])
+def test_malformed_weather_file_falls_back_in_the_request(tmp_path: Path, content: str) -> None:
+    wx = tmp_path / "wx.json"
+    wx.write_text(content, encoding="utf-8")
+    args = argparse.Namespace(date="2026-06-21", config=str(write_config(tmp_path)), weather=str(wx), db=None)
+    request = build_request(args, datetime(2026, 6, 20, tzinfo=UTC))
+    assert request["weather"] is None
+    assert request["warnings"][0].startswith(f"weather file unusable ({wx}: ")
+    answer = run_forecast(request)  # the same function the worker runs
+    assert answer["sources"]["weather"] == "clear-sky fallback" and answer["pv_kwh"] > 10.0
 
 
 def test_weather_file_and_met_api_give_the_same_series(
@@ -85,9 +95,10 @@ def test_weather_file_and_met_api_give_the_same_series(
 ) -> None:
     state, url = met
     state.expires = datetime.now(UTC) + timedelta(hours=1)
-    from_file, _ = run_json(
-        capsys, "--date", "2026-06-21", "--config", str(write_config(tmp_path)), "--weather", str(FIXTURE)
+    args = argparse.Namespace(
+        date="2026-06-21", config=str(write_config(tmp_path)), weather=str(FIXTURE), db=None
     )
+    from_file = run_forecast(build_request(args, datetime(2026, 6, 20, tzinfo=UTC)))
     assert from_file["sources"]["weather"] == f"file {FIXTURE}"
     weather = f'[pv.weather]\ncontact = "ops@example.org"\nurl = "{url}"\ncache_dir = "{tmp_path / "cache"}"'
     from_api, _ = run_json(capsys, "--date", "2026-06-21", "--config", str(write_config(tmp_path, weather)))
