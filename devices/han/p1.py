@@ -24,6 +24,7 @@ from devices.han.errors import FrameError
 
 _LINE = re.compile(r"^(\d{1,3})-(\d{1,3}):(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\*\d{1,3})?((?:\([^()]*\))+)\s*$")
 _VALUES = re.compile(r"\(([^()]*)\)")
+_CRC_TAIL = re.compile(rb"[0-9A-Fa-f]{0,4}")
 
 #: unit (lower case) -> (dimension, decimal exponent to W / var / Wh / varh / V / A / Hz)
 _UNITS = {
@@ -103,16 +104,22 @@ def _ascii_id(raw: str) -> str:
 
 
 def find_telegram(data: bytes) -> tuple[int, int, bytes]:
-    """Start (``/``), position of ``!`` and the CRC digits of the first telegram in ``data``."""
+    """Start (``/``), position of ``!`` and the CRC digits of the telegram in ``data``.
+
+    The end marker opens a line and is followed by at most 4 hex digits and the line end, so a
+    damaged byte that happens to read ``!`` inside a line is not taken for the end.
+    """
     start = data.find(b"/")
     if start < 0:
         raise FrameError("malformed", "no P1 telegram start '/'")
-    bang = data.find(b"!", start)
-    if bang < 0:
+    bang = data.find(b"\n!", start) + 1
+    if bang <= 0:
         raise FrameError("truncated", "P1 telegram has no end marker '!'")
-    tail = data[bang + 1 : bang + 8]
-    digits = re.match(rb"[0-9A-Fa-f]{0,4}", tail)
-    return start, bang, digits.group(0) if digits else b""
+    digits = _CRC_TAIL.match(data, bang + 1)
+    assert digits is not None
+    if data[digits.end() :].strip(b"\r\n"):
+        raise FrameError("malformed", "P1 telegram goes on after its end marker '!'")
+    return start, bang, digits.group(0)
 
 
 def parse_p1(data: bytes) -> dict[str, Any]:
@@ -125,6 +132,8 @@ def parse_p1(data: bytes) -> dict[str, Any]:
         if got != want:
             raise FrameError("crc", f"P1 CRC mismatch: telegram {crc_text.decode()}, computed {want:04X}")
         fields["crc_ok"] = True
+    elif re.search(rb"\n1-3:0\.2\.8\([4-9]", data[start:bang]):
+        raise FrameError("malformed", "DSMR 4/5 telegram without its CRC")
     try:
         text = data[start + 1 : bang].decode("ascii")
     except UnicodeDecodeError:

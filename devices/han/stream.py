@@ -32,10 +32,10 @@ from devices.han.decode import (
     parse_telegram,
 )
 from devices.han.errors import FrameError
+from devices.han.p1 import _CRC_TAIL
 
 _CANDIDATE = re.compile(rb"\x7e[\xa0-\xaf]|\x68(.)\1\x68|/|\xdb\x08", re.DOTALL)
 _NOT_TEXT = re.compile(rb"[^\x01-\x7e]")
-_HEX_TAIL = re.compile(rb"[0-9A-Fa-f]{0,4}")
 _NEED_MORE = object()
 MAX_TELEGRAM = 16_384  #: [bytes] longest P1 telegram accepted
 MAX_APDU = 4_096  #: [bytes] longest raw ciphered APDU accepted
@@ -172,7 +172,8 @@ class FrameSplitter:
         if not (blank.startswith(b"\n") or blank == b"\r\n"):
             return None
         limit = min(len(buf), start + MAX_TELEGRAM)
-        bang = buf.find(b"!", newline, limit)
+        bang = buf.find(b"\n!", newline, limit)
+        bang = bang + 1 if bang >= 0 else -1
         restart = buf.find(b"/", newline, bang if bang >= 0 else limit)  # "/" only opens telegrams
         bad = _NOT_TEXT.search(buf, newline, bang if bang >= 0 else limit)
         if bad is not None and (restart < 0 or bad.start() < restart):
@@ -187,10 +188,13 @@ class FrameSplitter:
                 return _NEED_MORE
             err = FrameError("truncated", "P1 telegram has no end marker '!'")
             return self._chunk("p1", buf, start, len(buf), error=err), len(buf)
-        digits = _HEX_TAIL.match(buf, bang + 1)
+        digits = _CRC_TAIL.match(buf, bang + 1)
         tail = digits.end() if digits else bang + 1
         if tail >= len(buf) and not final:
             return _NEED_MORE
+        if tail < len(buf) and buf[tail] not in b"\r\n":
+            err = FrameError("malformed", "P1 end marker '!' not followed by a CRC and a line end")
+            return self._chunk("p1", buf, start, tail, error=err), tail
         end = tail
         while end < len(buf) and end < tail + 2 and buf[end] in b"\r\n":
             end += 1
