@@ -94,6 +94,8 @@ class HouseholdTariff:
         use_spot = cfg.spot and spot is not None
         out = SlotPrices(list(slots), slot_minutes, [], [], [], [], [], [], [], [], [])
         day_cache: dict[date, _DayParts] = {}
+        step = timedelta(minutes=slot_minutes)
+        missing: list[datetime] = []
         for t in slots:
             local = t.astimezone(zone)
             day = local.date()
@@ -101,7 +103,12 @@ class HouseholdTariff:
                 day_cache[day] = self._day_parts(day, out.notes)
             parts = day_cache[day]
             grid, taxes, vat = parts.grid, parts.taxes_per_kwh, parts.vat_rate
-            s = spot.on_slots([t], slot_minutes)[0] if use_spot and spot is not None else 0.0
+            s = 0.0
+            if use_spot and spot is not None:
+                if spot.covers(t, t + step):
+                    s = spot.on_slots([t], slot_minutes)[0]
+                else:
+                    missing.append(t)
             if parts.norgespris_per_kwh is not None:
                 scheme = parts.norgespris_per_kwh - s
             elif parts.support is not None and use_spot and spot is not None:
@@ -127,6 +134,12 @@ class HouseholdTariff:
             power = s + scheme + cfg.supplier_markup_per_kwh
             out.import_per_kwh.append((power + band_price + taxes) * (1.0 + vat))
             out.export_per_kwh.append((s if use_spot else 0.0) + cfg.export_markup_per_kwh)
+        if missing:
+            last = missing[-1] + step
+            out.notes.append(
+                f"no spot price for {len(missing)} slot(s) in "
+                f"{missing[0]:%Y-%m-%d %H:%M}..{last:%Y-%m-%d %H:%M} UTC: spot part 0 there"
+            )
         return out
 
     def _day_parts(self, day: date, notes: list[str]) -> _DayParts:

@@ -126,3 +126,15 @@ def test_fem_vektet_uses_weighted_weekly_peaks() -> None:
     assert month.capacity_figure == pytest.approx((5 + 4 + 3 + 2 + 0) / 5)
     assert month.capacity_method == "FEM_VEKTET_ÅR"
     assert month.share_of_month == pytest.approx(27 / 31)
+
+
+def test_slots_beyond_the_spot_prices_are_priced_without_spot_and_noted() -> None:
+    h = household_tariff(TariffConfig(grid_company="Elvia"))
+    day = date(2026, 1, 17)
+    slots = day_slots(day, TZ, 60)
+    spot = PriceSeries(slots[0], 60, [0.5] * 12)  # only the first half of the day
+    prices = h.slot_prices(slots, 60, spot)
+    assert prices.spot_per_kwh == [0.5] * 12 + [0.0] * 12
+    assert prices.notes == [
+        "no spot price for 12 slot(s) in 2026-01-17 11:00..2026-01-17 23:00 UTC: spot part 0 there"
+    ]
