@@ -34,6 +34,11 @@ TYPE_WORDS = {
     "int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "int64": 4, "uint64": 4, "float64": 4,
 }  # fmt: skip
 
+#: Factory serial speed of models that do not ship at 9600 baud (Eastron SDM120 protocol v2.4/v2.5)
+FACTORY_BAUD = {"sdm120": 2400}
+#: Models that measure one phase only
+SINGLE_PHASE_MODELS = ("sdm120", "sdm230")
+
 #: The CircuitReading fields a register may fill, each with its canonical unit.
 FIELD_UNITS: dict[str, str] = {
     "u_v": "V",
@@ -97,10 +102,11 @@ class RegisterConfig(BaseModel):
 
     @model_validator(mode="after")
     def _unit_fits(self) -> RegisterConfig:
-        if self.unit is not None:
-            unit_factor(self.field, self.unit)
+        if self.unit is not None and self.unit not in UNIT_FACTORS[FIELD_UNITS[self.field]]:
+            units = ", ".join(repr(u) for u in UNIT_FACTORS[FIELD_UNITS[self.field]])
+            raise ValueError(f"a unit of {self.field} ({units}), not {self.unit!r}")
         if self.scale == 0:
-            raise ValueError("scale must not be 0")
+            raise ValueError("a scale other than 0")
         return self
 
 
@@ -114,7 +120,8 @@ class CircuitMeterConfig(BaseModel):
     port: int = Field(502, ge=1, le=65535)
     framer: Literal["socket", "rtu"] = "socket"  #: "rtu": RTU frames over TCP (transparent gateways)
     serial: str | None = None  #: RS-485 adaptor, e.g. /dev/ttyUSB0
-    baudrate: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
+    #: None: the model's factory setting (SDM120: 2400, the others 9600)
+    baudrate: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] | None = None
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1
     unit_id: int = Field(1, ge=1, le=247)
@@ -129,28 +136,33 @@ class CircuitMeterConfig(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> CircuitMeterConfig:
         if (self.host is None) == (self.serial is None):
-            raise ValueError("set exactly one of host (Modbus TCP) or serial (Modbus RTU)")
+            raise ValueError("exactly one of host (Modbus TCP) or serial (Modbus RTU)")
         if self.model == "custom" and not self.registers:
-            raise ValueError('model "custom" needs its registers: [[circuit.meter.register]] entries')
+            raise ValueError('the register map of model "custom" as [[circuit.meter.register]] entries')
         if self.model != "custom" and self.registers:
-            raise ValueError(f'registers can only be listed for model "custom", not {self.model!r}')
+            raise ValueError(f'no register list for model {self.model!r} (only for model "custom")')
         seen: set[str] = set()
         for reg in self.registers:
             if reg.field in seen:
-                raise ValueError(f"field {reg.field!r} is mapped twice")
+                raise ValueError(f"each field mapped once; {reg.field!r} is mapped twice")
             seen.add(reg.field)
         ordered = sorted(self.registers, key=lambda r: r.address)
         for a, b in itertools.pairwise(ordered):
             if b.address < a.address + TYPE_WORDS[a.type]:
                 raise ValueError(
-                    f"registers overlap: {a.field} ({a.type} at {a.address:#06x}) and "
-                    f"{b.field} (at {b.address:#06x})"
+                    f"registers that do not overlap; {a.field} ({a.type} at {a.address:#06x}) runs "
+                    f"into {b.field} (at {b.address:#06x})"
                 )
         limit = self.max_registers or 125
         for reg in self.registers:
             if TYPE_WORDS[reg.type] > limit:
-                raise ValueError(f"{reg.field} ({reg.type}) is longer than max_registers = {limit}")
+                raise ValueError(f"values no longer than max_registers = {limit}; {reg.field} is {reg.type}")
         return self
+
+    @property
+    def baud(self) -> int:
+        """The bus speed in use: the configured one, else the model's factory setting [baud]."""
+        return self.baudrate or FACTORY_BAUD.get(self.model, 9600)
 
     @property
     def bus(self) -> str:
@@ -167,3 +179,12 @@ class CircuitConfig(BaseModel):
     breaker_a: float = Field(gt=0)
     curve: Literal["B", "C", "D"] = "C"
     meter: CircuitMeterConfig | None = None  #: None: not metered (known only to the simulator/plan)
+
+    @model_validator(mode="after")
+    def _meter_fits_line(self) -> CircuitConfig:
+        if self.meter is not None and self.line == "3P" and self.meter.model in SINGLE_PHASE_MODELS:
+            raise ValueError(
+                "a three-phase meter (sdm630, sdm72d, sdm72dv2, em340) on a three-phase circuit, "
+                f"not the single-phase {self.meter.model!r}"
+            )
+        return self

@@ -79,7 +79,7 @@ class ModbusBus:
         self._client: AsyncModbusSerialClient | AsyncModbusTcpClient | None = None
         self._received = 0  #: bytes received since the current request was sent
         #: RTU needs 3.5 characters of silence between frames (at least 1.75 ms above 19200 baud) [s]
-        self.frame_gap_s = max(3.5 * 11 / settings.baudrate, 0.00175) if settings.serial else 0.0
+        self.frame_gap_s = max(3.5 * 11 / settings.baud, 0.00175) if settings.serial else 0.0
         self._quiet_from = 0.0  #: monotonic time the bus went quiet after the last answer [s]
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
@@ -105,7 +105,7 @@ class ModbusBus:
             return AsyncModbusSerialClient(
                 s.serial,
                 framer=FramerType.RTU,
-                baudrate=s.baudrate,
+                baudrate=s.baud,
                 bytesize=8,
                 parity=s.parity,
                 stopbits=s.stopbits,
@@ -258,7 +258,7 @@ def _bus_key(cfg: CircuitMeterConfig) -> tuple[str, ...]:
 
 def _line_settings(cfg: CircuitMeterConfig) -> tuple[object, ...]:
     if cfg.serial is not None:
-        return (cfg.baudrate, cfg.parity, cfg.stopbits)
+        return (cfg.baud, cfg.parity, cfg.stopbits)
     return (cfg.framer,)
 
 

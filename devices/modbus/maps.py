@@ -71,7 +71,6 @@ class MeterMap:
     function: str = "input"  #: "input" (FC 04) or "holding" (FC 03)
     max_registers: int = 80  #: registers per request the meter accepts
     max_gap: int = 0  #: unused registers a request may span (the meter answers 0 for them)
-    default_baudrate: int = 9600  #: factory setting [baud]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +121,7 @@ _EASTRON_3P = (
 MAPS: dict[str, MeterMap] = {
     m.model: m
     for m in (
-        MeterMap(
-            "sdm120", "Eastron SDM120-Modbus (1P, 45 A)", _EASTRON_1P, max_gap=80, default_baudrate=2400
-        ),
+        MeterMap("sdm120", "Eastron SDM120-Modbus (1P, 45 A)", _EASTRON_1P, max_gap=80),
         MeterMap("sdm230", "Eastron SDM230-Modbus (1P, 100 A)", _EASTRON_1P, max_gap=80),
         MeterMap("sdm630", "Eastron SDM630-Modbus v1/v2 (3P, 100 A)", _EASTRON_3P, phases=3, max_gap=80),
         # SDM72D-M v1 has only totals; it is read value by value block (no spanning of unknown gaps)
@@ -190,7 +187,6 @@ def meter_map(cfg: CircuitMeterConfig) -> MeterMap:
         cfg.function or base.function,
         cfg.max_registers or base.max_registers,
         base.max_gap if cfg.max_gap is None else cfg.max_gap,
-        base.default_baudrate,
     )
 
 

@@ -125,22 +125,24 @@ def test_custom_map_from_the_config() -> None:
 
 
 def _circuit(meter: dict[str, object]) -> dict[str, object]:
-    return {"circuit": [{"id": "kitchen", "line": "L1", "breaker_a": 16, "meter": meter}]}
+    meter = dict(meter)
+    line = meter.pop("line", "L1")
+    return {"circuit": [{"id": "kitchen", "line": line, "breaker_a": 16, "meter": meter}]}
 
 
 @pytest.mark.parametrize(
     ("meter", "message"),
     [
-        ({"model": "sdm120"}, "set exactly one of host (Modbus TCP) or serial"),
-        ({"model": "sdm120", "host": "h", "serial": "/dev/ttyUSB0"}, "set exactly one of host"),
-        ({"model": "custom", "host": "h"}, 'model "custom" needs its registers'),
+        ({"model": "sdm120"}, "expected exactly one of host (Modbus TCP) or serial"),
+        ({"model": "sdm120", "host": "h", "serial": "/dev/ttyUSB0"}, "expected exactly one of host"),
+        ({"model": "custom", "host": "h"}, 'expected the register map of model "custom"'),
         (
             {"model": "sdm630", "host": "h", "register": [{"field": "p_w", "address": 0}]},
-            'registers can only be listed for model "custom"',
+            "no register list for model 'sdm630'",
         ),
         (
             {"model": "custom", "host": "h", "register": [{"field": "p_w", "address": 0, "unit": "kWh"}]},
-            "unit 'kWh' does not fit field 'p_w'",
+            "expected a unit of p_w ('W', 'kW', 'MW'), not 'kWh'",
         ),
         (
             {
@@ -148,19 +150,20 @@ def _circuit(meter: dict[str, object]) -> dict[str, object]:
                 "host": "h",
                 "register": [{"field": "p_w", "address": 0}, {"field": "u_v", "address": 1}],
             },
-            "registers overlap: p_w",
+            "registers that do not overlap; p_w (float32 at 0x0000) runs into u_v",
         ),
         ({"model": "sdm120", "serial": "/dev/ttyUSB0", "unit_id": 0}, "unit_id"),
         ({"model": "sdm120", "serial": "/dev/ttyUSB0", "baudrate": 9601}, "baudrate"),
         ({"model": "sdm999", "host": "h"}, "circuit[0].meter.model"),
         ({"model": "sdm120", "host": "h", "speed": 1}, "circuit[0].meter.speed: unknown key"),
+        ({"model": "sdm120", "host": "h", "line": "3P"}, "circuit[0]: expected a three-phase meter"),
     ],
 )
 def test_bad_meter_config_is_one_clear_line(meter: dict[str, object], message: str) -> None:
     with pytest.raises(UsageError) as err:
         parse_config(_circuit(meter), "hems.toml")
     text = str(err.value)
-    assert text.startswith("hems.toml: circuit[0].meter") and message in text
+    assert text.startswith("hems.toml: circuit[0]") and message in text
     assert "\n" not in text
 
 
@@ -190,3 +193,12 @@ def test_float32_words_round_trip_to_the_shortest_decimal(value: float, order: s
     decoded = decode_raw(words, "float32", order)
     assert struct.pack(">f", decoded) == struct.pack(">f", value)
     assert len(repr(decoded)) <= len(repr(value))
+
+
+def test_serial_speed_defaults_to_the_models_factory_setting() -> None:
+    sdm120 = CircuitMeterConfig.model_validate({"model": "sdm120", "serial": "/dev/ttyUSB0"})
+    sdm630 = CircuitMeterConfig.model_validate({"model": "sdm630", "serial": "/dev/ttyUSB0"})
+    chosen = CircuitMeterConfig.model_validate(
+        {"model": "sdm120", "serial": "/dev/ttyUSB0", "baudrate": 9600}
+    )
+    assert (sdm120.baud, sdm630.baud, chosen.baud) == (2400, 9600, 9600)

@@ -70,6 +70,7 @@ breaker_a = 20
 [circuit.meter]
 model = "sdm120"
 serial = "{bus.port}"
+baudrate = 9600
 unit_id = 1
 timeout_s = 0.5
 
@@ -80,6 +81,7 @@ breaker_a = 10
 [circuit.meter]
 model = "sdm120"
 serial = "{bus.port}"
+baudrate = 9600
 unit_id = 3
 timeout_s = 0.5
 
@@ -90,6 +92,7 @@ breaker_a = 10
 [circuit.meter]
 model = "sdm230"
 serial = "{bus.port}"
+baudrate = 9600
 unit_id = 4
 timeout_s = 0.5
 
