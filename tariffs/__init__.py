@@ -1,0 +1,14 @@
+"""Tariffs and prices: what every kWh costs, slot by slot. Depends on nothing else in hems.
+
+Public API (see docs/tariffs.md):
+
+- `tariffs.household.household_tariff(config, country=, tz=, site_main_fuse_a=)` → `HouseholdTariff`
+  with ``slot_prices(slots, slot_minutes, spot)`` (all-in import/export and their components).
+- `tariffs.cost.cost(household, energy, spot)` → `Bill` (per slot, per month: energy, capacity, fixed).
+- `tariffs.planning.day_inputs(household, day, spot, slot_minutes=, history=)` → `DayInputs` for the
+  optimiser (price arrays and the scenario format's ``[capacity_tariff]``).
+- `tariffs.spot`: ``parse_entsoe_xml``, ``parse_price_csv``, ``read_prices``, ``get_entsoe_prices``.
+- `tariffs.cache`: the ``PriceCache`` protocol and ``spot_for_day`` (cache → fetch → last pattern).
+- `tariffs.grid`: the Norwegian grid companies' presets (fri-nettleie, CC BY 4.0; see ``CREDIT``).
+- `tariffs.series`: ``PriceSeries``, ``EnergySeries``, ``day_slots`` (alignment documented there).
+"""
