@@ -151,3 +151,19 @@ async def test_no_meter_section_gives_null_and_bad_bus_config_is_one_line(tmp_pa
         f"hems: error: {config}: circuit: circuits 'a' and 'b' both use unit_id 1 on /dev/ttyUSB0: "
         "each meter on a bus needs its own unit id"
     ]
+
+
+async def test_without_json_it_prints_a_table_a_person_can_read(tmp_path: Path, tcp_server: Any) -> None:
+    port = await tcp_server([sim_device(1, register_image(MAPS["sdm120"], KITCHEN))])
+    config = tmp_path / "hems.toml"
+    config.write_text(
+        f'[[circuit]]\nid = "kitchen"\nline = "L1"\nbreaker_a = 20\n'
+        f'meter = {{ model = "sdm120", host = "127.0.0.1", port = {port} }}\n',
+        encoding="utf-8",
+    )
+    code, out, err = await hems("read", "--config", str(config), "--once")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[1] == "meter not configured"
+    assert lines[2].split() == ["circuit", "P", "W", "I", "A", "U", "V", "E", "kWh"]
+    assert lines[3].split() == ["kitchen", "2790", "12.25", "229.5", "812.5"]
