@@ -105,7 +105,10 @@ def _plain(points: list[Any]) -> dict[datetime, float]:
 
 
 def history_input(db: str, day: date, cfg: Any) -> dict[str, Any]:
-    """Measured PV, house load (import − export + PV) and archived forecasts from the database."""
+    """Measured PV, house load (import − export + PV) and archived forecasts from the database.
+
+    Archived forecasts are the answers the daemon stored with ``put_doc("forecast.pv.<date>", …)``.
+    """
     try:
         from hems.storage import Storage
     except ImportError:
@@ -131,7 +134,7 @@ def history_input(db: str, day: date, cfg: Any) -> dict[str, Any]:
             for back in range(1, bias_days + 1):
                 doc = st.get_doc(f"forecast.pv.{(day - timedelta(days=back)).isoformat()}")
                 if isinstance(doc, dict) and isinstance(doc.get("slots"), list):
-                    archived += [[s["start"], s["pv_w"]] for s in doc["slots"] if "pv_w" in s]
+                    archived += [[s["start"], s.get("pv_w"), s.get("pv_raw_w")] for s in doc["slots"]]
     except Exception as exc:  # sqlite3.DatabaseError and friends: one line, not a traceback
         raise UsageError(f"{db}: cannot read the database: {exc}") from None
     iso = {t: t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in set(pv) | set(imp) | set(temp)}

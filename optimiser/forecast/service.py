@@ -10,7 +10,8 @@ Request keys:
   air_temperature_c, wind_speed_m_s}]} (see `Locationforecast.to_plain`)
 - ``pv_history``, ``load_history``, ``temperature_history``: [[iso, value], ...] quarter-hour
   means [W] / [°C], slot start UTC (optional)
-- ``past_pv_forecasts``: [[iso, W], ...] forecasts issued earlier for past days (optional)
+- ``past_pv_forecasts``: [[iso, pv_w, pv_raw_w], ...] forecasts issued earlier for past days, as
+  the answer's slots gave them (optional; the daemon archives each day's answer)
 - ``warnings``: [str] already met by the caller (e.g. an unreadable weather file)
 """
 
@@ -73,6 +74,7 @@ def run_forecast(request: dict[str, Any]) -> dict[str, Any]:
     temps: list[float | None] = [None] * len(slots)
     accuracy: dict[str, Any] | None = None
     pv_w = [0.0] * len(slots)
+    pv_raw = [0.0] * len(slots)
 
     has_points = bool(weather and weather.get("points"))
     if has_points or (pv and pv.array):
@@ -83,7 +85,7 @@ def run_forecast(request: dict[str, Any]) -> dict[str, Any]:
             covered, _, temp, _ = pvmodel.interpolate_weather(weather["points"], pvmodel.midpoints(slots))
             temps = [float(x) if c else None for c, x in zip(covered, temp, strict=True)]
         if pv and pv.array:
-            pv_w, accuracy = _pv_day(
+            pv_w, pv_raw, accuracy = _pv_day(
                 pvmodel, pv, site, slots, weather, pv_history, request, sources, warnings
             )
     if not (pv and pv.array):
@@ -112,10 +114,11 @@ def run_forecast(request: dict[str, Any]) -> dict[str, Any]:
             {
                 "start": iso_z(t),
                 "pv_w": round(p, 1),
+                "pv_raw_w": round(r, 1),
                 "load_w": round(lw, 1),
                 "temp_air_c": None if tc is None else round(tc, 2),
             }
-            for t, p, lw, tc in zip(slots, pv_w, load.load_w, temps, strict=True)
+            for t, p, r, lw, tc in zip(slots, pv_w, pv_raw, load.load_w, temps, strict=True)
         ],
         "accuracy": accuracy,
     }
@@ -131,7 +134,7 @@ def _pv_day(
     request: dict[str, Any],
     sources: dict[str, Any],
     warnings: list[str],
-) -> tuple[list[float], dict[str, Any] | None]:
+) -> tuple[list[float], list[float], dict[str, Any] | None]:
     points = weather.get("points") if weather else None
     today = pvmodel.forecast_pv(pv, site, slots, points)
     tz = site.timezone
@@ -145,41 +148,58 @@ def _pv_day(
     else:
         sources["weather"] = name
 
-    # Learning from the meter: hindcast the past days under clear sky, fit the hourly factors.
-    bias = HourlyBias()
+    # Learning from the meter. Clear-sky slots: factors of measured PV / clear-sky hindcast.
+    # Weather slots: factors of measured PV / the raw weather forecasts issued for those days
+    # (archived by the daemon; without an archive, no correction of weather slots).
+    clear_bias = wx_bias = HourlyBias()
     accuracy = None
     day = local_date(slots[n // 2], tz)
-    past = [(t, v) for t, v in pv_history if local_date(t, tz) < day]
-    past = [(t, v) for t, v in past if (day - local_date(t, tz)).days <= pv.bias_days]
-    if past and pv.bias_days:
+    past = [(t, v) for t, v in pv_history if 0 < (day - local_date(t, tz)).days <= pv.bias_days]
+    archived = [
+        (parse_iso(row[0]), float(row[1]), float(row[2]))
+        for row in request.get("past_pv_forecasts") or []
+        if row[1] is not None and row[2] is not None
+    ]
+    if past:
         first = min(local_date(t, tz) for t, _ in past)
         past_slots = _days_slots(first, day - timedelta(days=1), tz)
         hind = pvmodel.forecast_pv(pv.model_copy(update={"clear_sky_derate": 1.0}), site, past_slots, None)
         clear = list(zip(past_slots, hind.clear_sky_ac_w, strict=True))
-        bias = fit_hourly_bias(clear, past, tz)
-        archived = _series(request.get("past_pv_forecasts"))
+        clear_bias = fit_hourly_bias(clear, past, tz)
         if archived:
-            issued, kind = archived, "archived forecasts"
+            wx_bias = fit_hourly_bias([(t, raw) for t, _, raw in archived], past, tz)
+            issued, kind = [(t, w) for t, w, _ in archived], "archived forecasts"
         else:
             issued, kind = _rolling_hindcast(clear, past, tz, pv.clear_sky_derate), "clear-sky hindcast"
         days = accuracy_by_day(issued, past, tz)
         accuracy = {"forecast": kind, "summary": summarise(days), "days": [asdict(d) for d in days]}
 
-    use_bias = bias.days >= MIN_BIAS_DAYS
-    values = [
-        a if wx else c * (bias.factor(t, tz) if use_bias else pv.clear_sky_derate)
-        for t, a, c, wx in zip(slots, today.ac_w, today.clear_sky_ac_w, today.covered, strict=True)
-    ]
-    if use_bias:
-        sources["bias"] = {
-            "kind": "hourly factors, measured PV / clear-sky model (weighted median)",
-            "applied_to": "clear-sky slots" if n_wx < n else "none (weather forecast)",
-            "days": bias.days,
-            "factors": {str(h): round(f, 3) for h, f in bias.factors.items()},
-            "overall": round(bias.overall, 3),
-        }
-    else:
-        sources["bias"] = f"none: {bias.days} day(s) of measured PV, {MIN_BIAS_DAYS} needed"
-        if n_wx < n:
-            sources["clear_sky_derate"] = pv.clear_sky_derate
-    return values, accuracy
+    use_clear, use_wx = clear_bias.days >= MIN_BIAS_DAYS, wx_bias.days >= MIN_BIAS_DAYS
+    raw: list[float] = []
+    values: list[float] = []
+    for t, a, c, wx in zip(slots, today.ac_w, today.clear_sky_ac_w, today.covered, strict=True):
+        if wx:
+            raw.append(a)
+            values.append(a * wx_bias.factor(t, tz) if use_wx else a)
+        else:
+            raw.append(c * pv.clear_sky_derate)
+            values.append(c * clear_bias.factor(t, tz) if use_clear else c * pv.clear_sky_derate)
+    sources["bias"] = {
+        "clear_sky_slots": _describe(clear_bias, "measured PV / clear-sky hindcast", n - n_wx),
+        "weather_slots": _describe(wx_bias, "measured PV / archived raw weather forecasts", n_wx),
+    }
+    if n_wx < n and not use_clear:
+        sources["clear_sky_derate"] = pv.clear_sky_derate
+    return values, raw, accuracy
+
+
+def _describe(bias: HourlyBias, what: str, slots: int) -> dict[str, Any] | str:
+    if bias.days < MIN_BIAS_DAYS:
+        return f"none: {bias.days} day(s) of {what}, {MIN_BIAS_DAYS} needed"
+    return {
+        "kind": f"hourly factors, {what} (weighted median)",
+        "applied_to_slots": slots,
+        "days": bias.days,
+        "factors": {str(h): round(f, 3) for h, f in bias.factors.items()},
+        "overall": round(bias.overall, 3),
+    }

@@ -143,8 +143,9 @@ def test_history_from_the_database_drives_bias_accuracy_and_load(
 ) -> None:
     cfg = write_config(tmp_path)
     answer, _ = run_json(capsys, "--date", "2026-06-15", "--config", str(cfg), "--db", str(measured_db))
-    bias = answer["sources"]["bias"]
-    assert bias["days"] == 14 and bias["applied_to"] == "clear-sky slots"
+    bias = answer["sources"]["bias"]["clear_sky_slots"]
+    assert bias["days"] == 14 and bias["applied_to_slots"] == 96
+    assert answer["sources"]["bias"]["weather_slots"].startswith("none: 0 day(s)")
     for hour in range(6, 20):  # local hours with real sun
         assert bias["factors"][str(hour)] == pytest.approx(0.7, abs=0.03)  # keys are local hours
     assert answer["sources"]["load"]["kind"] == "history"
