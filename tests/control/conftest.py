@@ -4,6 +4,7 @@ clients acting as appliances."""
 from __future__ import annotations
 
 import contextlib
+import getpass
 import queue
 import socket
 import subprocess
@@ -38,7 +39,7 @@ class Broker:
         conf = self.dir / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\npersistence false\nlog_dest file {self.dir / 'mosquitto.log'}\n"
-            f"log_type all\n{self.extra}"
+            f"log_type all\nuser {getpass.getuser()}\n{self.extra}"
         )
         self.proc = subprocess.Popen(
             [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -152,3 +153,19 @@ def peers() -> Iterator[Callable[..., Peer]]:
     yield make
     for p in made:
         p.close()
+
+
+@pytest.fixture
+def make_broker(tmp_path: Path) -> Iterator[Callable[[str], Broker]]:
+    """Start a broker with extra config lines (e.g. a password file and an ACL)."""
+    made: list[Broker] = []
+
+    def make(extra: str) -> Broker:
+        b = Broker(tmp_path, extra)
+        b.start()
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.stop()
