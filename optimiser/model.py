@@ -13,7 +13,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimiser.capacity import define_capacity
-from optimiser.problem import RELAX_PRICE, Problem
+from optimiser.problem import RELAX_PRICE, Problem, heating_count_bounds
 
 #: (slot, coefficient [kW per unit of var], var, line of the element) — one consuming term.
 Term = tuple[int, float, object, str]
@@ -90,12 +90,30 @@ def define_energy_loads(b: Built) -> None:
 
 
 def define_thermal(b: Built) -> None:
-    """Water heaters: on/off binary per slot, stored heat balance, [min_kwh (soft), capacity_kwh]."""
+    """Water heaters: on/off binary per slot and the stored heat balance.
+
+    When some schedule keeps the tank within [min_kwh, capacity_kwh], the stored heat gets the
+    integer-rounded bounds of `heating_count_bounds` (an integral LP relaxation). Otherwise min_kwh
+    is soft: a priced shortfall per slot (rule "<id>.min_kwh").
+    """
     m, p = b.model, b.problem
     index = [(k, t) for k in range(len(p.thermals)) for t in range(p.n)]
+    bounds: dict[tuple[int, int], tuple[float | None, float]] = {}
+    soft = []
+    for k, th in enumerate(p.thermals):
+        counts = heating_count_bounds(th, p.h)
+        demand = np.cumsum(th.loss_kw * p.h + th.draw_kwh)
+        for t in range(p.n):
+            if counts is None:
+                bounds[k, t] = (None, th.capacity_kwh)
+                soft.append((k, t))
+            else:
+                base = th.initial_kwh - float(demand[t])
+                step = th.power_kw * p.h
+                bounds[k, t] = (base + step * float(counts[0][t]), base + step * float(counts[1][t]))
     m.heat_on = pyo.Var(index, domain=pyo.Binary)
-    m.stored = pyo.Var(index, bounds=lambda m, k, t: (None, p.thermals[k].capacity_kwh))
-    m.stored_short = pyo.Var(index, domain=pyo.NonNegativeReals)
+    m.stored = pyo.Var(index, bounds=lambda m, k, t: bounds[k, t])
+    m.stored_short = pyo.Var(soft, domain=pyo.NonNegativeReals)
 
     def balance(m: pyo.ConcreteModel, k: int, t: int) -> object:
         th = p.thermals[k]
@@ -105,12 +123,13 @@ def define_thermal(b: Built) -> None:
 
     m.stored_balance = pyo.Constraint(index, rule=balance)
     m.stored_min = pyo.Constraint(
-        index, rule=lambda m, k, t: m.stored[k, t] + m.stored_short[k, t] >= p.thermals[k].min_kwh
+        soft, rule=lambda m, k, t: m.stored[k, t] + m.stored_short[k, t] >= p.thermals[k].min_kwh
     )
+    for k, t in soft:
+        b.objective_terms.append(RELAX_PRICE * p.h * m.stored_short[k, t])
     for k, t in index:
         th = p.thermals[k]
         b.terms.append((t, th.power_kw, m.heat_on[k, t], th.line))
-        b.objective_terms.append(RELAX_PRICE * p.h * m.stored_short[k, t])
         assert b.max_kw is not None
         b.max_kw[t] += th.power_kw
 

@@ -70,6 +70,34 @@ class Thermal:
     line: str
 
 
+def heating_count_bounds(th: Thermal, h: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """Bounds on the number of heating slots up to and including each slot, or None if no on/off
+    schedule keeps the tank within [min_kwh, capacity_kwh] (then the rule must be relaxed).
+
+    stored[t] = initial + power·h·count[t] − demand[t] with demand the cumulated loss and draw, so
+    min <= stored <= capacity is ceil(...) <= count[t] <= floor(...). Propagated forwards (count
+    grows by 0 or 1 per slot) and backwards, these integer bounds make the tank's constraints an
+    interval matrix with integral right-hand sides: its LP relaxation is integral (no fractional
+    heating in the relaxation) and the binaries cost the branch-and-bound nothing.
+    """
+    step = th.power_kw * h
+    demand = np.cumsum(th.loss_kw * h + th.draw_kwh)
+    lo = np.ceil((th.min_kwh - th.initial_kwh + demand) / step - 1e-9)
+    hi = np.floor((th.capacity_kwh - th.initial_kwh + demand) / step + 1e-9)
+    n = len(demand)
+    lo = np.maximum(lo, 0.0)
+    hi = np.minimum(hi, np.arange(1, n + 1, dtype=float))
+    for t in range(1, n):  # forwards: count[t] in [count[t-1], count[t-1] + 1]
+        lo[t] = max(lo[t], lo[t - 1])
+        hi[t] = min(hi[t], hi[t - 1] + 1)
+    for t in range(n - 2, -1, -1):  # backwards
+        lo[t] = max(lo[t], lo[t + 1] - 1)
+        hi[t] = min(hi[t], hi[t + 1])
+    if np.any(lo > hi) or hi[0] > 1 or lo[0] < 0:
+        return None
+    return lo, hi
+
+
 @dataclass(frozen=True)
 class Battery:
     capacity_kwh: float
