@@ -119,13 +119,17 @@ def cost(household: HouseholdTariff, energy: EnergySeries, spot: PriceSeries | N
     export_rev: list[float] = []
     used: dict[str, float] = defaultdict(float)  # scheme-eligible kWh so far, per month
     month_of: dict[str, list[int]] = defaultdict(list)
+    caps: dict[date, float | None] = {}
     for i, t in enumerate(slots):
         local = t.astimezone(zone)
         key = f"{local.year:04d}-{local.month:02d}"
         month_of[key].append(i)
         e_imp, e_exp = energy.e_import_kwh[i], energy.e_export_kwh[i]
         price = prices.import_per_kwh[i]
-        cap = _cap_kwh(household, local.date())
+        day = local.date()
+        if day not in caps:
+            caps[day] = _cap_kwh(household, day)
+        cap = caps[day]
         if cap is not None:
             within = max(0.0, min(e_imp, cap - used[key]))
             used[key] += e_imp

@@ -96,6 +96,7 @@ class HouseholdTariff:
         day_cache: dict[date, _DayParts] = {}
         step = timedelta(minutes=slot_minutes)
         missing: list[datetime] = []
+        hourly_spot: dict[datetime, float] = {}  # strømstøtte works on the clock hour's mean
         for t in slots:
             local = t.astimezone(zone)
             day = local.date()
@@ -113,8 +114,10 @@ class HouseholdTariff:
                 scheme = parts.norgespris_per_kwh - s
             elif parts.support is not None and use_spot and spot is not None:
                 hour = t.replace(minute=0)
-                hourly = spot.on_slots([hour], 60)[0] if spot.covers(hour, hour + timedelta(hours=1)) else s
-                scheme = parts.support.support_per_kwh(hourly)
+                if hour not in hourly_spot:
+                    whole = spot.covers(hour, hour + timedelta(hours=1))
+                    hourly_spot[hour] = spot.on_slots([hour], 60)[0] if whole else s
+                scheme = parts.support.support_per_kwh(hourly_spot[hour])
             else:
                 scheme = 0.0
             band_name, band_price = "", 0.0
