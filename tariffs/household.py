@@ -27,6 +27,8 @@ from tariffs.grid import Company, GridTariff, find_company, tariff_on
 from tariffs.norway import Stromstotte, VatRegion, norgespris, public_charges, stromstotte
 from tariffs.series import PriceSeries
 
+CURRENCIES = {"NO": "NOK", "SE": "SEK", "DK": "DKK", "CH": "CHF", "GB": "GBP", "PL": "PLN"}
+
 
 @dataclass(frozen=True, slots=True)
 class SlotPrices:
@@ -62,6 +64,11 @@ class HouseholdTariff:
         if self.company is None:
             return None
         return tariff_on(self.company, day, self.config.customer_group, self.config.grid_area)
+
+    @property
+    def currency(self) -> str:
+        """The currency prices are in: the country's (NOK, SEK, DKK), EUR elsewhere."""
+        return CURRENCIES.get(self.country, "EUR")
 
     def vat_rate(self, day: date) -> float:
         if self.config.vat_rate is not None:

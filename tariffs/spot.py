@@ -21,6 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -219,6 +220,25 @@ def to_currency(series: PriceSeries, rate: float, currency: str) -> PriceSeries:
     return PriceSeries(
         series.start, series.slot_minutes, tuple(v * rate for v in series.price_per_kwh), currency
     )
+
+
+def entsoe_fetcher(
+    token: str,
+    zone: str,
+    *,
+    rate: float,
+    currency: str,
+    timeout_s: float = 10.0,
+    base_url: str = ENTSOE_URL,
+) -> Callable[[datetime, datetime], PriceSeries]:
+    """A ``fetch(start, end)`` for `tariffs.cache.spot_for_day`: ENTSO-E prices of ``zone`` converted
+    to ``currency`` with ``rate`` [currency per EUR]."""
+
+    def fetch(start: datetime, end: datetime) -> PriceSeries:
+        got = get_entsoe_prices(token, zone, start, end, timeout_s=timeout_s, base_url=base_url)
+        return to_currency(got, rate, currency)
+
+    return fetch
 
 
 def get_entsoe_prices(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +58,11 @@ def _companies(args: argparse.Namespace) -> int:
     return 0
 
 
-def _day(text: str | None) -> date:
+def _day(text: str | None, tz: str) -> date:
     if text is None:
-        from zoneinfo import ZoneInfo
-
         from hems.clock import SystemClock
 
-        return SystemClock().now().astimezone(ZoneInfo("Europe/Oslo")).date()
+        return SystemClock().now().astimezone(_zone(tz)).date()
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -76,8 +74,8 @@ def _show(args: argparse.Namespace) -> int:
     from tariffs.cache import SpotDay, spot_for_day
     from tariffs.household import household_tariff
     from tariffs.planning import day_inputs
-    from tariffs.series import PriceSeries, local_day_bounds
-    from tariffs.spot import PriceError, get_entsoe_prices, read_prices, to_currency
+    from tariffs.series import local_day_bounds
+    from tariffs.spot import PriceError, entsoe_fetcher, read_prices, to_currency
 
     cfg = load_config(args.config) if args.config else HemsConfig()
     tz, country = cfg.site.timezone, cfg.site.country
@@ -87,14 +85,14 @@ def _show(args: argparse.Namespace) -> int:
     if args.zone:
         updates["bidding_zone"] = args.zone
     tcfg = cfg.tariff.model_copy(update=updates)
-    currency = "NOK" if country == "NO" else "EUR"
     try:
         household = household_tariff(
             tcfg, country=country, tz=tz, site_main_fuse_a=cfg.site.main_fuse_a if args.config else None
         )
     except ValueError as exc:
         raise UsageError(f"{args.config or 'tariff'}: {exc}") from None
-    day = _day(args.date)
+    currency = household.currency
+    day = _day(args.date, tz)
     start, end = local_day_bounds(day, tz)
     db_path = args.db or (cfg.storage.path if args.config else None)
     storage = None
@@ -121,20 +119,15 @@ def _show(args: argparse.Namespace) -> int:
 
                 cache = SqlitePriceCache(storage.connection)
             fetch = None
-            token = tcfg.entsoe_token
-            if token:
-
-                def fetch(a: datetime, b: datetime) -> PriceSeries:
-                    got = get_entsoe_prices(
-                        token,
-                        tcfg.bidding_zone,
-                        a,
-                        b,
-                        timeout_s=tcfg.entsoe_timeout_s,
-                        base_url=tcfg.entsoe_url,
-                    )
-                    return to_currency(got, tcfg.currency_per_eur, currency)
-
+            if tcfg.entsoe_token:
+                fetch = entsoe_fetcher(
+                    tcfg.entsoe_token,
+                    tcfg.bidding_zone,
+                    rate=tcfg.currency_per_eur,
+                    currency=currency,
+                    timeout_s=tcfg.entsoe_timeout_s,
+                    base_url=tcfg.entsoe_url,
+                )
             spot = spot_for_day(day, tz, tcfg.bidding_zone, cache=cache, fetch=fetch)
         history = _month_history(storage, day, tz) if storage is not None else None
         try:
