@@ -6,8 +6,9 @@ as a colour one (colour only repeats what the glyphs already say: "!" marks a lo
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from rich.text import Text
 from textual.geometry import Size
@@ -176,24 +177,23 @@ class Timeline(Widget):
         label_w = 11
         groups = _columns(len(plan.slots), self.size.width - label_w)
         out = Text()
-        # axis: hour labels where a group starts on a full hour, spaced so they do not touch
-        axis = [" "] * len(groups)
+        # axis: every ``step`` hours, the step chosen so that labels never touch
+        starts = [g.start for g in groups]
+        hours = len(plan.slots) * plan.slot_hours
+        step = next((h for h in (1, 2, 3, 4, 6, 12) if h * len(groups) / max(hours, 1) >= 3), 24)
+        axis = [" "] * (len(groups) + 2)
+        for i, t in enumerate(plan.slots):
+            local = t.astimezone(self.tz)
+            if local.minute == 0 and local.hour % step == 0:
+                c = bisect_right(starts, i) - 1
+                if c + 2 <= len(groups) and axis[c] == " " and (c == 0 or axis[c - 1] == " "):
+                    axis[c : c + 2] = list(f"{local.hour:02d}")
+        axis = axis[: len(groups)]
         now_col = None
-        last_end = -3
-        for c, g in enumerate(groups):
-            t = plan.slots[g.start].astimezone(self.tz)
-            end = plan.slots[g.stop - 1] if g.stop - 1 < len(plan.slots) else plan.slots[-1]
-            if (
-                self.now is not None
-                and plan.slots[g.start] <= self.now
-                and (c == len(groups) - 1 or self.now < plan.slots[groups[c + 1].start])
-            ):
-                now_col = c
-            del end
-            if t.minute == 0 and c >= last_end + 1 and c + 2 <= len(groups):
-                label = f"{t.hour:02d}"
-                axis[c : c + 2] = list(label)
-                last_end = c + 3
+        if self.now is not None and plan.slots[0] <= self.now < plan.slots[-1] + timedelta(
+            hours=plan.slot_hours
+        ):
+            now_col = bisect_right([plan.slots[g.start] for g in groups], self.now) - 1
         out.append(" " * label_w + "".join(axis) + "\n", style="dim")
         prices = [_mean(plan.price, g) for g in groups]
         known = [p for p in prices if p is not None]
@@ -212,10 +212,11 @@ class Timeline(Widget):
                 "▲" if (m := _mean(bat, g) or 0.0) > 0.05 else ("▼" if m < -0.05 else "·") for g in groups
             )
             self._row(out, "battery", cells, now_col, "blue")
-        marker = [" "] * len(groups)
+        marker = " " * label_w
         if now_col is not None:
-            marker[now_col] = "↑"
-        out.append(" " * label_w + "".join(marker) + (" now" if now_col is not None else ""), style="bold")
+            tag = "↑ now" if now_col + 5 <= len(groups) else "now ↑"
+            marker += " " * (now_col if tag[0] == "↑" else now_col - 4) + tag
+        out.append(marker, style="bold")
         return out
 
     @staticmethod
