@@ -1,0 +1,99 @@
+"""`hems report` and `hems export` through the real CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from hems.cli import main
+
+
+def test_report_json_for_a_month(month_db, capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = month_db
+    assert main(["report", "--db", str(path), "--period", "month", "--date", "2026-03-05", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["label"] == "2026-03" and len(doc["days"]) == 31
+    assert doc["house"]["import_kwh"] == pytest.approx(sum(d["import_kwh"] for d in doc["days"]), abs=1e-3)
+    assert doc["capacity_basis_kw"] == pytest.approx(8.8)
+    assert set(doc["circuits"]) == {"ev", "heater", "kitchen"}
+
+
+def test_report_text_defaults_to_the_newest_day(month_db, capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = month_db
+    assert main(["report", "--db", str(path), "--period", "day"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("hems report — day 2026-04-01 (Europe/Oslo)")
+    assert "Imported from grid" in out and "heater" in out
+
+
+def test_report_csv_and_png(month_db, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = month_db
+    png = tmp_path / "week.png"
+    args = [
+        "report",
+        "--db",
+        str(path),
+        "--period",
+        "week",
+        "--date",
+        "2026-03-11",
+        "--csv",
+        "--png",
+        str(png),
+    ]
+    assert main(args) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    values = {(r["section"], r["metric"]): r["value"] for r in rows}
+    assert float(values[("house", "pv_kwh")]) == pytest.approx(56.0)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_report_with_a_config_has_the_cost(
+    month_db, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = month_db
+    cfg = tmp_path / "hems.toml"
+    cfg.write_text(f'[storage]\npath = "{path}"\n[tariff]\ngrid_company = "Elvia"\nspot = false\n')
+    assert main(["report", "--config", str(cfg), "--period", "month", "--date", "2026-03-01"]) == 0
+    out = capsys.readouterr().out
+    assert "Cost (NOK)" in out and "capacity" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--db", "/nonexistent/hems.db", "--period", "day"], "no such database file"),
+        (["--period", "day"], "--db: give the database"),
+        (["--db", "{db}", "--period", "day", "--date", "2026-02-30"], "--date: expected a date YYYY-MM-DD"),
+        (["--db", "{bad}", "--period", "day"], "cannot read the database"),
+    ],
+)
+def test_report_bad_input_is_one_line(
+    month_db, tmp_path: Path, capsys, args: list[str], message: str
+) -> None:
+    path, _ = month_db
+    bad = tmp_path / "not-a-db"
+    bad.write_text("hello, I am not SQLite" * 100)
+    args = [a.format(db=path, bad=bad) for a in args]
+    assert main(["report", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_export_csv_directory_and_espi(month_db, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, _ = month_db
+    out = tmp_path / "csv"
+    common = ["export", "--db", str(path), "--from", "2026-03-02", "--to", "2026-03-02"]
+    assert main([*common, "--format", "csv", "--resolution", "1h", "--out", str(out)]) == 0
+    files = sorted(p.name for p in out.iterdir())
+    assert "grid.p_import_w_1h.csv" in files and "circuit.heater.p_w_1h.csv" in files
+    assert len((out / "pv.p_w_1h.csv").read_text().splitlines()) == 25
+    xml = tmp_path / "gb.xml"
+    assert main([*common, "--format", "espi", "--out", str(xml)]) == 0
+    assert b"http://naesb.org/espi" in xml.read_bytes()
+    assert main([*common, "--format", "espi", "--resolution", "raw", "--out", str(xml)]) == 2
+    assert "needs 15m, 1h or 1d" in capsys.readouterr().err
