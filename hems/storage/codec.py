@@ -2,11 +2,15 @@
 
 A cycle's samples (and a rollup slot's statistics) are stored as one row holding every channel, not
 one row per channel: appending one small row per cycle touches one or two database pages, which is
-what keeps the bytes written to an SD card low. The set of channels of a row is its *layout*
-(a list of channel names, stored once in the ``layout`` table). Missing values are NaN.
+what keeps the bytes written to an SD card low. The set of channels of a row is its *layout* (a list
+of channel names, stored once in the ``layout`` table). Missing values are NaN.
 
-- samples: float64 per channel                     (8 bytes each)
-- stats:   float64 mean, min, max + uint32 n       (28 bytes each)
+Each channel's number format follows its unit: cumulative energy registers (``*_kwh``) are float64,
+so a meter's counter keeps every watt-hour; everything else (W, A, V, var, Hz, power factor) is
+float32, whose 7 significant digits are far finer than any meter's resolution.
+
+- samples: one value per channel
+- stats:   mean, min, max (in the channel's format) + uint32 sample count
 """
 
 from __future__ import annotations
@@ -18,31 +22,44 @@ from collections.abc import Sequence
 NAN = math.nan
 
 
-def pack_values(values: Sequence[float]) -> bytes:
-    return struct.pack(f"<{len(values)}d", *values)
+def value_format(channel: str) -> str:
+    return "d" if channel.endswith("_kwh") else "f"
 
 
-def unpack_values(blob: bytes) -> tuple[float, ...]:
-    return struct.unpack(f"<{len(blob) // 8}d", blob)
+class RowCodec:
+    """Packs and unpacks rows of one layout."""
 
+    def __init__(self, channels: Sequence[str]) -> None:
+        self.channels = tuple(channels)
+        formats = [value_format(c) for c in self.channels]
+        self._values = struct.Struct("<" + "".join(formats))
+        self._value_at: list[tuple[struct.Struct, int]] = []
+        self._stat_at: list[tuple[struct.Struct, int]] = []
+        offset = stat_offset = 0
+        for f in formats:
+            one, stat = struct.Struct("<" + f), struct.Struct(f"<{f}{f}{f}I")
+            self._value_at.append((one, offset))
+            self._stat_at.append((stat, stat_offset))
+            offset += one.size
+            stat_offset += stat.size
+        self._stats = struct.Struct("<" + "".join(f"{f}{f}{f}I" for f in formats))
 
-_STAT = struct.Struct("<dddI")
+    def pack_values(self, values: Sequence[float]) -> bytes:
+        return self._values.pack(*values)
 
+    def unpack_values(self, blob: bytes) -> tuple[float, ...]:
+        return self._values.unpack(blob)
 
-def pack_stats(stats: Sequence[tuple[float, float, float, int]]) -> bytes:
-    return b"".join(_STAT.pack(*s) for s in stats)
+    def value(self, blob: bytes, index: int) -> float:
+        one, offset = self._value_at[index]
+        return one.unpack_from(blob, offset)[0] if offset + one.size <= len(blob) else NAN
 
+    def pack_stats(self, stats: Sequence[tuple[float, float, float, int]]) -> bytes:
+        padded = list(stats) + [(NAN, NAN, NAN, 0)] * (len(self.channels) - len(stats))
+        return self._stats.pack(*(x for s in padded for x in s))
 
-def unpack_stat(blob: bytes, index: int) -> tuple[float, float, float, int] | None:
-    """The statistics of channel ``index`` of a stats BLOB, or None when out of range."""
-    offset = index * _STAT.size
-    if offset + _STAT.size > len(blob):
-        return None
-    return _STAT.unpack_from(blob, offset)
-
-
-def unpack_value(blob: bytes, index: int) -> float:
-    offset = index * 8
-    if offset + 8 > len(blob):
-        return NAN
-    return struct.unpack_from("<d", blob, offset)[0]
+    def stat(self, blob: bytes, index: int) -> tuple[float, float, float, int] | None:
+        one, offset = self._stat_at[index]
+        if offset + one.size > len(blob):
+            return None
+        return one.unpack_from(blob, offset)  # type: ignore[return-value]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from hems.storage import codec
+from hems.storage.codec import RowCodec
 from hems.storage.rollup import RESOLUTIONS, ROLLUPS, next_slot, slot_start
 from hems.storage.schema import connect
 
@@ -72,7 +72,7 @@ class Storage:
         self.path = path
         self.readonly = readonly
         self.lock = threading.RLock()
-        self._layouts: dict[int, tuple[str, ...]] = {}
+        self._codecs: dict[int, RowCodec] = {}
         self._tz: ZoneInfo | None = None
 
     @classmethod
@@ -105,15 +105,16 @@ class Storage:
             self._tz = ZoneInfo(row[0] if row else "Europe/Oslo")
         return self._tz
 
-    def layout(self, layout_id: int) -> tuple[str, ...]:
-        cached = self._layouts.get(layout_id)
+    def codec(self, layout_id: int) -> RowCodec:
+        """The codec of a layout (its channel names and their number formats)."""
+        cached = self._codecs.get(layout_id)
         if cached is None:
             with self.lock:
                 row = self.connection.execute(
                     "SELECT channels FROM layout WHERE id = ?", (layout_id,)
                 ).fetchone()
-            cached = tuple(json.loads(row[0])) if row else ()
-            self._layouts[layout_id] = cached
+            cached = RowCodec(json.loads(row[0]) if row else ())
+            self._codecs[layout_id] = cached
         return cached
 
     def channels(self) -> list[str]:
@@ -158,17 +159,17 @@ class Storage:
             ).fetchall()
         out: list[Point] = []
         for t, layout_id, blob in rows:
-            channels = self.layout(layout_id)
+            codec = self.codec(layout_id)
             try:
-                index = channels.index(channel)
+                index = codec.channels.index(channel)
             except ValueError:
                 continue
             if resolution == "raw":
-                v = codec.unpack_value(blob, index)
+                v = codec.value(blob, index)
                 if not math.isnan(v):
                     out.append(Point(from_unix(t), v, v, v, 1))
             else:
-                stat = codec.unpack_stat(blob, index)
+                stat = codec.stat(blob, index)
                 if stat is not None and stat[3] > 0:
                     out.append(Point(from_unix(t), stat[0], stat[1], stat[2], stat[3]))
         return out

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from hems.storage import codec
+from hems.storage.codec import RowCodec
 from hems.storage.rollup import ROLLUPS, Accumulator, slot_start
 from hems.storage.store import Storage, from_unix, to_unix
 
@@ -55,6 +55,7 @@ class SampleWriter:
         self._channels: list[str] = []
         self._index: dict[str, int] = {}
         self._layout_id = 0
+        self._codec = RowCodec(())
         self._pending_samples: list[tuple[int, int, bytes]] = []
         self._pending_rollups: list[tuple[str, int, int, bytes]] = []
         self._pending_frames: list[tuple[int, bytes]] = []
@@ -73,6 +74,7 @@ class SampleWriter:
             self._layout_id = row[0]
             self._channels = list(json.loads(row[1]))
             self._index = {c: i for i, c in enumerate(self._channels)}
+            self._codec = RowCodec(self._channels)
         last = conn.execute("SELECT MAX(t) FROM sample").fetchone()[0]
         if last is None:
             return
@@ -91,7 +93,8 @@ class SampleWriter:
                     acc.add(values)
 
     def _remap(self, layout_id: int, blob: bytes) -> list[float]:
-        channels = self.st.layout(layout_id)
+        codec = self.st.codec(layout_id)
+        channels = codec.channels
         raw = codec.unpack_values(blob)
         values = [math.nan] * len(self._channels)
         for name, v in zip(channels, raw, strict=False):
@@ -117,10 +120,12 @@ class SampleWriter:
         row = [math.nan] * len(self._channels)
         for name, v in values.items():
             row[self._index[name]] = v
-        self._pending_samples.append((t, self._layout_id, codec.pack_values(row)))
+        packed = self._codec.pack_values(row)
+        self._pending_samples.append((t, self._layout_id, packed))
         if frame:
             self._pending_frames.append((t, frame))
-        self._roll(t, row)
+        # roll up exactly what is stored, so a rollup is the summary of the raw rows on disk
+        self._roll(t, list(self._codec.unpack_values(packed)))
         self._last_t = t
         if self._due():
             self.flush()
@@ -130,6 +135,7 @@ class SampleWriter:
         self._channels.extend(names)
         self._index = {c: i for i, c in enumerate(self._channels)}
         self._layout_id += 1
+        self._codec = RowCodec(self._channels)
         with self.st.lock:
             self.st.connection.execute(
                 "INSERT OR REPLACE INTO layout (id, channels) VALUES (?, ?)",
@@ -143,7 +149,7 @@ class SampleWriter:
             if acc is not None and acc.start != start:
                 if not acc.empty:
                     self._pending_rollups.append(
-                        (res, acc.start, self._layout_id, codec.pack_stats(acc.stats()))
+                        (res, acc.start, self._layout_id, self._codec.pack_stats(acc.stats()))
                     )
                 acc = None
             if acc is None:
