@@ -105,6 +105,8 @@ def _capacity(raw: dict[str, Any], where: str) -> CapacityRule:
     if method not in METHODS:
         raise ValueError(f"{where}: unknown fastledd.metode {method!r}")
     steps = sorted(raw["terskler"], key=lambda s: float(s["terskel"]))
+    if not steps or float(steps[0]["terskel"]) != 0:
+        raise ValueError(f"{where}: fastledd.terskler must start at terskel 0")
     inclusive = raw.get("terskel_inkludert")
     return CapacityRule(
         method,
