@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -88,3 +89,9 @@ def month_db(
 def filler() -> Callable[..., list[tuple[datetime, dict[str, float]]]]:
     """`fill`, for tests that need their own database."""
     return fill
+
+
+@pytest.fixture
+def battery_values() -> Callable[[datetime], dict[str, float]]:
+    """The test household with a battery (``battery.p_w``, charge positive)."""
+    return partial(household_values, battery=True)
