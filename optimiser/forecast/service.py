@@ -46,16 +46,18 @@ def _days_slots(first: date, last: date, tz: str) -> list[datetime]:
 def _rolling_hindcast(clear: Series, actual: Series, tz: str, derate: float) -> Series:
     """Clear-sky hindcast of each past day corrected with a bias fitted on the days *before* it
     (out of sample), or × derate while fewer than 3 days are known: what we would have forecast."""
-    days = sorted({local_date(t, tz) for t, _ in clear})
+    by_day: dict[date, Series] = {}
+    for t, v in clear:
+        by_day.setdefault(local_date(t, tz), []).append((t, v))
     out: Series = []
-    for day in days:
-        before = [(t, v) for t, v in clear if local_date(t, tz) < day]
+    before: Series = []
+    for day in sorted(by_day):
         bias = fit_hourly_bias(before, actual, tz)
-        todays = [(t, v) for t, v in clear if local_date(t, tz) == day]
         if bias.days >= MIN_BIAS_DAYS:
-            out += [(t, v * bias.factor(t, tz)) for t, v in todays]
+            out += [(t, v * bias.factor(t, tz)) for t, v in by_day[day]]
         else:
-            out += [(t, v * derate) for t, v in todays]
+            out += [(t, v * derate) for t, v in by_day[day]]
+        before += by_day[day]
     return out
 
 
