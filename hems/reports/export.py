@@ -173,7 +173,7 @@ def export_espi(
             "ReadingType",
         )
         interval_s = SLOT_SECONDS.get(resolution, 86400)
-        for tag, value in (
+        reading_type: tuple[tuple[str, int], ...] = (
             ("accumulationBehaviour", 4),
             ("commodity", 1),
             ("dataQualifier", 12),
@@ -183,8 +183,9 @@ def export_espi(
             ("powerOfTenMultiplier", 0),
             ("timeAttribute", 0),
             ("uom", 72),
-        ):
-            _e(rt, tag, value)
+        )
+        for tag, code in reading_type:
+            _e(rt, tag, code)
         by_day: dict[date, list[tuple[datetime, datetime, float]]] = {}
         for p in storage.series(channel, start, end, resolution):
             slot_end = _slot_end(p.time, resolution, tz)

@@ -210,7 +210,14 @@ def build_report(
     report.hourly_import = [PeakHour(t, kwh) for t, kwh in sorted(hourly.items())]
     day_peaks = _daily_peaks(report.hourly_import, zone)
     report.days = [
-        DayTotals(d, *per_day[d], day_peaks[d].kwh if d in day_peaks else 0.0)
+        DayTotals(
+            d,
+            per_day[d][0],
+            per_day[d][1],
+            per_day[d][2],
+            per_day[d][3],
+            day_peaks[d].kwh if d in day_peaks else 0.0,
+        )
         for d in sp.days()
         if d in per_day
     ]
