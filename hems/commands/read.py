@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import json
 import logging
 from datetime import datetime
@@ -60,7 +59,7 @@ def reading_dict(reading: object) -> dict[str, Any]:
     return out
 
 
-async def read_grid(meter: MeterConfig | None, timeout_s: float) -> dict[str, Any] | None:
+async def read_grid(meter: MeterConfig | None, timeout_s: float, clock: Clock) -> dict[str, Any] | None:
     """The smart meter's reading through the HAN/P1 reader, ``{"error": ...}``, or None if unconfigured."""
     if meter is None:
         return None
@@ -71,10 +70,7 @@ async def read_grid(meter: MeterConfig | None, timeout_s: float) -> dict[str, An
     except ImportError as exc:
         return {"error": f"smart-meter reader not available in this build ({exc})"}
     try:
-        if inspect.iscoroutinefunction(read_once):
-            reading = await asyncio.wait_for(read_once(meter, timeout_s), timeout_s + 1.0)
-        else:
-            reading = await asyncio.to_thread(read_once, meter, timeout_s)
+        reading = await asyncio.wait_for(read_once(meter, timeout_s, clock), timeout_s + 1.0)
     except DeviceError as exc:
         return {"error": str(exc)}
     except TimeoutError:
@@ -103,7 +99,7 @@ async def snapshot(
     time = clock.now()
     budget = cfg.site.cycle_seconds
     grid, *circuits = await asyncio.gather(
-        read_grid(cfg.meter, meter_timeout_s), *(read_circuit(m, budget) for m in meters)
+        read_grid(cfg.meter, meter_timeout_s, clock), *(read_circuit(m, budget) for m in meters)
     )
     return {
         "time": time.isoformat(),

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import sys
+import threading
 import time
-from datetime import datetime
+import tty
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +170,48 @@ async def test_without_json_it_prints_a_table_a_person_can_read(tmp_path: Path, 
     assert lines[1] == "meter not configured"
     assert lines[2].split() == ["circuit", "P", "W", "I", "A", "U", "V", "E", "kWh"]
     assert lines[3].split() == ["kitchen", "2790", "12.25", "229.5", "812.5"]
+
+
+async def test_the_smart_meter_is_read_through_the_han_reader(tmp_path: Path) -> None:
+    from devices.han.encode import encode_grid_reading
+    from devices.natures import GridReading
+
+    sent = GridReading(
+        time=datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
+        p_import_w=3120.0,
+        i_l1_a=10.5,
+        i_l2_a=3.2,
+        i_l3_a=0.4,
+        u_l1_v=231.0,
+        u_l2_v=230.0,
+        u_l3_v=229.0,
+        meter_type="6534",
+    )
+    frame = encode_grid_reading(sent, list_no=2, vendor="aidon")
+    master, slave = os.openpty()
+    tty.setraw(master)
+    stop = threading.Event()
+
+    def meter() -> None:  # an Aidon meter pushing its list 2 every 0.3 s
+        while not stop.wait(0.3):
+            os.write(master, frame)
+
+    thread = threading.Thread(target=meter, daemon=True)
+    thread.start()
+    config = tmp_path / "hems.toml"
+    config.write_text(
+        f'[meter]\nport = "{os.ttyname(slave)}"\nformat = "han"\nbaudrate = 2400\nparity = "E"\n',
+        encoding="utf-8",
+    )
+    try:
+        code, out, err = await hems(
+            "read", "--config", str(config), "--once", "--json", "--meter-timeout", "5"
+        )
+    finally:
+        stop.set()
+        thread.join()
+        os.close(master)
+        os.close(slave)
+    assert code == 0, err
+    grid = json.loads(out)["meter"]
+    assert (grid["p_import_w"], grid["i_l1_a"], grid["u_l3_v"]) == (3120.0, 10.5, 229.0)
