@@ -142,12 +142,12 @@ def encipher(apdu: bytes, system_title: bytes, invocation_counter: int, keys: Ke
     iv = system_title + ic
     if sc & 0x10:
         assert keys.authentication is not None
-        enc = Cipher(algorithms.AES(keys.encryption), modes.GCM(iv)).encryptor()
-        enc.authenticate_additional_data(bytes([sc]) + keys.authentication)
-        body = enc.update(apdu) + enc.finalize() + enc.tag[:12]
+        gcm = Cipher(algorithms.AES(keys.encryption), modes.GCM(iv)).encryptor()
+        gcm.authenticate_additional_data(bytes([sc]) + keys.authentication)
+        body = gcm.update(apdu) + gcm.finalize() + gcm.tag[:12]
     else:
-        enc = Cipher(algorithms.AES(keys.encryption), modes.CTR(iv + b"\x00\x00\x00\x02")).encryptor()
-        body = enc.update(apdu) + enc.finalize()
+        ctr = Cipher(algorithms.AES(keys.encryption), modes.CTR(iv + b"\x00\x00\x00\x02")).encryptor()
+        body = ctr.update(apdu) + ctr.finalize()
     content = bytes([sc]) + ic + body
     return bytes([GENERAL_GLO_CIPHERING, 8]) + system_title + axdr.encode_length(len(content)) + content
 

@@ -190,28 +190,25 @@ def encode_grid_reading(
     """
     if vendor == "p1":
         return encode_p1_telegram(reading)
-    values = {
-        key: getattr(reading, key) or 0.0
-        for key in (
-            "p_import_w",
-            "p_export_w",
-            "q_import_var",
-            "q_export_var",
-            "e_import_kwh",
-            "e_export_kwh",
-        )
-    }
+    r = reading
+    p_import, p_export = r.p_import_w or 0.0, r.p_export_w or 0.0
+    q_import, q_export = r.q_import_var or 0.0, r.q_export_var or 0.0
+    e_import, e_export = r.e_import_kwh or 0.0, r.e_export_kwh or 0.0
     currents = [getattr(reading, f"i_{line}_a") for line in _PHASES]
     voltages = [getattr(reading, f"u_{line}_v") for line in _PHASES]
     clock = reading.meter_clock or reading.time
     if vendor == "aidon":
         return encode_aidon_list(
-            list_no, **values, i_a=currents, u_v=voltages, meter_clock=clock, tz=tz,
+            list_no, p_import_w=p_import, p_export_w=p_export, q_import_var=q_import,
+            q_export_var=q_export, e_import_kwh=e_import, e_export_kwh=e_export,
+            i_a=currents, u_v=voltages, meter_clock=clock, tz=tz,
             meter_id=reading.meter_id or "7359992890000000", meter_type=reading.meter_type,
         )  # fmt: skip
     if vendor == "kamstrup":
         return encode_kamstrup_list(
-            max(list_no, 2), **values, i_a=[c or 0.0 for c in currents], u_v=[v or 0.0 for v in voltages],
+            max(list_no, 2), p_import_w=p_import, p_export_w=p_export, q_import_var=q_import,
+            q_export_var=q_export, e_import_kwh=e_import, e_export_kwh=e_export,
+            i_a=[c or 0.0 for c in currents], u_v=[v or 0.0 for v in voltages],
             meter_clock=clock, tz=tz, meter_id=reading.meter_id or "5706567270000000",
         )  # fmt: skip
     raise ValueError(f"vendor must be 'aidon', 'kamstrup' or 'p1', got {vendor!r}")
