@@ -55,6 +55,9 @@ class TariffConfig(BaseModel):
     bidding_zone: str = "NO1"
     spot: bool = True  #: power bought at the spot price (else only bands/fixed prices)
     currency_per_eur: float = Field(11.5, gt=0)  #: exchange rate for ENTSO-E prices (NOK per EUR)
+    #: "norges_bank": the day's reference rate, with currency_per_eur as the fallback
+    exchange_rate: Literal["fixed", "norges_bank"] = "fixed"
+    norges_bank_url: str = "https://data.norges-bank.no/api/data/EXR"  #: (tests: a local server)
     entsoe_token: str | None = None  #: ENTSO-E Transparency API token (prices fetched when set)
     entsoe_url: str = "https://web-api.tp.entsoe.eu/api"  #: the API's address (tests: a local server)
     entsoe_timeout_s: float = Field(10.0, gt=0, le=120)

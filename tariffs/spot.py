@@ -226,17 +226,20 @@ def entsoe_fetcher(
     token: str,
     zone: str,
     *,
-    rate: float,
+    rate: float | Callable[[], float],
     currency: str,
     timeout_s: float = 10.0,
     base_url: str = ENTSOE_URL,
 ) -> Callable[[datetime, datetime], PriceSeries]:
     """A ``fetch(start, end)`` for `tariffs.cache.spot_for_day`: ENTSO-E prices of ``zone`` converted
-    to ``currency`` with ``rate`` [currency per EUR]."""
+    to ``currency`` with ``rate`` [currency per EUR] (or a function giving it, asked only when
+    prices arrived)."""
 
     def fetch(start: datetime, end: datetime) -> PriceSeries:
         got = get_entsoe_prices(token, zone, start, end, timeout_s=timeout_s, base_url=base_url)
-        return to_currency(got, rate, currency)
+        if got.currency == currency:
+            return got
+        return to_currency(got, rate() if callable(rate) else rate, currency)
 
     return fetch
 

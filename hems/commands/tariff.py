@@ -100,10 +100,12 @@ def _show(args: argparse.Namespace) -> int:
         from hems.storage import Storage
 
         storage = Storage.open(db_path)
+    rate = _Rate(tcfg, day, currency)
     try:
         if args.prices:
             try:
-                series = to_currency(read_prices(args.prices), tcfg.currency_per_eur, currency)
+                raw = read_prices(args.prices)
+                series = raw if raw.currency == currency else to_currency(raw, rate.value(), currency)
                 spot = SpotDay(series.window(start, end), f"file: {args.prices}")
             except PriceError as exc:
                 raise UsageError(str(exc)) from None
@@ -123,7 +125,7 @@ def _show(args: argparse.Namespace) -> int:
                 fetch = entsoe_fetcher(
                     tcfg.entsoe_token,
                     tcfg.bidding_zone,
-                    rate=tcfg.currency_per_eur,
+                    rate=rate.value,
                     currency=currency,
                     timeout_s=tcfg.entsoe_timeout_s,
                     base_url=tcfg.entsoe_url,
@@ -138,11 +140,41 @@ def _show(args: argparse.Namespace) -> int:
         if storage is not None:
             storage.close()
     out = _document(household, inputs, spot, tcfg.bidding_zone, currency)
+    out["exchange_rate"] = rate.used
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=1))
     else:
         _print_table(out)
     return 0
+
+
+class _Rate:
+    """The EUR rate, looked up only when a price needs converting, and where it came from."""
+
+    def __init__(self, tcfg: Any, day: date, currency: str) -> None:
+        self.tcfg, self.day, self.currency = tcfg, day, currency
+        self.used: dict[str, Any] | None = None
+
+    def value(self) -> float:
+        if self.used is not None:
+            return float(self.used["currency_per_eur"])
+        rate, source = self.tcfg.currency_per_eur, "fixed ([tariff].currency_per_eur)"
+        if self.tcfg.exchange_rate == "norges_bank":
+            from tariffs.exchange import ExchangeRateError, get_norges_bank_rate
+
+            try:
+                rate = get_norges_bank_rate(
+                    self.day,
+                    "EUR",
+                    quote=self.currency,
+                    timeout_s=self.tcfg.entsoe_timeout_s,
+                    base_url=self.tcfg.norges_bank_url,
+                )
+                source = "norges_bank"
+            except ExchangeRateError as exc:
+                source = f"fixed ([tariff].currency_per_eur): {exc}"
+        self.used = {"currency_per_eur": rate, "source": source}
+        return float(rate)
 
 
 def _month_history(storage: Any, day: date, tz: str) -> Any:
