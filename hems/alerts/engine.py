@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -118,6 +118,7 @@ class Hysteresis:
             return []
         since = self._lower_since.setdefault(c.key, time)
         if (time - since).total_seconds() < self.hold_s:
+            self.active[c.key] = replace(c, level=reported)  # fresh numbers, the reported level
             return []
         self._lower_since.pop(c.key, None)
         if c.level:

@@ -290,6 +290,7 @@ class Control:
         self._publish(topics.appliance(self.site, action.appliance, "set"), dump(cmd), qos=1)
 
     def _power_kw(self, snapshot: Snapshot) -> dict[str, float]:
+        """Present power of each appliance [kW]: reported, else planned, else nominal if running."""
         out = {}
         for aid, cfg in self.appliances.items():
             st = snapshot.appliances.get(aid) or self.book.entries[aid].state
@@ -298,8 +299,10 @@ class Control:
                 out[aid] = st.p_w / 1000.0
             elif s is not None:
                 out[aid] = power_at(s.slot_start, s.slot_minutes, s.power_kw, snapshot.time)
-            else:
+            elif st is not None and st.running:
                 out[aid] = cfg.power_kw or 0.0
+            else:
+                out[aid] = 0.0
         return out
 
     def _interruptible(self) -> dict[str, bool]:
