@@ -24,8 +24,6 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
-import holidays
-
 DAY_ALIASES = {
     "mandag": "mon", "tirsdag": "tue", "onsdag": "wed", "torsdag": "thu", "fredag": "fri",
     "lørdag": "sat", "søndag": "sun", "ukedag": "weekday", "helg": "weekend",
@@ -42,6 +40,8 @@ MONTH_NAMES = (
 
 @lru_cache(maxsize=64)
 def _holidays(country: str, year: int) -> frozenset[date]:
+    import holidays  # imported on first use: it is slow to import, and config loading needs bands
+
     try:
         table = holidays.country_holidays(country, years=year)
     except NotImplementedError:
