@@ -53,6 +53,11 @@ def _battery(p: Problem, m: pyo.ConcreteModel) -> tuple[np.ndarray, np.ndarray, 
     return ch, dis, _clean(soc)
 
 
+def _chosen_start(m: pyo.ConcreteModel, a: int, starts: tuple[int, ...]) -> int | None:
+    values = {s: _val(m.start[a, s]) for s in starts}
+    return max(values, key=lambda s: values[s]) if values else None
+
+
 def extract_plan(built: Built) -> Plan:
     """Plan series from the solved model's variable values."""
     m, p = built.model, built.problem
@@ -65,15 +70,15 @@ def extract_plan(built: Built) -> Plan:
         if app.fixed_start is not None:
             start: int | None = app.fixed_start
         else:
-            start = max(app.starts, key=lambda s, a=a: _val(m.start[a, s])) if app.starts else None
+            start = _chosen_start(m, a, app.starts)
         starts[app.id] = start
         kw[app.id] = np.array([0.0 if start is None else app.power_at(start, t) for t in range(p.n)])
-    for e, app in enumerate(p.energies):
-        line_of[app.id] = app.line
+    for e, need in enumerate(p.energies):
+        line_of[need.id] = need.line
         series = np.zeros(p.n)
-        for t in range(app.first, app.end):
+        for t in range(need.first, need.end):
             series[t] = _val(m.ev_kw[e, t])
-        kw[app.id] = _clean(series)
+        kw[need.id] = _clean(series)
     for k, th in enumerate(p.thermals):
         line_of[th.id] = th.line
         on = np.array([round(_val(m.heat_on[k, t])) for t in range(p.n)], dtype=float)
@@ -95,7 +100,8 @@ def result_json(p: Problem, plan: Plan, outcome: Outcome, build_seconds: float) 
     capacity, _ = capacity_cost(p, imp)
     relaxed = relaxed_rules(p, plan)
     stability = stability_cost(p, plan)
-    objective = energy + capacity + sum(float(r["cost"]) for r in relaxed) + stability  # type: ignore[arg-type]
+    relax_cost = float(sum(float(str(r["cost"])) for r in relaxed))
+    objective = energy + capacity + relax_cost + stability
     status = "relaxed" if relaxed else ("optimal" if outcome.status == "optimal" else "time_limit")
     appliances: dict[str, Any] = {}
     for app in p.shiftables:

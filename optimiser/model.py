@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
@@ -16,7 +17,7 @@ from optimiser.capacity import define_capacity
 from optimiser.problem import RELAX_PRICE, Problem, heating_count_bounds
 
 #: (slot, coefficient [kW per unit of var], var, line of the element) — one consuming term.
-Term = tuple[int, float, object, str]
+Term = tuple[int, float, Any, str]
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Built:
     terms: list[Term] = field(default_factory=list)
     max_kw: np.ndarray | None = None  #: upper bound of controllable consumption per slot [kW]
     min_kw: np.ndarray | None = None  #: lower bound (battery discharge) per slot [kW]
-    objective_terms: list[object] = field(default_factory=list)
+    objective_terms: list[Any] = field(default_factory=list)
 
 
 def define_shiftables(b: Built) -> None:
@@ -207,12 +208,12 @@ def define_grid(b: Built) -> None:
     max_export = np.maximum(-(const + b.min_kw), 0.0)
     m.imp = pyo.Var(T, bounds=lambda m, t: (0.0, float(max_import[t])))
     m.exp = pyo.Var(T, bounds=lambda m, t: (0.0, float(max_export[t])))
-    by_slot: dict[int, list[tuple[float, object]]] = defaultdict(list)
+    by_slot: dict[int, list[tuple[float, Any]]] = defaultdict(list)
     for t, coef, var, _line in b.terms:
         by_slot[t].append((coef, var))
     m.balance = pyo.Constraint(
         T,
-        rule=lambda m, t: m.imp[t] - m.exp[t] == float(const[t]) + sum(c * v for c, v in by_slot[t]),  # type: ignore[operator]
+        rule=lambda m, t: m.imp[t] - m.exp[t] == float(const[t]) + sum(c * v for c, v in by_slot[t]),
     )
     arbitrage = [
         t for t in T if p.export_price[t] > p.import_price[t] and max_import[t] > 0 and max_export[t] > 0
@@ -250,7 +251,7 @@ def define_fuses(b: Built, base_a: dict[str, np.ndarray]) -> None:
     if p.fuse_a is None:
         m.fuse_over = pyo.Var([], domain=pyo.NonNegativeReals)
         return
-    rows: dict[tuple[str, int], list[tuple[float, object]]] = defaultdict(list)
+    rows: dict[tuple[str, int], list[tuple[float, Any]]] = defaultdict(list)
     for t, coef, var, line in b.terms:
         for name, c in p.line_coef(line).items():
             rows[name, t].append((c * coef, var))
@@ -269,7 +270,7 @@ def define_fuses(b: Built, base_a: dict[str, np.ndarray]) -> None:
     fuse = p.fuse_a
 
     def current(m: pyo.ConcreteModel, line: str, t: int) -> object:
-        return float(base_a[line][t]) + sum(c * v for c, v in rows[line, t])  # type: ignore[operator]
+        return float(base_a[line][t]) + sum(c * v for c, v in rows[line, t])
 
     m.fuse_hi = pyo.Constraint(hi, rule=lambda m, line, t: current(m, line, t) <= fuse + m.fuse_over[line, t])
     m.fuse_lo = pyo.Constraint(

@@ -151,7 +151,7 @@ class ScenarioSpec(_Table):
     capacity_tariff: CapacityTariffSpec | None = None
     appliance: list[ApplianceSpec] = Field(default_factory=list)
     battery: BatterySpec | None = None
-    replan: ReplanSpec = Field(default_factory=ReplanSpec)
+    replan: ReplanSpec = Field(default_factory=lambda: ReplanSpec(move_penalty=0.0))
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
