@@ -161,3 +161,27 @@ def test_show_fetches_from_entsoe_once_then_uses_the_cache(
     assert (first["spot_source"], second["spot_source"], len(hits)) == ("entsoe", "cache", 1)
     assert first["components"]["spot_per_kwh"][0] == pytest.approx(0.5217)  # 52.17 EUR/MWh x 10
     assert first["import_price_per_kwh"] == second["import_price_per_kwh"]
+
+
+def test_show_takes_the_months_peaks_from_the_database(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from hems.storage import SampleWriter, Storage
+
+    db = tmp_path / "hems.db"
+    st = Storage.open(db, timezone="Europe/Oslo")
+    writer = SampleWriter(st)
+    start = datetime(2026, 1, 1, tzinfo=ZoneInfo("Europe/Oslo"))
+    peaks = {0: 3000.0, 1: 6000.0, 2: 2000.0}  # W during 18:00-19:00 of 1, 2 and 3 January
+    for i in range(3 * 24 * 12):  # every 5 minutes
+        t = start + timedelta(minutes=5 * i)
+        w = peaks[t.day - 1] if t.hour == 18 else 500.0
+        writer.add(t, {"grid.p_import_w": w})
+    writer.close()
+    st.close()
+    doc = _show(capsys, "--date", "2026-01-04", "--company", "Elvia", "--db", str(db))
+    assert doc["capacity_tariff"]["month_peaks_kw"] == pytest.approx([3.0, 6.0, 2.0])
+    assert doc["spot_source"].startswith("none")  # the database has no cached prices
