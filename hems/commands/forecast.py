@@ -45,9 +45,13 @@ def _cache_dir(configured: str | None) -> Path:
 
 
 def weather_input(
-    args: argparse.Namespace, cfg: Any, now: datetime
+    cfg: Any, now: datetime, weather_file: str | None = None
 ) -> tuple[dict[str, Any] | None, list[str]]:
-    """The weather part of the request and the warnings met on the way (never raises)."""
+    """The weather part of the request and the warnings met on the way (never raises).
+
+    ``weather_file`` (a saved compact JSON) wins; else MET's API when ``[pv.weather]`` allows it.
+    ``now`` [aware UTC] decides whether the cached answer is still fresh.
+    """
     from hems import __version__
     from optimiser.forecast.metno import (
         ATTRIBUTION,
@@ -58,13 +62,13 @@ def weather_input(
     )
 
     warnings: list[str] = []
-    if args.weather:
+    if weather_file:
         try:
-            fc = read_locationforecast(args.weather)
+            fc = read_locationforecast(weather_file)
         except WeatherError as exc:
             warnings.append(f"weather file unusable ({exc}); using clear-sky")
             return None, warnings
-        return {"source": f"file {args.weather}", "points": fc.to_plain()}, warnings
+        return {"source": f"file {weather_file}", "points": fc.to_plain()}, warnings
     pv = cfg.pv
     if pv is None or not pv.array:
         return None, warnings
@@ -104,59 +108,65 @@ def _plain(points: list[Any]) -> dict[datetime, float]:
     return {p.time: float(p.mean) for p in points}
 
 
-def history_input(db: str, day: date, cfg: Any) -> dict[str, Any]:
-    """Measured PV, house load (import − export + PV) and archived forecasts from the database.
+def history_from_storage(st: Any, day: date, cfg: Any) -> dict[str, Any]:
+    """Measured PV, house load (import − export + PV), temperatures and archived forecasts before
+    local ``day``, from an open `hems.storage.Storage`, as request fields.
 
     Archived forecasts are the answers the daemon stored with ``put_doc("forecast.pv.<date>", …)``.
     """
-    try:
-        from hems.storage import Storage
-    except ImportError:
-        raise UsageError("--db: this build has no hems.storage; run without --db") from None
-    path = Path(db)
-    if not path.is_file():
-        raise UsageError(f"{db}: no such database file")
     tz = ZoneInfo(cfg.site.timezone)
     end = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
     bias_days = cfg.pv.bias_days if cfg.pv else 0
     start = datetime.combine(day - timedelta(days=max(LOAD_WEEKS * 7, bias_days)), time(0), tzinfo=tz)
     start = start.astimezone(UTC)
-    try:
-        with Storage.open(path, readonly=True) as st:
-            channels = set(st.channels())
-            pv = _plain(st.series("pv.p_w", start, end, "15m")) if "pv.p_w" in channels else {}
-            imp = _plain(st.series("grid.p_import_w", start, end, "15m"))
-            exp = _plain(st.series("grid.p_export_w", start, end, "15m"))
-            temp: dict[datetime, float] = {}
-            if "weather.temp_air_c" in channels:
-                temp = _plain(st.series("weather.temp_air_c", start, end, "15m"))
-            archived: list[list[Any]] = []
-            for back in range(1, bias_days + 1):
-                doc = st.get_doc(f"forecast.pv.{(day - timedelta(days=back)).isoformat()}")
-                if isinstance(doc, dict) and isinstance(doc.get("slots"), list):
-                    archived += [[s["start"], s.get("pv_w"), s.get("pv_raw_w")] for s in doc["slots"]]
-    except Exception as exc:  # sqlite3.DatabaseError and friends: one line, not a traceback
-        raise UsageError(f"{db}: cannot read the database: {exc}") from None
+    channels = set(st.channels())
+
+    def read(channel: str) -> dict[datetime, float]:
+        return _plain(st.series(channel, start, end, "15m")) if channel in channels else {}
+
+    pv, imp, exp, temp = (
+        read(c) for c in ("pv.p_w", "grid.p_import_w", "grid.p_export_w", "weather.temp_air_c")
+    )
+    archived: list[list[Any]] = []
+    for back in range(1, bias_days + 1):
+        doc = st.get_doc(f"forecast.pv.{(day - timedelta(days=back)).isoformat()}")
+        if isinstance(doc, dict) and isinstance(doc.get("slots"), list):
+            archived += [[s.get("start"), s.get("pv_w"), s.get("pv_raw_w")] for s in doc["slots"]]
     iso = {t: t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in set(pv) | set(imp) | set(temp)}
-    load = [[iso[t], imp[t] - exp.get(t, 0.0) + pv.get(t, 0.0)] for t in sorted(imp)]
     return {
         "pv_history": [[iso[t], v] for t, v in sorted(pv.items())],
-        "load_history": load,
+        "load_history": [[iso[t], imp[t] - exp.get(t, 0.0) + pv.get(t, 0.0)] for t in sorted(imp)],
         "temperature_history": [[iso[t], v] for t, v in sorted(temp.items())] or None,
-        "past_pv_forecasts": archived or None,
+        "past_pv_forecasts": [row for row in archived if row[0]] or None,
     }
 
 
-def build_request(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
-    """Everything the worker needs, as plain data."""
-    from hems.config import load_config, parse_config
+def history_input(db: str, day: date, cfg: Any) -> dict[str, Any]:
+    """`history_from_storage` on the database file ``db`` opened read-only; `UsageError` if unusable."""
+    import sqlite3
 
     try:
-        day = date.fromisoformat(args.date)
-    except ValueError:
-        raise UsageError(f"--date: expected YYYY-MM-DD, got {args.date!r}") from None
-    cfg = load_config(args.config) if args.config else parse_config({}, "<defaults>")
-    weather, warnings = weather_input(args, cfg, now)
+        from hems.storage import Storage
+    except ImportError:
+        raise UsageError("--db: this build has no hems.storage; run without --db") from None
+    if not Path(db).is_file():
+        raise UsageError(f"{db}: no such database file")
+    try:
+        with Storage.open(Path(db), readonly=True) as st:
+            return history_from_storage(st, day, cfg)
+    except (sqlite3.Error, ValueError, KeyError) as exc:
+        raise UsageError(f"{db}: cannot read the database: {exc}") from None
+
+
+def make_request(
+    cfg: Any, day: date, now: datetime, *, weather_file: str | None = None, storage: Any = None
+) -> dict[str, Any]:
+    """Everything the worker needs for local ``day``, as plain data (the daemon's entry point).
+
+    ``cfg``: a `hems.config.HemsConfig`; ``now`` [aware UTC] from the caller's clock; ``storage``:
+    an open `hems.storage.Storage` for the measured history (None: no learning, fallback load).
+    """
+    weather, warnings = weather_input(cfg, now, weather_file)
     request: dict[str, Any] = {
         "date": day.isoformat(),
         "site": {
@@ -169,6 +179,21 @@ def build_request(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
         "weather": weather,
         "warnings": warnings,
     }
+    if storage is not None:
+        request.update(history_from_storage(storage, day, cfg))
+    return request
+
+
+def build_request(args: argparse.Namespace, now: datetime) -> dict[str, Any]:
+    """The request for the command line's arguments (`make_request` + ``--db``)."""
+    from hems.config import load_config, parse_config
+
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        raise UsageError(f"--date: expected YYYY-MM-DD, got {args.date!r}") from None
+    cfg = load_config(args.config) if args.config else parse_config({}, "<defaults>")
+    request = make_request(cfg, day, now, weather_file=args.weather)
     if args.db:
         request.update(history_input(args.db, day, cfg))
     return request

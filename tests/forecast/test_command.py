@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from hems.cli import main
-from hems.commands.forecast import build_request
+from hems.commands.forecast import build_request, make_request
+from hems.config import load_config
 from hems.storage import SampleWriter, Storage, WriterSettings
 from optimiser.forecast.config import PvConfig
 from optimiser.forecast.pv import Site, ac_power, clear_sky, model_chain
@@ -158,3 +159,14 @@ def test_history_from_the_database_drives_bias_accuracy_and_load(
     assert abs(first["energy_error_kwh"]) > abs(last["energy_error_kwh"])  # learned after 3 days
     assert abs(last["energy_error_kwh"]) < 0.03 * last["actual_kwh"]
     assert date.fromisoformat(last["date"]) == date(2026, 6, 14)
+    # the daemon's entry point reads the same history from its open storage
+    cfg = load_config(cfg)
+    with Storage.open(measured_db, readonly=True) as st:
+        request = make_request(cfg, date(2026, 6, 15), datetime(2026, 6, 14, tzinfo=UTC), storage=st)
+    assert len(request["pv_history"]) == len(request["load_history"]) == 14 * 96
+    assert request["past_pv_forecasts"] is None and request["temperature_history"] is None
+    with Storage.open(measured_db) as st:  # the daemon archives each answer it got
+        st.put_doc("forecast.pv.2026-06-14", {"slots": answer["slots"]})
+        request = make_request(cfg, date(2026, 6, 15), datetime(2026, 6, 14, tzinfo=UTC), storage=st)
+    assert len(request["past_pv_forecasts"]) == 96
+    assert request["past_pv_forecasts"][0] == [answer["slots"][0]["start"], 0.0, 0.0]
