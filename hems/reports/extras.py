@@ -7,8 +7,9 @@
 - PV forecast: the forecasts the daemon archived (``forecast.pv.<YYYY-MM-DD>`` documents, slots of
   ``{"start", "pv_w"}``; or the current ``pv_forecast`` document) against the measured PV over the
   same slots.
-- Savings: for each planned run of a shiftable appliance (the ``explanation`` of archived
-  ``plan.<YYYY-MM-DD>`` documents or the current ``plan``), the plan's cost of starting at the
+- Savings: for each planned run of a shiftable appliance (the optimiser's ``explanation``, at the
+  top of archived ``plan.<YYYY-MM-DD>`` documents or of the current ``plan``, or under its
+  ``plan`` key as hems.control stores it), the plan's cost of starting at the
   earliest allowed time (when the appliance asked to run) minus the cost at the chosen start.
   These are the optimiser's own figures, computed when it planned (an estimate, not a measurement).
 """
@@ -94,7 +95,10 @@ def savings_section(storage: StorageReader, report: Report) -> dict[str, Any] | 
     """Planned savings of the shiftable runs whose chosen start lies in the period."""
     runs: dict[tuple[str, datetime], dict[str, Any]] = {}
     for doc in _docs(storage, report, "plan", "plan"):
-        explanation = doc.get("explanation")
+        inner = doc.get("plan")  # hems.control stores the optimiser's result under "plan"
+        explanation = doc.get("explanation") or (
+            inner.get("explanation") if isinstance(inner, dict) else None
+        )
         apps = explanation.get("appliances") if isinstance(explanation, dict) else None
         if not isinstance(apps, dict):
             continue

@@ -87,7 +87,7 @@ class Allocation:
     @property
     def self_consumption_share(self) -> float | None:
         """Share of this consumer's energy that came from the household's own PV and battery."""
-        if self.kwh <= 0:
+        if self.kwh < 1e-6:
             return None
         return (self.from_pv_kwh + self.from_battery_kwh) / self.kwh
 

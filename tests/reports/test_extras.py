@@ -85,9 +85,25 @@ def test_planned_savings_of_runs_in_the_period(month_db) -> None:
     }
     with Storage.open(path) as st:
         st.put_doc("plan.2026-03-03", plan)
+        # hems.control's current plan document carries the optimiser's result under "plan"
+        nested = {
+            "status": "optimal",
+            "plan": {
+                "explanation": {
+                    "appliances": {
+                        "washer": {
+                            "chosen": {"start": "2026-03-04T02:00:00+00:00", "cost": 0.5},
+                            "earliest": {"start": "2026-03-03T18:00:00+00:00", "cost": 0.75},
+                        }
+                    }
+                }
+            },
+        }
+        st.put_doc("plan", nested)
     with Storage.open(path, readonly=True) as st:
         day = build_report(st, "day", date(2026, 3, 3), "Europe/Oslo")
         other = build_report(st, "day", date(2026, 3, 4), "Europe/Oslo")
     assert day.extras["savings"]["saved"] == pytest.approx(1.75)
     assert day.extras["savings"]["runs"][0]["appliance"] == "dishwasher"
-    assert "savings" not in other.extras
+    assert other.extras["savings"]["saved"] == pytest.approx(0.25)
+    assert [r["appliance"] for r in other.extras["savings"]["runs"]] == ["washer"]
