@@ -190,6 +190,7 @@ def standard_jobs(
     report: JobFunc | None = None,
     telemetry: JobFunc | None = None,
     telemetry_hour: int = 3,
+    replan: Callable[[str], None] | None = None,
 ) -> list[Job]:
     """The daemon's jobs; each function is the owning part's (the daemon passes them in).
 
@@ -198,12 +199,16 @@ def standard_jobs(
     - ``forecast``: PV and load forecast every hour;
     - ``rollups``: nightly at 00:15 local; ``report``: daily at 06:00 local;
     - ``telemetry``: daily upload at ``telemetry_hour``:30 local, retried hourly.
+
+    ``replan`` (`Control.request_replan`) is called after new prices or a new forecast arrived.
     """
     jobs = []
     if fetch_prices is not None:
-        jobs.append(Job("prices", daily(13, 0, "Europe/Brussels"), fetch_prices, retry_s=600))
+        prices_job = _then_replan(fetch_prices, replan, "new day-ahead prices")
+        jobs.append(Job("prices", daily(13, 0, "Europe/Brussels"), prices_job, retry_s=600))
     if forecast is not None:
-        jobs.append(Job("forecast", every(60), forecast, retry_s=600, misfire_grace_s=3600))
+        forecast_job = _then_replan(forecast, replan, "new forecast")
+        jobs.append(Job("forecast", every(60), forecast_job, retry_s=600, misfire_grace_s=3600))
     if rollups is not None:
         jobs.append(Job("rollups", daily(0, 15, timezone), rollups, retry_s=1800))
     if report is not None:
@@ -219,3 +224,16 @@ def standard_jobs(
             )
         )
     return jobs
+
+
+def _then_replan(func: JobFunc, replan: Callable[[str], None] | None, reason: str) -> JobFunc:
+    if replan is None:
+        return func
+
+    async def run(fire: datetime) -> bool | None:
+        ok = await func(fire)
+        if ok is not False:
+            replan(reason)
+        return ok
+
+    return run

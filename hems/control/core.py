@@ -81,9 +81,14 @@ class Control:
         self._plan_task: asyncio.Task[None] | None = None
         self._relay_sent: dict[str, str] = {}
         self._price_now: float | None = None
+        self._planned_at: datetime | None = None
+        self._off_plan_since: datetime | None = None
+        self.replan_load_kw = 1.5  #: measured import this far from the plan's ... [kW]
+        self.replan_after_s = 900.0  #: ... for this long re-plans [s]
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
+        self._seed_capacity()
         if self.bridge is not None:
             self.bridge.on_connected.append(self._on_connected)
             self.bridge.start()
@@ -119,6 +124,7 @@ class Control:
             aid = next(a for a, s in self.book.schedules().items() if s is schedule)
             self._send_schedule(aid, schedule, now)
         self._drive_relays(now)
+        self._check_load(snapshot)
         for action in self.shedder.decide(
             now, self.engine.active.values(), self._power_kw(snapshot), self._interruptible()
         ):
@@ -221,6 +227,7 @@ class Control:
                 self._send_schedule(aid, schedule, self.clock.now())
                 issued[aid] = schedule
         self.plans_made += 1
+        self._planned_at = self.clock.now()
         self._store_plan(now, plan, issued)
         first = scenario["series"]["import_price_per_kwh"]
         self._price_now = first[0] if first else None
@@ -260,6 +267,44 @@ class Control:
         if self.storage is not None:
             self.storage.put_doc("plan", doc, now)
         self._publish(topics.plan(self.site), doc, qos=1, retain=True)
+
+    def _check_load(self, snapshot: Snapshot) -> None:
+        """Re-plan when the measured import stays far from the plan's import (the picture changed)."""
+        plan = (self.plan or {}).get("plan")
+        grid = snapshot.grid
+        if not plan or grid is None or grid.p_import_w is None or not plan.get("slots"):
+            return
+        start = datetime.fromisoformat(plan["slots"][0])
+        expected = power_at(
+            start, int(plan.get("slot_minutes", 15)), plan["grid"]["import_kw"], snapshot.time
+        )
+        now = snapshot.time
+        if abs(grid.p_import_w / 1000.0 - expected) <= self.replan_load_kw:
+            self._off_plan_since = None
+            return
+        since = self._off_plan_since = self._off_plan_since or now
+        recent = (
+            self._planned_at is not None and (now - self._planned_at).total_seconds() < self.replan_after_s
+        )
+        if (now - since).total_seconds() >= self.replan_after_s and not recent:
+            self._off_plan_since = None
+            self.request_replan(f"measured import {grid.p_import_w / 1000:.1f} kW, planned {expected:.1f} kW")
+
+    def _seed_capacity(self) -> None:
+        """After a restart: the month's hourly import energies from storage into the capacity tracker."""
+        tracker = self.engine.capacity
+        if tracker is None or self.storage is None:
+            return
+        now = self.clock.now()
+        local = now.astimezone(tracker.tz)
+        month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        this_hour = now.replace(minute=0, second=0, microsecond=0)
+        try:
+            points = self.storage.series("grid.p_import_w", month_start, this_hour, "1h")
+        except Exception:
+            log.exception("capacity tracker: no hourly history")
+            return
+        tracker.seed({p.time: p.mean / 1000.0 for p in points})  # 1 h at mean W → kWh
 
     # --- outgoing -------------------------------------------------------------------------------
     def _send_schedule(self, aid: str, schedule: Schedule, now: datetime) -> None:

@@ -206,3 +206,37 @@ async def test_discovery_resent_when_home_assistant_comes_online(
         assert any(c.get("device_class") == "current" for c in doc["cmps"].values())
     finally:
         await control.stop()
+
+
+async def test_replans_when_the_measured_load_leaves_the_plan(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    control = build_control(make_config(None), None, clock, planner=real_planner, prices=prices)
+    await control.start()
+    ev = {
+        "seq": 1,
+        "kind": "energy",
+        "energy_kwh": 10.0,
+        "min_kw": 1.4,
+        "max_kw": 7.4,
+        "earliest_start": "2026-01-15T16:00:00Z",
+        "latest_end": "2026-01-16T06:00:00Z",
+    }
+    assert control.book.on_request("ev", json.dumps(ev).encode(), clock.now()).replan
+    control.request_replan("a request")
+    for _ in range(300):
+        await control.on_cycle(Snapshot(time=clock.now()))
+        if control.plans_made:
+            break
+        await asyncio.sleep(0.02)
+    assert control.plans_made == 1
+    assert control.plan is not None and control.plan["starts"]["ev"] >= "2026-01-15T20:00:00+00:00"
+    await cycles(control, clock, 60, i_l1=10.0)  # 3 kW measured vs ~0 planned, for 10 minutes: wait
+    assert not control._dirty and control.plans_made == 1
+    await cycles(control, clock, 40, i_l1=10.0)  # beyond 15 minutes: the picture changed
+    for _ in range(300):
+        if control.plans_made == 2:
+            break
+        await asyncio.sleep(0.02)
+        await control.on_cycle(snap(clock))
+    assert control.plans_made == 2
+    await control.stop()

@@ -31,14 +31,16 @@ async def test_prices_job_retries_until_the_prices_arrive(tmp_path: Path) -> Non
         calls.append((fire, clock.now()))
         return len(calls) >= 3  # published on the third try
 
+    replans: list[str] = []
     runner = JobRunner(clock, sqlite3.connect(tmp_path / "jobs.db"))
-    for job in standard_jobs("Europe/Oslo", fetch_prices=fetch):
+    for job in standard_jobs("Europe/Oslo", fetch_prices=fetch, replan=replans.append):
         runner.add(job)
     await run_for(runner, clock, 30)
     fire = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # 13:00 CET
     assert [c[0] for c in calls[:3]] == [fire] * 3
     assert [c[1] - fire for c in calls[:3]] == [timedelta(minutes=m) for m in (0, 10, 20)]
     assert [c[0] for c in calls[3:]] == [fire + timedelta(days=1)]  # next day, first try succeeds
+    assert replans == ["new day-ahead prices"] * 2  # only when they arrived
 
 
 async def test_missed_runs_are_caught_up_once_after_a_restart(tmp_path: Path) -> None:
