@@ -49,16 +49,34 @@ def proc_stat(pid: int) -> dict[str, float]:
 def newest(db: Path) -> int:
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            return conn.execute("SELECT COALESCE(MAX(t) - MIN(t), 0) FROM sample").fetchone()[0]
+            return conn.execute("SELECT COALESCE(MAX(t_last) - MIN(t), 0) FROM sample").fetchone()[0]
     except sqlite3.Error:
         return 0
 
 
-def run_until(db: Path, cfg: Path, speed: str, stop_after: str, day: str, sample_at_s: int | None) -> dict[str, float]:
+def run_until(
+    db: Path, cfg: Path, speed: str, stop_after: str, day: str, sample_at_s: int | None
+) -> dict[str, float]:
     """Run the headless demo; return /proc figures at ``sample_at_s`` simulated seconds (or at exit)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hems", "demo", "--headless", "--quiet", "--config", str(cfg),
-         "--speed", speed, "--stop-after", stop_after, "--db", str(db), "--start", day],
+        [
+            sys.executable,
+            "-m",
+            "hems",
+            "demo",
+            "--headless",
+            "--quiet",
+            "--config",
+            str(cfg),
+            "--speed",
+            speed,
+            "--stop-after",
+            stop_after,
+            "--db",
+            str(db),
+            "--start",
+            day,
+        ],
         stdout=subprocess.DEVNULL,
     )
     last: dict[str, float] = {}
@@ -97,8 +115,13 @@ def main() -> None:
         day = run_until(db, cfg, "0", "1d", args.day, None)
         sizes = table_sizes(db)
     per_day = {
-        "sample": 14, "rollup_1m": 90, "rollup_15m": 365, "rollup_1h": 365, "rollup_1d": 365,
-        "frame": 7, "frame_t": 7,
+        "sample": 14,
+        "rollup_1m": 90,
+        "rollup_15m": 365,
+        "rollup_1h": 365,
+        "rollup_1d": 365,
+        "frame": 7,
+        "frame_t": 7,
     }
     year = sum(size * per_day.get(name, 1) for name, size in sizes.items())
     rows = [

@@ -10,21 +10,25 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PAGE_SIZE = 1024
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS layout (id INTEGER PRIMARY KEY, channels TEXT NOT NULL);
--- one row per cycle: every channel's value packed (hems.storage.codec), t in unix seconds (UTC)
-CREATE TABLE IF NOT EXISTS sample (t INTEGER PRIMARY KEY, layout INTEGER NOT NULL, data BLOB NOT NULL);
+-- one row per written batch of cycles (hems.storage.codec.pack_batch): t = first cycle, t_last = last
+-- cycle [unix s, UTC]; every cycle holds every channel of its layout
+CREATE TABLE IF NOT EXISTS sample (
+    t INTEGER PRIMARY KEY, t_last INTEGER NOT NULL, layout INTEGER NOT NULL, n INTEGER NOT NULL,
+    data BLOB NOT NULL);
+-- one row per slot, the statistics of every channel, compressed
 CREATE TABLE IF NOT EXISTS rollup_1m (t INTEGER PRIMARY KEY, layout INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS rollup_15m (t INTEGER PRIMARY KEY, layout INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS rollup_1h (t INTEGER PRIMARY KEY, layout INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS rollup_1d (t INTEGER PRIMARY KEY, layout INTEGER NOT NULL, data BLOB NOT NULL);
--- raw smart-meter frames, kept for a while so a decoder fix can re-decode history
-CREATE TABLE IF NOT EXISTS frame (id INTEGER PRIMARY KEY, t INTEGER NOT NULL, data BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS frame_t ON frame (t);
+-- raw smart-meter frames, kept for a while so a decoder fix can re-decode history (batched like sample)
+CREATE TABLE IF NOT EXISTS frame (
+    t INTEGER PRIMARY KEY, t_last INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS event (
     id INTEGER PRIMARY KEY, t INTEGER NOT NULL, kind TEXT NOT NULL, level TEXT NOT NULL,
     message TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}');

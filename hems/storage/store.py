@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from hems.storage.codec import RowCodec
+from hems.storage.codec import RowCodec, decompress, unpack_batch
 from hems.storage.rollup import RESOLUTIONS, ROLLUPS, next_slot, slot_start
 from hems.storage.schema import connect
 
@@ -134,7 +134,7 @@ class Storage:
     def last_time(self) -> datetime | None:
         """Time of the newest stored cycle (UTC), or None for an empty database."""
         with self.lock:
-            row = self.connection.execute("SELECT MAX(t) FROM sample").fetchone()
+            row = self.connection.execute("SELECT t_last FROM sample ORDER BY t DESC LIMIT 1").fetchone()
         return from_unix(row[0]) if row and row[0] is not None else None
 
     # ----- series ---------------------------------------------------------------------------------
@@ -152,6 +152,8 @@ class Storage:
         return points
 
     def _stored(self, channel: str, t0: int, t1: int, resolution: str) -> list[Point]:
+        if resolution == "raw":
+            return self._raw(channel, t0, t1)
         with self.lock:
             rows = self.connection.execute(
                 f"SELECT t, layout, data FROM {_table(resolution)} WHERE t >= ? AND t < ? ORDER BY t",
@@ -160,19 +162,41 @@ class Storage:
         out: list[Point] = []
         for t, layout_id, blob in rows:
             codec = self.codec(layout_id)
-            try:
-                index = codec.channels.index(channel)
-            except ValueError:
+            index = codec.index(channel)
+            if index is None:
                 continue
-            if resolution == "raw":
-                v = codec.value(blob, index)
-                if not math.isnan(v):
-                    out.append(Point(from_unix(t), v, v, v, 1))
-            else:
-                stat = codec.stat(blob, index)
-                if stat is not None and stat[3] > 0:
-                    out.append(Point(from_unix(t), stat[0], stat[1], stat[2], stat[3]))
+            stat = codec.stat(decompress(blob), index)
+            if stat is not None and stat[3] > 0:
+                out.append(Point(from_unix(t), stat[0], stat[1], stat[2], stat[3]))
         return out
+
+    def _raw(self, channel: str, t0: int, t1: int) -> list[Point]:
+        out: list[Point] = []
+        for t, layout_id, payload in self.raw_rows(t0, t1):
+            codec = self.codec(layout_id)
+            index = codec.index(channel)
+            if index is None:
+                continue
+            v = codec.value(payload, index)
+            if not math.isnan(v):
+                out.append(Point(from_unix(t), v, v, v, 1))
+        return out
+
+    def raw_rows(self, t0: int, t1: int) -> list[tuple[int, int, bytes]]:
+        """Every stored cycle with ``t0 <= t < t1``: ``(t [unix s], layout id, packed values)``."""
+        with self.lock:
+            rows = self.connection.execute(
+                "SELECT t, layout, data FROM sample WHERE t >= "
+                "COALESCE((SELECT MAX(t) FROM sample WHERE t <= ?), 0) AND t < ? AND t_last >= ? "
+                "ORDER BY t",
+                (t0, t1, t0),
+            ).fetchall()
+        return [
+            (t, layout_id, payload)
+            for first, layout_id, blob in rows
+            for t, payload in unpack_batch(first, blob)
+            if t0 <= t < t1
+        ]
 
     def _aggregate(self, channel: str, t0: int, t1: int, resolution: str) -> list[Point]:
         """Aggregate the finer resolution into slots of ``resolution`` (for the open tail), weighting
@@ -196,12 +220,20 @@ class Storage:
     # ----- frames, events, documents --------------------------------------------------------------
     def frames(self, start: datetime, end: datetime) -> list[tuple[datetime, bytes]]:
         """Raw meter frames received in [start, end)."""
+        t0, t1 = to_unix(start), to_unix(end)
         with self.lock:
             rows = self.connection.execute(
-                "SELECT t, data FROM frame WHERE t >= ? AND t < ? ORDER BY t, id",
-                (to_unix(start), to_unix(end)),
+                "SELECT t, data FROM frame WHERE t >= "
+                "COALESCE((SELECT MAX(t) FROM frame WHERE t <= ?), 0) AND t < ? AND t_last >= ? "
+                "ORDER BY t",
+                (t0, t1, t0),
             ).fetchall()
-        return [(from_unix(t), bytes(data)) for t, data in rows]
+        return [
+            (from_unix(t), frame)
+            for first, blob in rows
+            for t, frame in unpack_batch(first, blob)
+            if t0 <= t < t1
+        ]
 
     def log_event(
         self, time: datetime, kind: str, level: str, message: str, data: dict[str, Any] | None = None

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from hems.storage.codec import RowCodec
+from hems.storage.codec import RowCodec, compress, pack_batch
 from hems.storage.rollup import ROLLUPS, Accumulator, slot_start
 from hems.storage.store import Storage, from_unix, to_unix
 
@@ -75,18 +75,16 @@ class SampleWriter:
             self._channels = list(json.loads(row[1]))
             self._index = {c: i for i, c in enumerate(self._channels)}
             self._codec = RowCodec(self._channels)
-        last = conn.execute("SELECT MAX(t) FROM sample").fetchone()[0]
-        if last is None:
+        row = conn.execute("SELECT t_last FROM sample ORDER BY t DESC LIMIT 1").fetchone()
+        if row is None:
             return
+        last = row[0]
         self._last_t = last
         # rebuild the open slot of every rollup from the raw samples on disk
         day_start = slot_start("1d", last, self._tz)
         starts = {res: slot_start(res, last, self._tz) for res in ROLLUPS}
         self._acc = {res: Accumulator(s) for res, s in starts.items()}
-        rows = conn.execute(
-            "SELECT t, layout, data FROM sample WHERE t >= ? ORDER BY t", (day_start,)
-        ).fetchall()
-        for t, layout_id, blob in rows:
+        for t, layout_id, blob in self.st.raw_rows(day_start, last + 1):
             values = self._remap(layout_id, blob)
             for acc in self._acc.values():
                 if t >= acc.start:
@@ -175,16 +173,21 @@ class SampleWriter:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(
-                    "INSERT OR IGNORE INTO sample (t, layout, data) VALUES (?, ?, ?)", self._pending_samples
+                    "INSERT OR IGNORE INTO sample (t, t_last, layout, n, data) VALUES (?, ?, ?, ?, ?)",
+                    _batches(self._pending_samples),
                 )
                 for res in ROLLUPS:
-                    rows = [(t, lay, blob) for r, t, lay, blob in self._pending_rollups if r == res]
+                    rows = [(t, lay, compress(b)) for r, t, lay, b in self._pending_rollups if r == res]
                     if rows:
                         conn.executemany(
                             f"INSERT OR REPLACE INTO rollup_{res} (t, layout, data) VALUES (?, ?, ?)", rows
                         )
                 if self._pending_frames:
-                    conn.executemany("INSERT INTO frame (t, data) VALUES (?, ?)", self._pending_frames)
+                    frames = self._pending_frames
+                    conn.execute(
+                        "INSERT OR IGNORE INTO frame (t, t_last, n, data) VALUES (?, ?, ?, ?)",
+                        (frames[0][0], frames[-1][0], len(frames), pack_batch(frames[0][0], frames)),
+                    )
                 self._retention()
                 conn.execute("COMMIT")
             except BaseException:
@@ -205,13 +208,14 @@ class SampleWriter:
         self._last_retention = now
         s = self.settings
         execute = self.st.connection.execute
-        execute("DELETE FROM sample WHERE t < ?", (now - max(s.raw_days, 2) * DAY_S,))
+        execute("DELETE FROM sample WHERE t_last < ?", (now - max(s.raw_days, 2) * DAY_S,))
         execute("DELETE FROM rollup_1m WHERE t < ?", (now - s.minute_days * DAY_S,))
         execute("DELETE FROM rollup_15m WHERE t < ?", (now - s.quarter_days * DAY_S,))
         execute("DELETE FROM rollup_1h WHERE t < ?", (now - s.hour_days * DAY_S,))
-        execute("DELETE FROM frame WHERE t < ?", (now - s.frame_days * DAY_S,))
-        execute(
-            "DELETE FROM frame WHERE id <= (SELECT id FROM frame ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        execute("DELETE FROM frame WHERE t_last < ?", (now - s.frame_days * DAY_S,))
+        execute(  # keep at most frame_max_rows frames: drop the oldest batches beyond that
+            "DELETE FROM frame WHERE t IN (SELECT t FROM "
+            "(SELECT t, SUM(n) OVER (ORDER BY t DESC) - n AS newer FROM frame) WHERE newer >= ?)",
             (s.frame_max_rows,),
         )
 
@@ -219,3 +223,16 @@ class SampleWriter:
         """Flush what is buffered (a clean shutdown loses nothing). Open rollup slots stay in memory
         only; they are rebuilt from the raw samples on the next start."""
         self.flush()
+
+
+def _batches(samples: list[tuple[int, int, bytes]]) -> list[tuple[int, int, int, int, bytes]]:
+    """Group consecutive cycles of the same layout into batch rows (t, t_last, layout, n, data)."""
+    out = []
+    start = 0
+    for i in range(1, len(samples) + 1):
+        if i == len(samples) or samples[i][1] != samples[start][1]:
+            group = samples[start:i]
+            rows = [(t, payload) for t, _, payload in group]
+            out.append((group[0][0], group[-1][0], group[0][1], len(group), pack_batch(group[0][0], rows)))
+            start = i
+    return out

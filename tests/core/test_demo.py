@@ -105,7 +105,7 @@ def newest(db: Path) -> float:
         return 0
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            return conn.execute("SELECT MAX(t) FROM sample").fetchone()[0] or 0
+            return conn.execute("SELECT MAX(t_last) FROM sample").fetchone()[0] or 0
     except sqlite3.OperationalError:
         return 0
 
