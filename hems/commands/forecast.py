@@ -128,16 +128,23 @@ def history_from_storage(st: Any, day: date, cfg: Any) -> dict[str, Any]:
         read(c) for c in ("pv.p_w", "grid.p_import_w", "grid.p_export_w", "weather.temp_air_c")
     )
     archived: list[list[Any]] = []
-    for back in range(1, bias_days + 1):
+    archived_temp: list[list[Any]] = []
+    for back in range(1, max(bias_days, LOAD_WEEKS * 7) + 1):
         doc = st.get_doc(f"forecast.pv.{(day - timedelta(days=back)).isoformat()}")
-        if isinstance(doc, dict) and isinstance(doc.get("slots"), list):
-            archived += [[s.get("start"), s.get("pv_w"), s.get("pv_raw_w")] for s in doc["slots"]]
+        if not (isinstance(doc, dict) and isinstance(doc.get("slots"), list)):
+            continue
+        rows = [s for s in doc["slots"] if isinstance(s, dict) and isinstance(s.get("start"), str)]
+        if back <= bias_days:
+            archived += [[s["start"], s.get("pv_w"), s.get("pv_raw_w")] for s in rows]
+        archived_temp += [[s["start"], s["temp_air_c"]] for s in rows if s.get("temp_air_c") is not None]
     iso = {t: t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in set(pv) | set(imp) | set(temp)}
+    # temperatures: a measured channel if the daemon records one, else the archived forecasts'
+    temperatures = [[iso[t], v] for t, v in sorted(temp.items())] or sorted(archived_temp)
     return {
         "pv_history": [[iso[t], v] for t, v in sorted(pv.items())],
         "load_history": [[iso[t], imp[t] - exp.get(t, 0.0) + pv.get(t, 0.0)] for t in sorted(imp)],
-        "temperature_history": [[iso[t], v] for t, v in sorted(temp.items())] or None,
-        "past_pv_forecasts": [row for row in archived if row[0]] or None,
+        "temperature_history": temperatures or None,
+        "past_pv_forecasts": archived or None,
     }
 
 

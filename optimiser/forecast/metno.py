@@ -10,6 +10,7 @@ coordinates to at most 4 decimals; accept gzip; use HTTPS. Data are CC BY 4.0, "
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -212,7 +213,8 @@ def get_locationforecast(
     except urllib.error.HTTPError as exc:
         if exc.code == 304 and cached is not None:
             meta["expires"] = exc.headers.get("Expires") or meta.get("expires")
-            _write_atomic(meta_path, json.dumps(meta).encode())
+            with contextlib.suppress(OSError):  # only the freshness date could not be kept
+                _write_atomic(meta_path, json.dumps(meta).encode())
             return FetchResult(cached, "not-modified")
         return _stale_or_raise(cached, f"{full_url}: HTTP {exc.code} {exc.reason}")
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
@@ -230,10 +232,13 @@ def get_locationforecast(
         "expires": resp_headers.get("Expires") or format_datetime(now, usegmt=True),
         "fetched_at": iso_z(now),
     }
-    cache.mkdir(parents=True, exist_ok=True)
-    _write_atomic(body_path, raw)
-    _write_atomic(meta_path, json.dumps(new_meta).encode())
     warning = "MET says this product is deprecated (HTTP 203)" if status == 203 else None
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        _write_atomic(body_path, raw)
+        _write_atomic(meta_path, json.dumps(new_meta).encode())
+    except OSError as exc:  # still use the answer; the next call will have to ask again
+        warning = f"cannot cache the forecast in {cache}: {exc.strerror or exc}"
     return FetchResult(forecast, "fetched", warning)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pvlib import irradiance
+from pvlib.atmosphere import alt2pres
 from pvlib.location import Location
 from pvlib.modelchain import ModelChain
 from pvlib.pvsystem import Array, FixedMount, PVSystem
@@ -105,7 +106,7 @@ def cloud_to_irradiance(
             out = irradiance.campbell_norman(
                 solpos["apparent_zenith"],
                 CN_OFFSET * (1.0 - cc),
-                pressure=101325.0 if loc.altitude is None else _pressure(loc.altitude),
+                pressure=alt2pres(loc.altitude),
                 dni_extra=irradiance.get_extra_radiation(times),
             )
             frame = pd.DataFrame({"ghi": out["ghi"], "dni": out["dni"], "dhi": out["dhi"]}, index=times)
@@ -117,12 +118,6 @@ def cloud_to_irradiance(
         else:
             raise ValueError(f"unknown cloud model {model!r}, expected larson or campbell_norman")
     return frame.fillna(0.0).clip(lower=0.0)
-
-
-def _pressure(altitude_m: float) -> float:
-    from pvlib.atmosphere import alt2pres
-
-    return float(alt2pres(altitude_m))
 
 
 def ac_power(mc: ModelChain, weather: pd.DataFrame) -> np.ndarray:
