@@ -22,7 +22,7 @@ from devices.han.cosem import OBIS_KEYS
 from devices.han.crc import crc16_arc
 from devices.han.errors import FrameError
 
-_LINE = re.compile(r"^(\d{1,3})-(\d{1,3}):(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\*\d{1,3})?((?:\([^()]*\))+)\s*$")
+_LINE = re.compile(r"^(\d{1,3})-(\d{1,3}):(\d{1,3}\.\d{1,3}\.\d{1,3})(?:\*\d{1,3})?((?:\([^()]*\))+)\s*$")
 _VALUES = re.compile(r"\(([^()]*)\)")
 _CRC_TAIL = re.compile(rb"[0-9A-Fa-f]{0,4}")
 
@@ -41,12 +41,18 @@ _UNITS = {
     "hz": ("f", 0),
 }
 
-_EXTRA_KEYS = {
-    (1, 8, 1): "e_import_t1_kwh",
-    (1, 8, 2): "e_import_t2_kwh",
-    (2, 8, 1): "e_export_t1_kwh",
-    (2, 8, 2): "e_export_t2_kwh",
-    (1, 4, 0): "p_import_avg_15min_w",
+#: electricity lines (``1-0:C.D.E``) -> reading key
+_ELECTRICITY = {
+    f"{c}.{d}.{e}": key
+    for (c, d, e), key in OBIS_KEYS.items()
+    if key.endswith(("_w", "_var", "_kwh", "_kvarh", "_v", "_a", "_hz")) or key.startswith("pf")
+} | {
+    "1.8.1": "e_import_t1_kwh",
+    "1.8.2": "e_import_t2_kwh",
+    "2.8.1": "e_export_t1_kwh",
+    "2.8.2": "e_export_t2_kwh",
+    "1.4.0": "p_import_avg_15min_w",
+    "1.6.0": "max_demand_month",
 }
 _TEXT_KEYS = {
     "1-3:0.2.8": "p1_version",
@@ -171,31 +177,32 @@ def _read_line(line: str, fields: dict[str, Any], mbus: dict[int, dict[str, Any]
     match = _LINE.match(line)
     if not match:
         return  # unknown or vendor-specific line: ignored, never fatal
-    a, b, c, d, e = (int(match.group(i)) for i in range(1, 6))
-    obis = f"{a}-{b}:{c}.{d}.{e}"
-    values = _VALUES.findall(match.group(6))
-    if obis in _TEXT_KEYS:
-        fields[_TEXT_KEYS[obis]] = values[0]
-    elif a == 0 and b > 0 and c == 24:
-        _read_mbus(b, obis, d, values, mbus)
-    elif a == 1 and b == 0 and (c, d, e) == (1, 6, 0) and len(values) >= 2:
-        kw = _number(values[1], "p_kw_w")
-        fields["max_demand_month"] = {"timestamp_raw": values[0], "kw": None if kw is None else kw / 1000}
-    elif a == 1 and b == 0:
-        key = _EXTRA_KEYS.get((c, d, e)) or OBIS_KEYS.get((c, d, e))
-        if key is not None and values:
+    a, b, cde, rest = match.groups()
+    values = _VALUES.findall(rest)
+    if a == "1" and b == "0":
+        key = _ELECTRICITY.get(cde)
+        if key == "max_demand_month" and len(values) >= 2:
+            kw = _number(values[1], "p_import_w")
+            fields[key] = {"timestamp_raw": values[0], "kw": None if kw is None else kw / 1000}
+        elif key is not None:
             number = _number(values[-1], key)
             if number is not None:
                 fields[key] = number
+    elif a == "0" and b != "0" and cde.startswith("24."):
+        _read_mbus(int(b), f"0-{b}:{cde}", cde.split(".")[1], values, mbus)
+    else:
+        text_key = _TEXT_KEYS.get(f"{a}-{b}:{cde}")
+        if text_key is not None:
+            fields[text_key] = values[0]
 
 
-def _read_mbus(channel: int, obis: str, d: int, values: list[str], mbus: dict[int, dict[str, Any]]) -> None:
+def _read_mbus(channel: int, obis: str, d: str, values: list[str], mbus: dict[int, dict[str, Any]]) -> None:
     entry = mbus.setdefault(channel, {"channel": channel})
-    if d == 1 and values:
+    if d == "1" and values:
         entry["device_type"] = values[0]
-    elif d == 2 and len(values) >= 2:
+    elif d == "2" and len(values) >= 2:
         entry.update(obis=obis, timestamp_raw=values[0], value=values[1])
-    elif d == 3 and len(values) >= 7:  # DSMR 2.2/3.0: (ts)(00)(60)(1)(obis)(unit)(value)
+    elif d == "3" and len(values) >= 7:  # DSMR 2.2/3.0: (ts)(00)(60)(1)(obis)(unit)(value)
         entry.update(obis=obis, timestamp_raw=values[0], value=values[6], unit=values[5])
 
 

@@ -61,6 +61,7 @@ class FrameSplitter:
         self._base = 0  #: stream offset of _buf[0]
         self.skipped_bytes = 0  #: bytes that were not part of any valid frame
         self._flag_at = -1  #: stream offset of the last frame's closing flag
+        self._p1_seen = (-1, -1)  #: (start, scanned up to) of a telegram still arriving
 
     def feed(self, data: bytes) -> list[Chunk]:
         self._buf += data
@@ -172,10 +173,13 @@ class FrameSplitter:
         if not (blank.startswith(b"\n") or blank == b"\r\n"):
             return None
         limit = min(len(buf), start + MAX_TELEGRAM)
-        bang = buf.find(b"\n!", newline, limit)
+        body = newline  # the body up to the last call's end was clean text without an end: skip it
+        if self._p1_seen[0] == self._base + start:
+            body = max(newline, self._p1_seen[1] - self._base - 1)
+        bang = buf.find(b"\n!", body, limit)
         bang = bang + 1 if bang >= 0 else -1
-        restart = buf.find(b"/", newline, bang if bang >= 0 else limit)  # "/" only opens telegrams
-        bad = _NOT_TEXT.search(buf, newline, bang if bang >= 0 else limit)
+        restart = buf.find(b"/", body, bang if bang >= 0 else limit)  # "/" only opens telegrams
+        bad = _NOT_TEXT.search(buf, body, bang if bang >= 0 else limit)
         if bad is not None and (restart < 0 or bad.start() < restart):
             return None
         if restart >= 0:
@@ -185,6 +189,7 @@ class FrameSplitter:
             if len(buf) - start >= MAX_TELEGRAM:
                 return None
             if not final:
+                self._p1_seen = (self._base + start, self._base + limit)
                 return _NEED_MORE
             err = FrameError("truncated", "P1 telegram has no end marker '!'")
             return self._chunk("p1", buf, start, len(buf), error=err), len(buf)
