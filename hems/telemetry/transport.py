@@ -8,7 +8,8 @@ Protocol (documented for the server side in docs/telemetry.md):
 - ``POST {endpoint}/deletions``: body = gzip(JSON ``{"household_id", "requested_at"}``); the server
   answers 2xx with ``{"household_id": "<id>"}`` and deletes everything it holds under that id.
 - 401/403: the token is wrong or revoked (`TokenRejected`); 5xx, timeouts and network errors are
-  transient (`TransientError`); any other status is `ServerRefused`.
+  transient (`TransientError`); any other status is `ServerRefused`. Redirects are not followed
+  (they would carry the token elsewhere): a 3xx is `ServerRefused`.
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ class Endpoint:
             raise TransportError(f"cannot load telemetry.ca_file {self.ca_file!r}: {exc}") from None
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are refused: following one would resend the bearer token to another URL."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
 def post(endpoint: Endpoint, path: str, body_gz: bytes, idempotency_key: str) -> dict[str, object]:
     """POST a gzip'd JSON body to ``endpoint.url + path``; the parsed JSON answer (a dict)."""
     request = urllib.request.Request(
@@ -69,9 +77,11 @@ def post(endpoint: Endpoint, path: str, body_gz: bytes, idempotency_key: str) ->
             "User-Agent": f"hems/{__version__}",
         },
     )
-    context = endpoint.ssl_context()
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPSHandler(context=endpoint.ssl_context()), _NoRedirect()
+    )
     try:
-        with urllib.request.urlopen(request, timeout=endpoint.timeout_s, context=context) as response:
+        with opener.open(request, timeout=endpoint.timeout_s) as response:
             raw = response.read()
     except urllib.error.HTTPError as exc:
         detail = _detail(exc)
@@ -83,8 +93,6 @@ def post(endpoint: Endpoint, path: str, body_gz: bytes, idempotency_key: str) ->
         if exc.code >= 500 or exc.code in (408, 425, 429):
             raise TransientError(f"research server error HTTP {exc.code}{detail}") from None
         raise ServerRefused(f"research server refused the request: HTTP {exc.code}{detail}") from None
-    except ssl.SSLCertVerificationError as exc:
-        raise TransientError(f"TLS verification failed for {endpoint.url}: {exc.verify_message}") from None
     except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise TransientError(f"cannot reach {endpoint.url}: {reason}") from None

@@ -120,6 +120,7 @@ class ResearchServer:
         self.token = TOKEN
         self.received = Received()
         self.drop_ack = 0  #: store the next N batches but answer 503 (an acknowledgement lost)
+        self.redirect_to: str | None = None  #: answer every request with a 307 to this URL
         self.lock = threading.Lock()
         self.port = 0
         self._httpd: ThreadingHTTPServer | None = None
@@ -149,6 +150,12 @@ class ResearchServer:
                 key = self.headers.get("Idempotency-Key", "")
                 with server.lock:
                     server.received.requests.append((self.path, key))
+                    if server.redirect_to is not None:
+                        self.send_response(307)
+                        self.send_header("Location", server.redirect_to)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
                     if self.headers.get("Authorization") != f"Bearer {server.token}":
                         self._answer(401, {"error": "unknown token"})
                         return

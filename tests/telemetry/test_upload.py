@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from hems.clock import ManualClock
 from hems.config import HemsConfig, parse_config
 from hems.storage import Storage
@@ -165,3 +167,38 @@ def test_no_identifying_field_in_any_batch(server, household_db: Path) -> None:
             assert value.lower().encode() not in body.lower(), value
     with Storage.open(household_db) as st:
         assert st.get_doc("meter")["meter_id"] == IDENTITY["meter_id"]  # it was there to leak
+
+
+def test_redirects_are_not_followed_with_the_token(server, household_db: Path) -> None:
+    server.redirect_to = server.url + "/elsewhere"
+    result = run(config(server, IDENTITY), household_db, morning(date(2026, 3, 2)))
+    assert result.error and "HTTP 307" in result.error and result.pending == 1
+    assert [path for path, _ in server.received.requests] == ["/hems/v1/batches"]
+
+
+@pytest.mark.parametrize(("day", "hours"), [(date(2026, 3, 29), 23), (date(2026, 10, 25), 25)])
+def test_batches_of_dst_days_have_23_and_25_hours(tmp_path: Path, day: date, hours: int) -> None:
+    from hems.storage import SampleWriter, WriterSettings
+    from hems.telemetry.batch import build_batch, encode
+    from hems.telemetry.privacy import SiteFacts
+
+    path = tmp_path / "dst.db"
+    with Storage.open(path, timezone="Europe/Oslo") as st:
+        writer = SampleWriter(st, WriterSettings(batch_cycles=5000, batch_seconds=1e9))
+        t = datetime(day.year, day.month, day.day, tzinfo=TZ).astimezone(UTC)
+        while t < datetime(day.year, day.month, day.day + 1, tzinfo=TZ).astimezone(UTC):
+            writer.add(t, {"grid.p_import_w": 1000.0 + 10 * t.astimezone(TZ).hour})
+            t += timedelta(minutes=5)
+        writer.close()
+        site = SiteFacts("108x", "NO", "Europe/Oslo", "TN", 25.0)
+        for minutes in (15, 60, 5):
+            cfg = parse_config({"telemetry": {"resolution_minutes": minutes}}).telemetry
+            batch = build_batch(st, day, household_id="h-test", site=site, config=cfg)
+            values = batch["readings"]["grid.p_import_w"]
+            assert batch["interval"]["slots"] == len(values) == hours * 60 // minutes
+            assert None not in values, (minutes, values[:3])
+            assert batch["summary"]["house"]["import_kwh"] == pytest.approx(
+                sum(v * minutes / 60 / 1000 for v in values), rel=1e-6
+            )
+            again = build_batch(st, day, household_id="h-test", site=site, config=cfg)
+            assert encode(batch) == encode(again)  # idempotent: same day, same bytes
