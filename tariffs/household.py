@@ -2,13 +2,14 @@
 
 How a price is built (per slot, all excluding VAT until the last step) [currency/kWh]::
 
-    power   = spot + scheme + supplier markup        (scheme: strømstøtte < 0, or Norgespris − spot)
+    power   = spot + scheme + supplier markup  (scheme: strømstøtte < 0, or Norgespris − hourly spot)
     grid    = grid company's energy band (Norway) + the household's own/preset bands
     taxes   = elavgift + Enova fee (Norway, by date and region) or energy_tax_per_kwh
     import  = (power + grid + taxes) × (1 + VAT)
     export  = spot + export markup                   (no VAT, no support)
 
-Strømstøtte is computed on the hourly spot price (mean of the clock hour's quarter-hours). The
+Strømstøtte and Norgespris settle on the hourly spot price (mean of the clock hour's quarter-hours),
+as the law says "timespris": within an hour, quarter-hour price differences remain. The
 monthly 5000 kWh cap of the support schemes is applied by `tariffs.cost.cost`, not here: these are
 marginal prices for the first kWh of a month. Without a spot price (none known, or ``spot =
 false``) the spot part is 0; with Norgespris the power part is then still the fixed price.
@@ -111,20 +112,23 @@ class HouseholdTariff:
                 day_cache[day] = self._day_parts(day, out.notes)
             parts = day_cache[day]
             grid, taxes, vat = parts.grid, parts.taxes_per_kwh, parts.vat_rate
-            s = 0.0
+            s, s_known = 0.0, False
             if use_spot and spot is not None:
                 if spot.covers(t, t + step):
-                    s = spot.on_slots([t], slot_minutes)[0]
+                    s, s_known = spot.on_slots([t], slot_minutes)[0], True
                 else:
                     missing.append(t)
-            if parts.norgespris_per_kwh is not None:
-                scheme = parts.norgespris_per_kwh - s
-            elif parts.support is not None and use_spot and spot is not None:
+            hourly = s  # both schemes settle on the clock hour's spot price (mean of its slots)
+            if use_spot and spot is not None and s_known:
                 hour = t.replace(minute=0)
                 if hour not in hourly_spot:
                     whole = spot.covers(hour, hour + timedelta(hours=1))
                     hourly_spot[hour] = spot.on_slots([hour], 60)[0] if whole else s
-                scheme = parts.support.support_per_kwh(hourly_spot[hour])
+                hourly = hourly_spot[hour]
+            if parts.norgespris_per_kwh is not None:
+                scheme = parts.norgespris_per_kwh - hourly
+            elif parts.support is not None and use_spot and s_known:
+                scheme = parts.support.support_per_kwh(hourly)
             else:
                 scheme = 0.0
             band_name, band_price = "", 0.0

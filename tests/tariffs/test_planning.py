@@ -138,3 +138,14 @@ def test_slots_beyond_the_spot_prices_are_priced_without_spot_and_noted() -> Non
     assert prices.notes == [
         "no spot price for 12 slot(s) in 2026-01-17 11:00..2026-01-17 23:00 UTC: spot part 0 there"
     ]
+
+
+def test_norgespris_settles_per_hour_so_quarter_hour_differences_remain() -> None:
+    h = household_tariff(TariffConfig(grid_company="Elvia", support_scheme="norgespris"))
+    day = date(2026, 1, 17)  # Saturday: one grid band all day
+    slots = day_slots(day, TZ, 15)
+    spot = PriceSeries(slots[0], 15, [0.2, 0.4, 0.6, 0.8] * 24)  # every hour's mean is 0.5
+    p = h.slot_prices(slots[:4], 15, spot)
+    assert p.scheme_per_kwh == pytest.approx([0.40 - 0.5] * 4)
+    power = [s + c for s, c in zip(p.spot_per_kwh, p.scheme_per_kwh, strict=True)]
+    assert power == pytest.approx([0.1, 0.3, 0.5, 0.7])  # mean 0.40: the Norgespris
