@@ -120,4 +120,5 @@ def build_control(
         resend_s=mqtt.resend_s if mqtt else 60.0,
         discovery=bool(mqtt and mqtt.homeassistant_discovery),
         circuits=[c.id for c in config.circuit],
+        ha_prefix=mqtt.homeassistant_prefix if mqtt else topics.HA_PREFIX,
     )

@@ -58,6 +58,7 @@ class Control:
         resend_s: float = 60.0,
         discovery: bool = True,
         circuits: list[str] | None = None,
+        ha_prefix: str = topics.HA_PREFIX,
     ) -> None:
         self.site = site
         self.clock = clock
@@ -74,6 +75,7 @@ class Control:
         self.resend_s = resend_s
         self.discovery = discovery
         self.circuits = circuits or []
+        self.ha_prefix = ha_prefix
         self.shedder = Shedder(appliances)
         self.plan: dict[str, Any] | None = None
         self.plans_made = 0
@@ -147,7 +149,7 @@ class Control:
 
     # --- incoming messages ----------------------------------------------------------------------
     def _handle(self, msg: Incoming, now: datetime) -> None:
-        if msg.topic == topics.HA_STATUS:
+        if msg.topic == f"{self.ha_prefix}/status":
             if msg.payload.strip() == b"online" and self.discovery:
                 self._publish_discovery()
             return
@@ -369,7 +371,7 @@ class Control:
         self._publish(topics.state(self.site), doc, qos=0, retain=True)
 
     def _publish_discovery(self) -> None:
-        topic = topics.ha_discovery(self.site)
+        topic = topics.ha_discovery(self.site, self.ha_prefix)
         self._publish(topic, discovery_document(self.site, self.circuits), qos=1, retain=True)
 
     def _on_connected(self) -> None:

@@ -75,7 +75,7 @@ def parse_appliance_topic(site: str, topic: str) -> tuple[str, str] | None:
     return parts[0], parts[1]
 
 
-def ha_discovery(site: str) -> str:
+def ha_discovery(site: str, prefix: str = HA_PREFIX) -> str:
     """Home Assistant device-based discovery topic of the box."""
     _check(site)
-    return f"{HA_PREFIX}/device/hems_{site.replace('-', '_')}/config"
+    return f"{prefix}/device/hems_{site.replace('-', '_')}/config"
