@@ -105,6 +105,10 @@ def _show(args: argparse.Namespace) -> int:
         if args.prices:
             try:
                 raw = read_prices(args.prices)
+                if raw.currency not in (currency, "EUR"):
+                    raise UsageError(
+                        f"{args.prices}: prices in {raw.currency}/kWh, but this household pays in {currency}"
+                    )
                 series = raw if raw.currency == currency else to_currency(raw, rate.value(), currency)
                 spot = SpotDay(series.window(start, end), f"file: {args.prices}")
             except PriceError as exc:

@@ -124,6 +124,9 @@ def test_show_italian_household(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert doc["components"]["band"][8] == "F1" and doc["components"]["band"][7] == "F2"
     assert doc["import_price_per_kwh"][8] == pytest.approx(0.33)
     assert (doc["power_limit_kw"], doc["capacity_tariff"], doc["currency"]) == (3.3, None, "EUR")
+    nok = str(DATA / "prices_2026-01-15.csv")
+    assert main(["tariff", "show", "--date", "2026-01-15", "--config", str(cfg), "--prices", nok]) == 2
+    assert "prices in NOK/kWh, but this household pays in EUR" in capsys.readouterr().err
 
 
 def test_show_fetches_from_entsoe_once_then_uses_the_cache(
