@@ -84,7 +84,8 @@ def fit_hourly_bias(
     usable = {k: (fe, ae) for k, (fe, ae) in cells.items() if fe > 0 and fe >= floor}
     if not usable:
         return HourlyBias()
-    overall = _clip(weighted_median([ae / fe for fe, ae in usable.values()], list(_fe(usable))))
+    ratios = list(usable.values())
+    overall = _clip(weighted_median([ae / fe for fe, ae in ratios], [fe for fe, _ in ratios]))
     by_hour: dict[int, list[tuple[float, float]]] = defaultdict(list)
     for (_, hour), (fe, ae) in usable.items():
         by_hour[hour].append((ae / fe, fe))
@@ -94,10 +95,6 @@ def fit_hourly_bias(
         if len(rs) >= min_days
     }
     return HourlyBias(factors, overall, len({d for d, _ in usable}))
-
-
-def _fe(cells: dict[tuple[date, int], tuple[float, float]]) -> Iterable[float]:
-    return (fe for fe, _ in cells.values())
 
 
 @dataclass

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pvlib import atmosphere, clearsky, iam, inverter, irradiance, pvsystem, solarposition, temperature
 
 from optimiser.forecast.config import PvConfig
@@ -145,3 +147,21 @@ def test_campbell_norman_overcast_has_no_beam() -> None:
     want = (0.3 * e0 * np.cos(np.radians(z))).clip(lower=0)
     np.testing.assert_allclose(irr["ghi"], want, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(irr["dhi"], want, rtol=1e-6, atol=1e-6)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.floats(0.0, 100.0), min_size=2, max_size=30))
+def test_any_cloud_cover_stays_between_overcast_and_clear(cloud: list[float]) -> None:
+    slots = day_slots(date(2026, 5, 10), SITE.timezone)
+    start = slots[0] - timedelta(hours=1)
+    step = (slots[-1] - slots[0] + timedelta(hours=2)) / (len(cloud) - 1)
+    points = [
+        {"time": (start + i * step).isoformat(), "cloud_area_fraction_pct": c, "air_temperature_c": 10.0}
+        for i, c in enumerate(cloud)
+    ]
+    got = forecast_pv(PV, SITE, slots, points)
+    clear = forecast_pv(PV, SITE, slots, None)
+    assert all(got.covered)
+    for g, ghi, cghi in zip(got.ac_w, got.ghi_w_m2, clear.ghi_w_m2, strict=True):
+        assert 0.0 <= g <= 5000.0 + 1e-6
+        assert 0.35 * cghi - 1e-6 <= ghi <= cghi + 1e-6  # Larson: between overcast and clear
