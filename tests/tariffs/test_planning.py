@@ -149,3 +149,28 @@ def test_norgespris_settles_per_hour_so_quarter_hour_differences_remain() -> Non
     assert p.scheme_per_kwh == pytest.approx([0.40 - 0.5] * 4)
     power = [s + c for s, c in zip(p.spot_per_kwh, p.scheme_per_kwh, strict=True)]
     assert power == pytest.approx([0.1, 0.3, 0.5, 0.7])  # mean 0.40: the Norgespris
+
+
+def test_day_inputs_make_a_scenario_the_planner_accepts() -> None:
+    from optimiser.scenario import parse_scenario
+
+    day = date(2026, 3, 29)  # 92 quarter-hours
+    slots = day_slots(day, TZ, 15)
+    spot = PriceSeries(slots[0], 15, [0.9 + 0.01 * (i % 10) for i in range(92)])
+    for company in ("Elvia", "BKK", "Lede", "Glitre"):
+        h = household_tariff(TariffConfig(grid_company=company))
+        history = EnergySeries(datetime(2026, 3, 1, tzinfo=OSLO), 60, [1.5] * (27 * 24))
+        d = day_inputs(h, day, spot, history=history)
+        spec = parse_scenario(
+            {
+                "horizon": {"start": d.slots[0].astimezone(OSLO).isoformat(), "slots": len(d.slots),
+                            "slot_minutes": 15},
+                "site": {"timezone": TZ, "network": "TN", "voltage_v": 230},
+                "series": {"import_price_per_kwh": d.import_price_per_kwh,
+                           "export_price_per_kwh": d.export_price_per_kwh, "base_load_kw": [0.5] * 92},
+                "capacity_tariff": d.capacity_tariff,
+            },
+            f"{company} {day}",
+        )  # fmt: skip
+        assert spec.capacity_tariff is not None
+        assert list(spec.capacity_tariff.month_peaks_kw) == [1.5] * 27
