@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import threading
 from collections import deque
 from datetime import datetime, timedelta
@@ -23,6 +24,8 @@ from devices.han.errors import FrameError
 from devices.han.serial_io import ReaderStats, read_frames
 from devices.natures import DeviceError, GridReading
 from hems.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
 
 _INSTANT = (
     "p_import_w", "p_export_w", "q_import_var", "q_export_var", "i_l1_a", "i_l2_a", "i_l3_a",
@@ -74,9 +77,15 @@ class HanMeter:
         await self.stop()
 
     def _run(self) -> None:
-        for received, result in read_frames(self.config, self._stop, self.clock, self.stats):
-            if isinstance(result, MeterReading):
-                self._keep(received, result)
+        while not self._stop.is_set():
+            try:
+                for received, result in read_frames(self.config, self._stop, self.clock, self.stats):
+                    if isinstance(result, MeterReading):
+                        self._keep(received, result)
+            except Exception as exc:  # a reader bug must not leave the meter silently dead
+                log.exception("meter %s: reader failed, restarting", self.id)
+                self.stats.last_error = f"reader failed: {exc!r}"
+                self._stop.wait(self.config.reopen_delay_s)
 
     def _keep(self, received: datetime, reading: MeterReading) -> None:
         grid = reading.to_grid_reading(received, self.timezone)

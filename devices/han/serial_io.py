@@ -7,6 +7,7 @@ survives the adapter being unplugged by reopening the same path (use a /dev/seri
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -25,6 +26,7 @@ from hems.clock import Clock, SystemClock
 if TYPE_CHECKING:
     import serial
 
+log = logging.getLogger(__name__)
 _SEVEN_BITS = bytes(b & 0x7F for b in range(256))  #: P1 7E1 read as 8N1: drop the parity bit
 
 
@@ -139,6 +141,8 @@ def read_frames(
                     for _offset, result in decoder.feed(data):
                         if isinstance(result, MeterReading):
                             stats.frames_ok += 1
+                            if not stats.locked:
+                                log.info("meter on %s: frames at %s", config.port, settings.label)
                             stats.locked, last_good = True, now
                             stats.detected = f"{result.protocol} {result.fields.get('vendor', '?')}"
                         else:
@@ -153,6 +157,7 @@ def read_frames(
                         index = (index + 1) % len(candidates)
                         break
         except (OSError, ValueError) as exc:  # unplugged adapter, closed pty
+            log.warning("meter on %s lost: %s; reopening", config.port, exc)
             stats.disconnects += 1
             stats.last_error = f"{config.port} disconnected: {exc}"
             stop.wait(config.reopen_delay_s)
