@@ -9,6 +9,7 @@ successful read recovers by itself.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import ClassVar
@@ -25,6 +26,7 @@ from tui.screens import AlertsScreen, CircuitsScreen, HemsScreen, HistoryScreen,
 from tui.source import DataSource, EventRow, SourceUnavailable
 
 EVENT_DAYS = 7  #: the Alerts screen shows this many days of the event log
+TREND_POINTS = 120  #: fresh live states kept in memory for the Now screen's grid trend
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Dashboard:
     stale: bool = True
     pulse: int = 0  #: counts fresh live states (the bar's heartbeat)
     today_kwh: dict[str, float | None] = field(default_factory=dict)
+    today: History | None = None  #: today so far, per hour (the Now screen's chart)
+    trend: deque[tuple[datetime, float | None]] = field(default_factory=lambda: deque(maxlen=TREND_POINTS))
     plan: Plan | None = None
     plan_error: str | None = None
     events: list[EventRow] = field(default_factory=list)
@@ -67,11 +71,13 @@ class StoredUpdate(Message):
         events: list[EventRow],
         events_error: str | None,
         today_kwh: dict[str, float | None],
+        today: History | None = None,
     ) -> None:
         super().__init__()
         self.plan, self.plan_error = plan, plan_error
         self.events, self.events_error = events, events_error
         self.today_kwh = today_kwh
+        self.today = today
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, StoredUpdate)
@@ -196,6 +202,7 @@ class HemsApp(App[None]):
         plan = plan_error = events_error = None
         events: list[EventRow] = []
         today: dict[str, float | None] = {}
+        today_chart: History | None = None
         try:
             plan = parse_plan(self.source.get_doc("plan"))
         except SourceUnavailable as exc:
@@ -204,9 +211,10 @@ class HemsApp(App[None]):
             events = self.source.events(now - timedelta(days=EVENT_DAYS), now + timedelta(seconds=1))
             ids = list(self._stored_ids)
             today = circuits_today_kwh(self.source, ids, now, tz)
+            today_chart = load_history(self.source, "day", now.astimezone(tz).date(), tz, now)
         except SourceUnavailable as exc:
             events_error = str(exc)
-        self.post_message(StoredUpdate(plan, plan_error, events, events_error, today))
+        self.post_message(StoredUpdate(plan, plan_error, events, events_error, today, today_chart))
 
     def _read_history(self, period: Period, anchor: date) -> None:
         live = self.data.live
@@ -223,6 +231,8 @@ class HemsApp(App[None]):
         if message.live is not None:
             if d.live is None or d.live.time != message.live.time:
                 d.pulse += 1
+                if message.live.time is not None:
+                    d.trend.append((message.live.time, message.live.net_w))
             d.live = message.live
             d.last_seen = message.live.time
             if tuple(c.id for c in message.live.circuits) != self._stored_ids:
@@ -234,7 +244,7 @@ class HemsApp(App[None]):
         d = self.data
         d.plan, d.plan_error = message.plan, message.plan_error
         d.events, d.events_error = message.events, message.events_error
-        d.today_kwh = message.today_kwh
+        d.today_kwh, d.today = message.today_kwh, message.today
         if d.live is not None and tuple(c.id for c in d.live.circuits) != self._stored_ids:
             self.poll_stored()  # circuits appeared while that read was under way: ask for them
         self._redraw()

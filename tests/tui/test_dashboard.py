@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from textual.widgets import DataTable
 from textual.widgets._footer import FooterKey
 from tui_testing import CannedSource, plain, screen_text, settle, state_doc
@@ -11,7 +12,7 @@ from tui_testing import CannedSource, plain, screen_text, settle, state_doc
 from hems.clock import ManualClock
 from tui.app import HemsApp, LiveUpdate
 from tui.screens import AlertsScreen, CircuitsScreen, HistoryScreen, NowScreen, PlanScreen
-from tui.widgets import Timeline
+from tui.widgets import BarChart, Timeline
 
 
 def make_app(source: CannedSource, clock: ManualClock) -> HemsApp:
@@ -226,3 +227,33 @@ async def test_live_reads_never_pile_up_and_updates_coalesce(
         assert 1 <= source.reads - before <= 20
         assert sum(1 for w in app.workers if w.group == "live" and not w.is_finished) == 0
         clock.advance(timedelta(seconds=1).total_seconds())
+
+
+async def test_grid_trend_grows_with_each_new_cycle(source: CannedSource, clock: ManualClock) -> None:
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "Grid trend —" in screen_text(app)
+        for watts in (0.0, 4000.0, 8000.0):
+            clock.advance(10)
+            doc = state_doc(clock.now())
+            doc["grid"]["p_import_w"] = watts
+            source.state = doc
+            app.poll_live()
+            await settle(pilot)
+        app.poll_live()  # the same cycle read again adds nothing
+        await settle(pilot)
+        assert "Grid trend ▃▁▅█" in screen_text(app)  # 2.3, 0, 4, 8 kW
+        assert len(app.data.trend) == 4
+
+
+async def test_a_tall_terminal_also_shows_todays_chart(source: CannedSource, clock: ManualClock) -> None:
+    app = make_app(source, clock)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        chart = app.screen.query_one("#today", BarChart)
+        assert chart.display and chart.region.height > 0
+        assert chart.values[:13] == pytest.approx([1.0] * 13)  # 1000 W in each hour so far
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert app.screen.query_one("#today").region.height == 0

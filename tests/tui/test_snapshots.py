@@ -53,3 +53,11 @@ def test_no_data_since(snap_compare: Any, source: CannedSource, clock: ManualClo
         await settle(pilot)
 
     assert snap_compare(app_on(source, clock), terminal_size=(80, 24), run_before=daemon_gone)
+
+
+def test_monochrome(
+    snap_compare: Any, source: CannedSource, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NO_COLOR: every fact is still there (bars, "!" marks, band words, the stale sentence)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(app_on(source, clock), terminal_size=(80, 24), run_before=showing("c"))

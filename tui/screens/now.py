@@ -11,14 +11,28 @@ from textual.widgets import Static
 
 from tui.model import DASH, Live, fmt_clock, fmt_kw, fmt_kwh, fmt_money
 from tui.screens.base import HemsScreen
-from tui.widgets import Gauge, hbar, level_style
+from tui.widgets import BarChart, Gauge, hbar, level_style, spark
 
 if TYPE_CHECKING:
-    from datetime import tzinfo
+    from collections.abc import Sequence
+    from datetime import datetime, tzinfo
 
     from tui.app import Dashboard
 
+TALL = 34  #: terminal rows from which the Now screen also shows today's chart
 BAND_STYLE = {"low": "bold green", "normal": "bold", "high": "bold red reverse"}
+
+
+def trend_text(trend: Sequence[tuple[datetime, float | None]], width: int) -> Text:
+    """The last ``width`` grid readings as a sparkline, scaled from 0 to the largest [kW]."""
+    values = [v for _, v in trend][-width:]
+    known = [v for v in values if v is not None]
+    out = Text("Grid trend  ", style="dim")
+    if len(known) < 2:
+        return out.append(DASH)
+    top = max(max(known), 1.0)
+    out.append(spark(values, min(min(known), 0.0), top), style="cyan")
+    return out
 
 
 def power_text(live: Live | None) -> Text:
@@ -92,10 +106,12 @@ def alerts_text(data: Dashboard, tz: tzinfo) -> Text:
 class NowScreen(HemsScreen):
     TITLE = "Now"
     DEFAULT_CSS = """
-    NowScreen #top { height: 7; }
+    NowScreen #top { height: 8; }
     NowScreen .panel { border: round $primary; padding: 0 1; }
-    NowScreen #power { width: 1fr; max-width: 36; height: 7; }
-    NowScreen #tariff { width: 2fr; height: 7; }
+    NowScreen #power { width: 34; height: 8; }
+    NowScreen #tariff { width: 1fr; height: 8; }
+    NowScreen #today { height: 12; border: round $primary; display: none; }
+    NowScreen.-tall #today { display: block; }
     NowScreen #fuse { height: 5; }
     NowScreen #alerts { height: 1fr; }
     """
@@ -107,6 +123,7 @@ class NowScreen(HemsScreen):
         with Vertical(id="fuse", classes="panel"):
             for line in ("L1", "L2", "L3"):
                 yield Gauge(line, id=f"fuse-{line}")
+        yield BarChart(id="today")
         yield Static(id="alerts", classes="panel")
 
     def on_mount(self) -> None:
@@ -114,10 +131,23 @@ class NowScreen(HemsScreen):
         self.query_one("#tariff").border_title = "Price · capacity hour"
         self.query_one("#fuse").border_title = "Main fuse"
         self.query_one("#alerts").border_title = "Alerts"
+        self.query_one("#today").border_title = "Today: grid import per hour"
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.height >= TALL, "-tall")  # room for today's chart
 
     def show_body(self, data: Dashboard) -> None:
         live, tz = data.live, self.hems.tz
-        self.query_one("#power", Static).update(power_text(live))
+        power = self.query_one("#power", Static)
+        power.update(
+            power_text(live)
+            .append("\n")
+            .append_text(trend_text(data.trend, max(4, (power.content_size.width or 30) - 12)))
+        )
+        chart = self.query_one("#today", BarChart)
+        if data.today is not None:
+            chart.values = tuple(b.import_kwh for b in data.today.buckets)
+            chart.labels = tuple(f"{b.start:%H}" if b.start.hour % 3 == 0 else "" for b in data.today.buckets)
         tariff = self.query_one("#tariff", Static)
         tariff.update(tariff_text(live, tz, tariff.content_size.width or 30))
         fuse = live.main_fuse_a if live else None
