@@ -25,19 +25,49 @@ from hems.storage import SampleWriter, Storage, WriterSettings
 log = logging.getLogger(__name__)
 
 
-def real_devices(config: HemsConfig) -> Devices:
-    """Drivers for the devices named in the configuration."""
+def real_devices(config: HemsConfig, clock: Clock, source: str = "config") -> Devices:
+    """Drivers for the devices named in the configuration (not yet opened: see `open_devices`)."""
     devices = Devices()
     if config.meter is not None:
         from devices.han.reader import HanMeter
 
-        devices.grid = HanMeter(config.meter)
+        devices.grid = HanMeter(config.meter, clock)
     metered = [c for c in config.circuit if c.meter is not None]
     if metered:
-        from devices.modbus import build_circuit_meters
+        from devices.modbus import ModbusConfigError, build_circuit_meters
 
-        devices.circuits = list(build_circuit_meters(metered))
+        try:
+            devices.circuits = list(build_circuit_meters(metered, clock))
+        except ModbusConfigError as exc:
+            raise UsageError(f"{source}: circuit: {exc}") from None
     return devices
+
+
+def _all(devices: Devices) -> list[Any]:
+    return [d for d in (devices.grid, *devices.circuits, devices.pv) if d is not None]
+
+
+async def open_devices(devices: Devices) -> None:
+    """Start the devices that run a reader of their own (the smart meter's serial thread)."""
+    for device in _all(devices):
+        starter = getattr(device, "start", None)
+        if callable(starter):
+            await starter()
+
+
+async def close_devices(devices: Devices) -> None:
+    """Stop readers and close ports and bus connections; a device that fails to close is logged."""
+    for device in _all(devices):
+        for name in ("stop", "close"):
+            closer = getattr(device, name, None)
+            if callable(closer):
+                try:
+                    result = closer()
+                    if asyncio.iscoroutine(result):
+                        await result
+                except Exception as exc:
+                    log.warning("closing %s: %s", getattr(device, "id", device), exc)
+                break
 
 
 def state_static(config: HemsConfig, circuits: list[dict[str, Any]]) -> dict[str, Any]:

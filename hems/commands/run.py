@@ -7,7 +7,14 @@ import asyncio
 import logging
 from pathlib import Path
 
-from hems.app import build_daemon, open_storage, real_devices, run_until_signalled
+from hems.app import (
+    build_daemon,
+    close_devices,
+    open_devices,
+    open_storage,
+    real_devices,
+    run_until_signalled,
+)
 from hems.clock import SystemClock
 from hems.config import load_config
 from hems.errors import UsageError
@@ -24,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
     cfg = load_config(args.config)
-    devices = real_devices(cfg)
+    clock = SystemClock()
+    devices = real_devices(cfg, clock, args.config)
     if devices.grid is None and not devices.circuits:
         raise UsageError(f"{args.config}: no devices: configure [meter] and/or [[circuit]] with a meter")
     storage = open_storage(cfg.storage.path, cfg)
@@ -37,10 +45,17 @@ def run(args: argparse.Namespace) -> int:
         {"id": c.id, "name": c.name or c.id, "line": c.line, "breaker_a": c.breaker_a, "curve": c.curve}
         for c in cfg.circuit
     ]
-    clock = SystemClock()
     daemon = build_daemon(cfg, devices, clock, storage=storage, circuits_info=circuits, state_file=state_file)
+
+    async def main() -> None:
+        await open_devices(devices)
+        try:
+            await run_until_signalled(daemon)
+        finally:
+            await close_devices(devices)
+
     try:
-        asyncio.run(run_until_signalled(daemon))
+        asyncio.run(main())
     finally:
         storage.close()
     return 0
