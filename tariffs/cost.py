@@ -165,9 +165,9 @@ def _month(
         figure = capacity_figure(
             rule, part, household.tz, main_fuse_a=household.main_fuse_a, year_energy=year_back
         )
-        i = rule.step_index(figure)
-        method, step = rule.method, rule.step_label(i)
-        capacity = rule.price_per_month[i] * (1.0 + vat) * share
+        method = rule.method
+        step = f"{figure:.2f} kW (linear)" if rule.linear else rule.step_label(rule.step_index(figure))
+        capacity = rule.price_for(figure) * (1.0 + vat) * share
     fixed = household.monthly_fixed() * (1.0 + vat) * share
     return MonthCost(
         month=key,

@@ -47,9 +47,22 @@ class CapacityRule:
                 idx = i
         return idx
 
+    @property
+    def linear(self) -> bool:
+        """FEM_VEKTET_ÅR is a base amount plus a rate per kW (Fjellnett 2026: 2000 NOK/yr + 534
+        NOK/kW/yr); its table lists points on that line, so the price is interpolated."""
+        return self.method == "FEM_VEKTET_ÅR"
+
     def price_for(self, figure: float) -> float:
-        """Monthly price of the step that ``figure`` falls in [NOK/month, excl. VAT]."""
-        return self.price_per_month[self.step_index(figure)]
+        """Monthly price for ``figure`` [NOK/month, excl. VAT]: its step's price, or on the line
+        through the table's points for linear methods (extended past the last point)."""
+        i = self.step_index(figure)
+        if not self.linear or len(self.lower) < 2:
+            return self.price_per_month[i]
+        i = min(i, len(self.lower) - 2)
+        x0, x1 = self.lower[i], self.lower[i + 1]
+        y0, y1 = self.price_per_month[i], self.price_per_month[i + 1]
+        return y0 + (y1 - y0) * (figure - x0) / (x1 - x0)
 
     def step_label(self, i: int) -> str:
         unit = "A" if self.method == "OV_TREFASE" else "kW"

@@ -126,6 +126,9 @@ def test_fem_vektet_uses_weighted_weekly_peaks() -> None:
     assert month.capacity_figure == pytest.approx((5 + 4 + 3 + 2 + 0) / 5)
     assert month.capacity_method == "FEM_VEKTET_ÅR"
     assert month.share_of_month == pytest.approx(27 / 31)
+    # Fjellnett 2026: 2000 NOK/yr + 534 NOK/kW/yr (667.50 with VAT, as on their price page)
+    assert month.capacity_cost == pytest.approx((2000 + 534 * 2.8) / 12 * 1.25 * 27 / 31)
+    assert month.capacity_step == "2.80 kW (linear)"
 
 
 def test_slots_beyond_the_spot_prices_are_priced_without_spot_and_noted() -> None:
