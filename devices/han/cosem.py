@@ -60,6 +60,7 @@ for _line, _base in (("l1", 20), ("l2", 40), ("l3", 60)):
     OBIS_KEYS[(_base + 12, 7, 0)] = f"u_{_line}_v"
     OBIS_KEYS[(_base + 13, 7, 0)] = f"pf_{_line}"
 
+_TEXT_KEYS = ("list_id", "meter_id", "meter_type", "logical_device_name")
 _ENERGY = ("e_import_kwh", "e_export_kwh", "e_q_import_kvarh", "e_q_export_kvarh")
 _INSTANT = ("p_import_w", "p_export_w", "q_import_var", "q_export_var")
 
@@ -185,8 +186,9 @@ def _put_value(fields: dict[str, Any], key: str, value: Any, exp: int) -> None:
             fields["meter_clock"] = stamp.wall.isoformat()
             fields["meter_clock_deviation_min"] = stamp.deviation_min
         return
-    if tag in _STRING_TAGS:
-        fields[key] = _text(data)
+    if key in _TEXT_KEYS:
+        if tag in _STRING_TAGS:
+            fields[key] = _text(data)
     elif tag in _NUMBER_TAGS or tag in (axdr.FLOAT32, axdr.FLOAT64):
         fields[key] = _scale(data, exp)
 

@@ -143,6 +143,9 @@ def read_frames(
                             stats.frames_ok += 1
                             if not stats.locked:
                                 log.info("meter on %s: frames at %s", config.port, settings.label)
+                            if config.format == "auto":  # look only for the kind this meter sends
+                                decoder.splitter.han = result.protocol == "han"
+                                decoder.splitter.p1 = result.protocol == "p1"
                             stats.locked, last_good = True, now
                             stats.detected = f"{result.protocol} {result.fields.get('vendor', '?')}"
                         else:

@@ -119,3 +119,22 @@ def test_it_meter_and_phase_configuration_are_reported() -> None:
 def test_list_number(vector_id: str, number: int) -> None:
     vector = next(v for v in VECTORS if v["id"] == vector_id)
     assert parse_frame(payload(vector)).fields["list"] == number
+
+
+def test_grid_reading_conversion() -> None:
+    from datetime import UTC, datetime
+
+    by_id = {v["id"]: v for v in VECTORS}
+    received = datetime(2026, 1, 5, 12, 0, 3, tzinfo=UTC)
+    kaifa_it = parse_frame(payload(by_id["no-kaifa-ma304h3e-list3"])).to_grid_reading(received)
+    assert kaifa_it.u_l2_v is None and kaifa_it.u_l1_v == pytest.approx(228.7)  # IT: L2 unmeasured
+    assert kaifa_it.meter_clock == datetime(2020, 2, 3, 15, 0, 10, tzinfo=UTC)  # Oslo winter, UTC+1
+    assert kaifa_it.time == received and kaifa_it.raw == payload(by_id["no-kaifa-ma304h3e-list3"])
+    aidon = parse_frame(payload(by_id["no-aidon-6534-list3"])).to_grid_reading(received)
+    assert aidon.meter_clock == datetime(2020, 7, 21, 19, 0, tzinfo=UTC)  # "UTC" label, Oslo summer time
+    assert aidon.p_net_w == pytest.approx(1769.0) and aidon.list_id == "AIDON_V0001"
+    p1 = parse_frame(payload(by_id["nl-dsmr50-iskra-mt382"])).to_grid_reading(received, "Europe/Amsterdam")
+    assert p1.meter_clock == datetime(2017, 1, 2, 18, 20, 2, tzinfo=UTC)  # as dsmr_parser
+    assert p1.e_import_kwh == pytest.approx(4.426 + 2.399) and p1.meter_id == "K8EG004046395507"
+    export = parse_frame(payload(by_id["dk-landisgyr-e360-export"])).to_grid_reading(received)
+    assert export.p_net_w == pytest.approx(-5.0)
