@@ -1,0 +1,40 @@
+"""The daemon's telemetry job, in the shape of `hems.jobs` (``async (fire) -> bool``).
+
+Runs `daily_upload` in a worker thread (it does HTTPS with a timeout; the cycle never waits for it).
+Returns True when nothing is left to send, False otherwise, so `hems.jobs` retries it (hourly)
+until every complete day is acknowledged: that drains a backlog at ``max_batches_per_attempt``
+per hour after an outage, without flooding the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from hems.clock import Clock
+from hems.telemetry.config import TelemetryConfig
+from hems.telemetry.privacy import SiteFacts
+from hems.telemetry.upload import UploadResult, daily_upload
+
+log = logging.getLogger(__name__)
+
+
+def telemetry_job(
+    config: TelemetryConfig, storage: Any, clock: Clock, site: SiteFacts
+) -> Callable[[datetime], Awaitable[bool]]:
+    """A `hems.jobs.JobFunc` that uploads telemetry; pass it as ``standard_jobs(telemetry=...)``."""
+
+    async def run(fire: datetime) -> bool:
+        result: UploadResult = await asyncio.to_thread(daily_upload, config, storage, clock, site)
+        if result.sent or result.queued:
+            log.info(
+                "telemetry: queued %s, sent %d, pending %d", result.queued, len(result.sent), result.pending
+            )
+        if result.error:
+            log.warning("telemetry: %s (%d batch(es) waiting)", result.error, result.pending)
+        return result.pending == 0
+
+    return run
