@@ -28,6 +28,18 @@ def num(obj: Any, key: str) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def mapping(obj: Any, key: str) -> dict[str, Any]:
+    """``obj[key]`` when it is a JSON object, else an empty one."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def array(obj: Any, key: str) -> list[Any]:
+    """``obj[key]`` when it is a JSON array, else an empty one."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, list) else []
+
+
 def text(obj: Any, key: str) -> str | None:
     if not isinstance(obj, dict):
         return None
@@ -145,14 +157,14 @@ class Live:
 
 
 def _circuits(state: dict[str, Any]) -> tuple[CircuitNow, ...]:
-    readings = state.get("circuits") if isinstance(state.get("circuits"), dict) else {}
-    info = state.get("circuit_info") if isinstance(state.get("circuit_info"), dict) else {}
-    errors = state.get("errors") if isinstance(state.get("errors"), dict) else {}
+    readings = mapping(state, "circuits")
+    info = mapping(state, "circuit_info")
+    errors = mapping(state, "errors")
     ids = list(info) + [cid for cid in readings if cid not in info]
     out = []
     for cid in ids:
         r = readings.get(cid)
-        meta = info.get(cid) if isinstance(info.get(cid), dict) else {}
+        meta = mapping(info, cid)
         currents = [num(r, k) for k in ("i_a", "i_l1_a", "i_l2_a", "i_l3_a")]
         known = [c for c in currents if c is not None]
         out.append(
@@ -193,12 +205,12 @@ def parse_live(state: Any) -> Live | None:
     time = parse_time(state.get("time"))
     if time is None:
         return None
-    grid = state.get("grid") if isinstance(state.get("grid"), dict) else None
-    site = state.get("site") if isinstance(state.get("site"), dict) else {}
+    grid = mapping(state, "grid") or None
+    site = mapping(state, "site")
     fuse = num(site, "main_fuse_a")
     price = state.get("price")
     cap = state.get("capacity")
-    apps = state.get("appliances") if isinstance(state.get("appliances"), dict) else {}
+    apps = mapping(state, "appliances")
     return Live(
         time=time,
         site_id=text(site, "id"),
@@ -234,9 +246,7 @@ def parse_live(state: Any) -> Live | None:
         if isinstance(cap, dict)
         else None,
         alerts=_alerts(state.get("alerts")),
-        errors={str(k): str(v) for k, v in state["errors"].items()}
-        if isinstance(state.get("errors"), dict)
-        else {},
+        errors={str(k): str(v) for k, v in mapping(state, "errors").items()},
     )
 
 

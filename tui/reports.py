@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
-from tui.model import num, parse_time
+from tui.model import array, mapping, num, parse_time
 from tui.source import DataSource, SeriesPoint
 
 Period = Literal["day", "week", "month"]
@@ -101,7 +101,7 @@ def _forecast_vs_actual(
     if not isinstance(doc, dict) or not isinstance(doc.get("slots"), list) or not pv:
         return None, None
     slots = [parse_time(s) for s in doc["slots"]]
-    values = doc.get("pv_kw") if isinstance(doc.get("pv_kw"), list) else []
+    values = array(doc, "pv_kw")
     if len(slots) < 2 or slots[0] is None or slots[1] is None:
         return None, None
     step = slots[1] - slots[0]
@@ -261,7 +261,7 @@ def parse_plan(doc: Any) -> Plan | None:
         return None
     n = len(slots)
     hours = (slots[1] - slots[0]).total_seconds() / 3600 if n > 1 else 0.25
-    apps = doc.get("appliances") if isinstance(doc.get("appliances"), dict) else {}
+    apps = mapping(doc, "appliances")
     runs = tuple(
         PlannedRun(
             id=str(aid),
@@ -272,12 +272,12 @@ def parse_plan(doc: Any) -> Plan | None:
         for aid, a in apps.items()
         if isinstance(a, dict)
     )
-    bat = doc.get("battery") if isinstance(doc.get("battery"), dict) else None
+    bat = mapping(doc, "battery") or None
     battery = None
     if bat is not None:
         charge, discharge = _floats(bat.get("charge_kw"), n), _floats(bat.get("discharge_kw"), n)
         battery = tuple((c or 0.0) - (d or 0.0) for c, d in zip(charge, discharge, strict=True))
-    grid = doc.get("grid") if isinstance(doc.get("grid"), dict) else {}
+    grid = mapping(doc, "grid")
     return Plan(
         slots=slots,
         slot_hours=hours,
