@@ -77,6 +77,15 @@ class TariffConfig(BaseModel):
     power_fee_per_kw_month: float = 0.0  #: Italy: quota potenza [currency/kW/month]
     fixed_per_month: float = 0.0  #: any other fixed fee [currency/month] excl. VAT
 
+    @field_validator("bidding_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from tariffs.spot import ZONES
+
+        if value in ZONES or (len(value) == 16 and value[:3] == "10Y"):
+            return value
+        raise ValueError(f"a bidding zone ({', '.join(ZONES)}) or a 16-character EIC code, got {value!r}")
+
     @model_validator(mode="after")
     def _bands_priced(self) -> TariffConfig:
         if self.band_preset is not None:

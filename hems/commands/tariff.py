@@ -70,6 +70,8 @@ def _day(text: str | None, tz: str) -> date:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from hems.config import HemsConfig, load_config
     from tariffs.cache import SpotDay, spot_for_day
     from tariffs.household import household_tariff
@@ -84,7 +86,12 @@ def _show(args: argparse.Namespace) -> int:
         updates["grid_company"] = args.company
     if args.zone:
         updates["bidding_zone"] = args.zone
-    tcfg = cfg.tariff.model_copy(update=updates)
+    try:
+        tcfg = type(cfg.tariff).model_validate({**cfg.tariff.model_dump(), **updates})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = "--zone" if "bidding_zone" in err["loc"] else "--company"
+        raise UsageError(f"{where}: {str(err['msg']).removeprefix('Value error, ')}") from None
     try:
         household = household_tariff(
             tcfg, country=country, tz=tz, site_main_fuse_a=cfg.site.main_fuse_a if args.config else None

@@ -75,6 +75,7 @@ def test_show_falls_back_to_the_cached_pattern(capsys: pytest.CaptureFixture[str
         (["--prices", "/nonexistent/p.csv"], "cannot read"),
         (["--date", "2026-01-16", "--prices", str(DATA / "prices_2026-01-15.csv")], "not all of 2026-01-16"),
         (["--company", "Elvia", "--date", "2019-01-01"], "no husholdning tariff valid on 2019-01-01"),
+        (["--zone", "NO9"], "--zone: a bidding zone (NO1, NO2"),
     ],
 )
 def test_show_bad_input_is_one_line_and_exit_2(
@@ -105,6 +106,7 @@ def test_tariff_config_section(tmp_path: Path) -> None:
     for bad, message in [
         ({"tariff": {"grid_compnay": "Elvia"}}, "tariff.grid_compnay: unknown key"),
         ({"tariff": {"support_scheme": "free"}}, "tariff.support_scheme"),
+        ({"tariff": {"bidding_zone": "Oslo"}}, "tariff.bidding_zone: expected a bidding zone"),
         ({"tariff": {"band_preset": "IT_F1F2F3", "band_prices_per_kwh": {"F1": 1}}}, "missing ['F2', 'F3']"),
         ({"tariff": {"band": [{"name": "x", "price_per_kwh": 1, "hours": "25"}]}}, "tariff.band[0].hours"),
         ({"tariff": {"band": [{"name": "x", "price_per_kwh": 1, "days": ["someday"]}]}}, "got 'someday'"),
