@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +126,16 @@ def write_png(report: Report, path: str | Path) -> None:
     fig = Figure(figsize=(10, 7), layout="constrained")
     top, bottom = fig.subplots(2, 1)
     if report.span.period == "day":
-        xs = [h.start.astimezone(tz).strftime("%H") for h in report.hourly_import]
+        hours = [h.start for h in report.hourly_import]
+        xs = [h.astimezone(tz).strftime("%H") for h in hours]
+
+        def hourly(slots: dict[Any, float]) -> list[float]:
+            return [sum(v for t, v in slots.items() if h <= t < h + timedelta(hours=1)) for h in hours]
+
         top.bar(xs, [h.kwh for h in report.hourly_import], color="#c0392b", label="import")
+        top.bar(xs, [-v for v in hourly(report.slot_export)], color="#27ae60", label="export")
+        if report.slot_pv:
+            top.plot(xs, hourly(report.slot_pv), color="#f1c40f", marker="o", label="PV")
         top.set_xlabel("hour (local)")
         top.set_ylabel("kWh per hour")
     else:
