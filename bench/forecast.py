@@ -1,6 +1,13 @@
-"""Time and peak memory of one day's forecast in the worker process (run by hand).
+"""Time and peak memory of one day's forecast in the worker process (run by hand), and a check of
+the cloud-cover models against a DWD test reference year.
 
     python bench/forecast.py [--runs 3]
+    python bench/forecast.py --try-files DIR/TRY2010_*_Jahr.dat
+
+The TRY files (hourly cloud octas and measured/derived direct + diffuse horizontal irradiance, 15
+German climate regions, DWD, GeoNutzV) ship inside the demandlib wheel (MIT), e.g.
+``pip download demandlib==0.2.2 --no-deps`` and unzip ``demandlib/vdi/resources_weather/``. They
+check the cloud → GHI step alone, with *observed* clouds (a forecast's clouds add their own error).
 
 Each run calls `forecast_in_subprocess` with the recorded MET file, 28 days of measured PV and 6
 weeks of house load (synthetic), i.e. what the daemon does once per forecast. Reports the wall time
@@ -12,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import resource
 import statistics
 import sys
@@ -61,10 +69,60 @@ def request() -> dict:
     }
 
 
+def read_try(path: str) -> tuple[float, float, list[tuple[int, int, int, int, float]]]:
+    """(lat, lon, rows of (month, day, hour CET 1..24, cloud octas, GHI = B + D [W/m²]))."""
+    rows, lat, lon, started = [], 0.0, 0.0, False
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("Lage:"):  # "Lage: 53°32'N <- B.   8°35'O <- L. ..."
+                deg = [int(x) for x in re.findall(r"\d+", line)]
+                lat, lon = deg[0] + deg[1] / 60, deg[2] + deg[3] / 60
+            elif line.startswith("***"):
+                started = True
+            elif started and line.strip():
+                p = line.split()
+                rows.append((int(p[2]), int(p[3]), int(p[4]), int(p[5]), float(p[13]) + float(p[14])))
+    return lat, lon, rows
+
+
+def validate_try(paths: list[str]) -> None:
+    """Daily GHI from observed cloud cover (Larson, Campbell–Norman, clear sky) against the TRY."""
+    import numpy as np
+    import pandas as pd
+
+    from optimiser.forecast.pv import Site, clear_sky, cloud_to_irradiance
+
+    print(f"{'file':<22}{'model':<17}{'annual ratio':>13}{'daily MBE':>11}{'daily RMSE':>12}{'corr':>7}")
+    for path in paths:
+        lat, lon, rows = read_try(path)
+        # hour HH (CET) holds the hour before HH; centred at HH − 1 h UTC (best fit of ±0.5 h tried)
+        times = pd.DatetimeIndex(
+            [pd.Timestamp(2010, m, d, tz="UTC") + pd.Timedelta(hours=h - 1.0) for m, d, h, _, _ in rows]
+        )
+        cloud = np.array([min(n, 8) / 8 * 100 for *_, n, _ in rows])  # 9 = sky obscured → overcast
+        measured = pd.Series([g for *_, g in rows]).groupby([m * 100 + d for m, d, *_ in rows]).sum() / 1000
+        site = Site(lat, lon, "UTC", None)
+        models = {m: cloud_to_irradiance(site, times, cloud, m)["ghi"] for m in ("larson", "campbell_norman")}
+        models["clear sky"] = clear_sky(site, times)["ghi"]
+        for name, ghi in models.items():
+            daily = pd.Series(ghi.to_numpy()).groupby(measured.index.repeat(24)).sum() / 1000
+            err = daily - measured
+            print(
+                f"{Path(path).name:<22}{name:<17}{daily.sum() / measured.sum():>13.2f}{err.mean():>+11.2f}"
+                f"{float(np.sqrt((err**2).mean())):>12.2f}{float(np.corrcoef(daily, measured)[0, 1]):>7.3f}"
+            )
+    print("daily MBE / RMSE in kWh/m² per day; annual ratio = modelled / TRY global irradiation")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
-    runs = parser.parse_args().runs
+    parser.add_argument("--try-files", nargs="+", metavar="FILE", help="DWD TRY .dat files to check")
+    args = parser.parse_args()
+    if args.try_files:
+        validate_try(args.try_files)
+        return
+    runs = args.runs
     req = request()
     rss0 = _rss_kib()
     times = []

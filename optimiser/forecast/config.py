@@ -47,7 +47,9 @@ class PvConfig(BaseModel):
     array: list[PvArrayConfig] = Field(default_factory=list)
     inverter_kw: float | None = Field(None, gt=0)  #: AC rating; None = sum of the arrays' kWp [kW]
     inverter_efficiency: float = Field(0.96, gt=0.5, le=1)  #: nominal inverter efficiency [-]
-    clear_sky_derate: float = Field(0.8, gt=0, le=1)  #: used when no weather forecast is available
+    #: clear-sky × this when there is no weather and nothing learned yet; 0.65 ≈ the mean ratio of
+    #: actual to clear-sky global irradiation in the 15 DWD test reference years (docs/forecast.md)
+    clear_sky_derate: float = Field(0.65, gt=0, le=1)
     altitude_m: float | None = None  #: site altitude; None = pvlib's bundled lookup [m]
     cloud_model: Literal["larson", "campbell_norman"] = "larson"
     bias_days: int = Field(28, ge=0, le=120)  #: days of measured PV used for the bias correction

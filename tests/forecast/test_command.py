@@ -61,7 +61,7 @@ def test_dst_day_and_clear_sky_fallback_is_announced(
     answer, err = run_json(capsys, "--date", day, "--config", str(write_config(tmp_path)))
     assert answer["n_slots"] == n == len(answer["slots"])
     assert answer["sources"]["weather"] == "clear-sky fallback"
-    assert answer["sources"]["clear_sky_derate"] == 0.8
+    assert answer["sources"]["clear_sky_derate"] == 0.65
     assert answer["sources"]["load"]["kind"] == "fallback-profile"
     assert "MET Norway needs a contact" in err and "MET Norway needs a contact" in answer["warnings"][0]
     starts = [datetime.fromisoformat(s["start"]) for s in answer["slots"]]
