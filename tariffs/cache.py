@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -115,3 +115,43 @@ def spot_for_day(
             before = ks  # that day is incomplete: look further back
     why = "no price source or cached prices" if not problems else "price source failed, nothing cached"
     return SpotDay(None, f"none: {why}; spot part left out (0)", tuple(problems))
+
+
+def spot_for_period(
+    start: datetime,
+    end: datetime,
+    tz: str,
+    zone: str,
+    *,
+    cache: PriceCache | None = None,
+    fetch: Fetch | None = None,
+    slot_minutes: int = 15,
+) -> tuple[PriceSeries | None, list[str]]:
+    """Spot prices over [start, end) (e.g. a planning horizon of one or two days), day by day
+    with `spot_for_day`, on a ``slot_minutes`` grid from the first local day's start.
+
+    Returns (prices or None, one "YYYY-MM-DD: source" line per day). The series stops before the
+    first day nothing is known about; `HouseholdTariff.slot_prices` notes the slots it lacks.
+    """
+    zone_info = ZoneInfo(tz)
+    day = start.astimezone(zone_info).date()
+    last = (end - timedelta(microseconds=1)).astimezone(zone_info).date()
+    values: list[float] = []
+    sources: list[str] = []
+    first_start: datetime | None = None
+    currency = "NOK"
+    known = True
+    while day <= last:
+        got = spot_for_day(day, tz, zone, cache=cache, fetch=fetch)
+        sources.append(f"{day.isoformat()}: {got.source}")
+        if got.prices is None:
+            known = False
+        elif known:
+            slots = day_slots(day, tz, slot_minutes)
+            first_start = first_start or slots[0]
+            values += got.prices.on_slots(slots, slot_minutes)
+            currency = got.prices.currency
+        day += timedelta(days=1)
+    if first_start is None or not values:
+        return None, sources
+    return PriceSeries(first_start, slot_minutes, tuple(values), currency), sources

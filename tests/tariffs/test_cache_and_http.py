@@ -162,3 +162,19 @@ def test_pattern_onto_dst_days_by_wall_clock() -> None:
     back = pattern_onto_day(spring, date(2026, 3, 29), date(2026, 3, 30), TZ)  # 02:00 borrows 01:00
     assert back.price_per_kwh[:4] == (0.0, 1.0, 1.0, 3.0)
     assert back.start.tzinfo == UTC
+
+
+def test_a_two_day_horizon_mixes_cached_and_fallback_days(tmp_path: Path) -> None:
+    from tariffs.cache import spot_for_period
+
+    cache = _cache(tmp_path)
+    s15, _ = _day(date(2026, 1, 15))
+    cache.put("NO1", PriceSeries(s15, 60, [h / 10 for h in range(24)]))
+    start = datetime(2026, 1, 15, 12, tzinfo=UTC)  # mid-day: the horizon starts inside the 15th
+    end = start + timedelta(hours=36)
+    prices, sources = spot_for_period(start, end, TZ, "NO1", cache=cache)
+    assert sources == ["2026-01-15: cache", "2026-01-16: fallback: last known pattern (2026-01-15)",
+                       "2026-01-17: fallback: last known pattern (2026-01-15)"]  # fmt: skip
+    assert prices is not None and prices.start == s15 and len(prices) == 3 * 96
+    assert prices.at(datetime(2026, 1, 16, 12, tzinfo=UTC)) == pytest.approx(1.3)  # 13:00 local
+    assert spot_for_period(start, end, TZ, "NO2", cache=cache)[0] is None
