@@ -8,7 +8,8 @@ Public API (see docs/tariffs.md):
 - `tariffs.planning.day_inputs(household, day, spot, slot_minutes=, history=)` → `DayInputs` for the
   optimiser (price arrays and the scenario format's ``[capacity_tariff]``).
 - `tariffs.spot`: ``parse_entsoe_xml``, ``parse_price_csv``, ``read_prices``, ``get_entsoe_prices``.
-- `tariffs.cache`: the ``PriceCache`` protocol and ``spot_for_day`` (cache → fetch → last pattern).
+- `tariffs.cache`: the ``PriceCache`` protocol, ``spot_for_day`` (cache → fetch → last pattern) and
+  ``spot_for_period(start, end, tz, zone, cache=, fetch=)`` for a planning horizon.
 - `tariffs.grid`: the Norwegian grid companies' presets (fri-nettleie, CC BY 4.0; see ``CREDIT``).
 - `tariffs.series`: ``PriceSeries``, ``EnergySeries``, ``day_slots`` (alignment documented there).
 """
