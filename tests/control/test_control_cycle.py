@@ -196,8 +196,11 @@ async def test_discovery_resent_when_home_assistant_comes_online(
         first = received(ha)  # retained from the connection
         assert [t for t, _ in first] == [topic]
         ha.publish("homeassistant/status", b"online")
-        for _ in range(20):
+        for _ in range(500):  # until the box has handled it (the broker and paho run in threads)
             await cycles(control, clock, 1)
+            if not ha.messages.empty():
+                break
+            await asyncio.sleep(0.01)
         again = received(ha)
         assert [t for t, _ in again] == [topic]
         doc = again[0][1]
