@@ -111,9 +111,12 @@ def define_capacity(b: Built) -> None:
             + sum(m.day_above[g, d] for gg, d in day_index if gg == g)
             + sum(m.rec_above[g, r] for gg, r in rec_index if gg == g)
         )
+        b.top3_sum[g] = top3
         return 3 * sum(upper * m.step[g, j] for j, (upper, _) in enumerate(steps[g])) >= top3
 
     m.step_fits = pyo.Constraint(months, rule=fits)
     for g in months:
         base = cap.base_price(cap.months[g])
         b.objective_terms.append(sum((price - base) * m.step[g, j] for j, (_, price) in enumerate(steps[g])))
+        b.step_cost.update({(g, j): price - base for j, (_, price) in enumerate(steps[g])})
+        b.step_upper.update({(g, j): upper for j, (upper, _) in enumerate(steps[g])})

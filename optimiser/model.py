@@ -30,6 +30,9 @@ class Built:
     max_kw: np.ndarray | None = None  #: upper bound of controllable consumption per slot [kW]
     min_kw: np.ndarray | None = None  #: lower bound (battery discharge) per slot [kW]
     objective_terms: list[Any] = field(default_factory=list)
+    step_cost: dict[tuple[int, int], float] = field(default_factory=dict)  #: (month, step) → [currency]
+    step_upper: dict[tuple[int, int], float] = field(default_factory=dict)  #: (month, step) → [kW]
+    top3_sum: dict[int, Any] = field(default_factory=dict)  #: month → expression of S [kW]
 
 
 def define_shiftables(b: Built) -> None:

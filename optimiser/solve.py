@@ -1,20 +1,32 @@
 """Solve a built model with HiGHS through pyomo's HiGHS interface (pyomo.contrib.solver, highspy).
 
 Returns a typed `Outcome` instead of raising on a non-optimal result.
+
+With a capacity tariff the step choice is the weak spot of the LP relaxation: a fractional step
+"buys" peak room at the convex envelope's price, and HiGHS then spends seconds in root heuristics
+closing the last 0.1 %. The few reachable steps are therefore branched on here, explicitly: each
+combination of month steps (cheapest first) is solved as a MIP with the step fixed, so the peak is a
+hard cap and the LP is tight; a combination is pruned once (lower bound of the energy cost without
+any cap) + (its step cost) cannot beat the best plan. The result is proven to the same gap.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import Results, SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from optimiser.model import Built
 
 SolveStatus = Literal["optimal", "time_limit", "no_solution"]
+
+#: Enumerate step combinations only up to this many; beyond, one MIP chooses the steps.
+MAX_STEP_COMBINATIONS = 16
 
 
 @dataclass(frozen=True)
@@ -25,44 +37,191 @@ class Outcome:
     objective: float | None  #: model objective of the plan found [currency]
     bound: float | None  #: best proven lower bound [currency]
     mip_gap: float  #: relative gap |objective − bound| / |objective| [-]
-    solve_seconds: float  #: translation to HiGHS + HiGHS run, wall clock [s]
+    solve_seconds: float  #: translation to HiGHS + HiGHS runs, wall clock [s]
     highs_seconds: float  #: HiGHS's own run time [s]
     nodes: int  #: branch-and-bound nodes (0 for an LP)
 
 
-def solve_model(built: Built, gap: float = 1e-4, time_limit: float = 30.0) -> Outcome:
-    """Solve with HiGHS: relative gap `gap` [-], `time_limit` [s]; deterministic (one thread, seed 0)."""
-    opt = Highs()
-    began = time.perf_counter()
-    results = opt.solve(
-        built.model,
-        time_limit=time_limit,
+def _run(opt: Highs, model: pyo.ConcreteModel, gap: float, time_limit: float) -> Results:
+    return opt.solve(
+        model,
+        time_limit=max(time_limit, 0.01),
         rel_gap=gap,
         threads=1,
         load_solutions=False,
         raise_exception_on_nonoptimal_result=False,
         solver_options={"random_seed": 0, "output_flag": False},
     )
-    has_plan = results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
+
+
+def _has_plan(results: Results) -> bool:
+    return results.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
+
+
+def _proven(results: Results) -> bool:
+    return bool(results.termination_condition == TerminationCondition.convergenceCriteriaSatisfied)
+
+
+def _gap(objective: float | None, bound: float | None) -> float:
+    if objective is None or bound is None:
+        return 1.0
+    if abs(objective - bound) <= 1e-6:
+        return 0.0
+    return abs(objective - bound) / max(abs(objective), 1e-9)
+
+
+def _highs_time(results: Results) -> float:
+    return float(getattr(results.timing_info, "highs_time", 0.0) or 0.0)
+
+
+def _nodes(results: Results) -> int:
+    return max(int(getattr(results.extra_info, "mip_node_count", 0) or 0), 0)
+
+
+def _solve_once(built: Built, gap: float, time_limit: float) -> Outcome:
+    began = time.perf_counter()
+    results = _run(Highs(), built.model, gap, time_limit)
+    has_plan = _has_plan(results)
     if has_plan:
         results.solution_loader.load_vars()
-    elapsed = time.perf_counter() - began
     objective = results.incumbent_objective if has_plan else None
-    bound = results.objective_bound
-    nodes = int(getattr(results.extra_info, "mip_node_count", 0) or 0)
-    if objective is None or bound is None or nodes < 0:
-        mip_gap = (
-            0.0 if results.termination_condition == TerminationCondition.convergenceCriteriaSatisfied else 1.0
+    bound = results.objective_bound if results.objective_bound is not None else objective
+    status: SolveStatus = "no_solution" if not has_plan else ("optimal" if _proven(results) else "time_limit")
+    mip_gap = 0.0 if status == "optimal" and bound is None else _gap(objective, bound)
+    elapsed = time.perf_counter() - began
+    return Outcome(status, objective, bound, mip_gap, elapsed, _highs_time(results), _nodes(results))
+
+
+def _fix_steps(model: pyo.ConcreteModel, combo: dict[int, int]) -> None:
+    for (g, j), var in model.step.items():
+        var.fix(1.0 if combo[g] == j else 0.0)
+
+
+def _relaxed_bound(opt: Highs, model: pyo.ConcreteModel, limit: float) -> tuple[float, Results]:
+    """Lower bound from the LP relaxation (binaries in [0, 1]) of the model as it stands [currency]."""
+    binaries = [v for v in model.component_data_objects(pyo.Var) if v.is_binary() and not v.fixed]
+    for v in binaries:
+        v.domain = pyo.UnitInterval
+    try:
+        results = _run(opt, model, 0.0, limit)
+    finally:
+        for v in binaries:
+            v.domain = pyo.Binary
+    bound = results.objective_bound if results.objective_bound is not None else results.incumbent_objective
+    return (float("-inf") if bound is None else float(bound)), results
+
+
+def _snapshot(model: pyo.ConcreteModel) -> list[tuple[Any, Any]]:
+    return [(v, v.value) for v in model.component_data_objects(pyo.Var)]
+
+
+class _StepSearch:
+    """Explicit branching on the month steps (see the module docstring)."""
+
+    def __init__(self, built: Built, gap: float, time_limit: float) -> None:
+        self.built, self.gap, self.deadline = built, gap, time.perf_counter() + time_limit
+        self.opt = Highs()
+        self.months = sorted({g for g, _ in built.step_cost})
+        self.choices = {g: sorted(j for gg, j in built.step_cost if gg == g) for g in self.months}
+        self.best: tuple[float, list[tuple[Any, Any]]] | None = None
+        self.bounds: list[float] = []
+        self.proven, self.highs_seconds, self.nodes = True, 0.0, 0
+
+    def cost(self, combo: dict[int, int]) -> float:
+        return sum(self.built.step_cost[g, j] for g, j in combo.items())
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def solve(self, combo: dict[int, int]) -> Results:
+        _fix_steps(self.built.model, combo)
+        results = _run(self.opt, self.built.model, self.gap, self.left())
+        self.highs_seconds += _highs_time(results)
+        self.nodes += _nodes(results)
+        self.proven &= _proven(results) or not _has_plan(results)
+        return results
+
+    def offer(self, objective: float) -> None:
+        """Keep the loaded solution if it is the best so far."""
+        if self.best is None or objective < self.best[0]:
+            self.best = (objective, _snapshot(self.built.model))
+
+    def reached_steps(self) -> dict[int, int]:
+        """The cheapest steps the loaded solution's peaks fit in."""
+        b = self.built
+        return {
+            g: min(j for j in js if 3 * b.step_upper[g, j] >= pyo.value(b.top3_sum[g]) - 1e-6)
+            for g, js in self.choices.items()
+        }
+
+    def run(self) -> float:
+        """Search; returns the energy lower bound used for pruning [currency]."""
+        m = self.built.model
+        free = {g: js[-1] for g, js in self.choices.items()}
+        first = self.solve(free)  # no cap: easy; its bound bounds every combination's energy cost
+        lb_energy = (
+            float("-inf") if first.objective_bound is None else first.objective_bound - self.cost(free)
         )
-    else:
-        mip_gap = abs(objective - bound) / max(abs(objective), 1e-9)
-        if abs(objective - bound) <= 1e-6:
-            mip_gap = 0.0
-    if not has_plan:
-        status: SolveStatus = "no_solution"
-    elif results.termination_condition == TerminationCondition.convergenceCriteriaSatisfied:
-        status = "optimal"
-    else:
-        status = "time_limit"
-    highs_seconds = float(getattr(results.timing_info, "highs_time", 0.0) or 0.0)
-    return Outcome(status, objective, bound, mip_gap, elapsed, highs_seconds, max(nodes, 0))
+        if _has_plan(first):
+            first.solution_loader.load_vars()
+            reached = self.reached_steps()
+            for (g, j), var in m.step.items():
+                var.set_value(1.0 if reached[g] == j else 0.0)
+            self.offer(first.incumbent_objective - self.cost(free) + self.cost(reached))
+        combos = [dict(zip(self.months, c, strict=True)) for c in itertools.product(*self.choices.values())]
+        combos.sort(key=lambda c: (self.cost(c), sorted(c.items())))
+        for combo in combos:
+            target = float("inf") if self.best is None else self.best[0] - self.gap * abs(self.best[0]) - 1e-9
+            if lb_energy + self.cost(combo) >= target:
+                self.bounds.append(lb_energy + self.cost(combo))  # this and all dearer ones pruned
+                break
+            if self.left() <= 0:
+                self.proven = False
+                self.bounds.append(lb_energy + self.cost(combo))
+                break
+            _fix_steps(m, combo)
+            lp_bound, lp = _relaxed_bound(self.opt, m, self.left())  # cheap test: is the cap hopeless?
+            self.highs_seconds += _highs_time(lp)
+            if lp_bound >= target:
+                self.bounds.append(lp_bound)
+                continue
+            results = self.solve(combo)
+            if results.objective_bound is not None:
+                self.bounds.append(float(results.objective_bound))
+            if _has_plan(results):
+                results.solution_loader.load_vars()
+                self.offer(float(results.incumbent_objective))
+        return lb_energy
+
+
+def _solve_by_step(built: Built, gap: float, time_limit: float) -> Outcome | None:
+    months = {g for g, _ in built.step_cost}
+    combos = 1
+    for g in months:
+        combos *= sum(1 for gg, _ in built.step_cost if gg == g)
+    if combos > MAX_STEP_COMBINATIONS:
+        return None
+    began = time.perf_counter()
+    search = _StepSearch(built, gap, time_limit)
+    search.run()
+    for var in built.model.step.values():
+        var.unfix()
+    elapsed = time.perf_counter() - began
+    if search.best is None:
+        return Outcome("no_solution", None, None, 1.0, elapsed, search.highs_seconds, search.nodes)
+    for var, value in search.best[1]:
+        var.set_value(value, skip_validation=True)
+    objective = search.best[0]
+    bound = min([*search.bounds, objective])
+    mip_gap = _gap(objective, bound)
+    status: SolveStatus = "optimal" if search.proven and mip_gap <= gap + 1e-9 else "time_limit"
+    return Outcome(status, objective, bound, mip_gap, elapsed, search.highs_seconds, search.nodes)
+
+
+def solve_model(built: Built, gap: float = 1e-4, time_limit: float = 30.0) -> Outcome:
+    """Solve with HiGHS: relative gap `gap` [-], `time_limit` [s]; deterministic (one thread, seed 0)."""
+    if built.step_cost and hasattr(built.model, "step"):
+        outcome = _solve_by_step(built, gap, time_limit)
+        if outcome is not None:
+            return outcome
+    return _solve_once(built, gap, time_limit)
