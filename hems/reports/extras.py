@@ -163,7 +163,13 @@ def _spot(tariff: Any, report: Report, connection: sqlite3.Connection | None) ->
 
 
 def cost_section(tariff: Any, report: Report, connection: sqlite3.Connection | None) -> dict[str, Any]:
-    """The period's bill split into energy, capacity and fixed parts [currency, VAT included]."""
+    """The period's bill split into energy, capacity and fixed parts [currency, VAT included].
+
+    ``import_energy_by_consumer``: each circuit's (and the unmetered rest's) share of the cost of
+    imported energy: per slot, the grid part of its consumption (flow rule) times the slot's
+    import price from the bill. PV- and battery-covered energy costs nothing here; the shares add
+    up to the import cost (the energy part before export revenue).
+    """
     from tariffs.cost import cost
     from tariffs.series import EnergySeries
 
@@ -178,6 +184,14 @@ def cost_section(tariff: Any, report: Report, connection: sqlite3.Connection | N
     spot, spot_notes = _spot(tariff, report, connection)
     bill = cost(tariff, energy, spot)
     currency = spot.currency if spot is not None else ("NOK" if tariff.country == "NO" else "EUR")
+    by_consumer: dict[str, float] = {}
+    for i, t in enumerate(starts):
+        imported = energy.e_import_kwh[i]
+        if imported <= 0:
+            continue
+        price = bill.import_cost[i] / imported  # this slot's all-in import price [currency/kWh]
+        for name, kwh in report.slot_grid_use.get(t, {}).items():
+            by_consumer[name] = by_consumer.get(name, 0.0) + kwh * price
     return {
         "currency": currency,
         "energy": round(bill.energy_cost, 2),
@@ -194,6 +208,7 @@ def cost_section(tariff: Any, report: Report, connection: sqlite3.Connection | N
             }
             for m in bill.months
         ],
+        "import_energy_by_consumer": {name: round(v, 2) for name, v in sorted(by_consumer.items())},
         "notes": list(bill.notes) + spot_notes,
     }
 

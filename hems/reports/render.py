@@ -70,6 +70,11 @@ def render_text(report: Report, currency: str = "NOK") -> str:
         for part in ("energy", "capacity", "fixed", "total"):
             if part in cost:
                 lines.append(f"  {part:<26}{cost[part]:>10.2f}")
+        shares = cost.get("import_energy_by_consumer") or {}
+        if shares:
+            lines.append("  imported energy by circuit")
+            for name, amount in shares.items():
+                lines.append(f"    {name:<24}{amount:>10.2f}")
         lines.append("")
     savings = d.get("savings")
     if savings:

@@ -76,6 +76,8 @@ class Report:
     slot_import: dict[datetime, float] = field(default_factory=dict, repr=False)  #: [kWh] per slot
     slot_export: dict[datetime, float] = field(default_factory=dict, repr=False)  #: [kWh] per slot
     slot_pv: dict[datetime, float] = field(default_factory=dict, repr=False)  #: [kWh] per slot
+    #: per slot, the grid energy each consumer drew (circuit ids, and "other") [kWh]
+    slot_grid_use: dict[datetime, dict[str, float]] = field(default_factory=dict, repr=False)
 
     @property
     def consumption_kwh(self) -> float:
@@ -195,7 +197,14 @@ def build_report(
     for t in times:
         i, e, p, b = imp.get(t, 0.0), exp.get(t, 0.0), max(pv.get(t, 0.0), 0.0), bat.get(t, 0.0)
         flows = slot_flows(p, i, e, chg=max(b, 0.0), dis=max(-b, 0.0))
-        report.flows.add_slot(flows, {name: c[t] for name, c in circuits.items() if t in c})
+        use = {name: c[t] for name, c in circuits.items() if t in c}
+        report.flows.add_slot(flows, use)
+        grid_share = flows.shares()[2]
+        other = max(flows.load - sum(max(v, 0.0) for v in use.values()), 0.0)
+        report.slot_grid_use[t] = {
+            **{name: max(kwh, 0.0) * grid_share for name, kwh in use.items()},
+            "other": other * grid_share,
+        }
         report.import_kwh += i
         report.export_kwh += e
         report.pv_kwh += p

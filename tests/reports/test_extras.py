@@ -38,6 +38,14 @@ def test_month_cost_is_the_tariffs_bill_and_its_capacity_figure_is_the_peak_hour
     assert c["months"][0]["capacity_figure"] == pytest.approx(report.capacity_basis_kw)
     assert c["months"][0]["capacity_step"] == "5-10 kW"
     assert any("spot part left out" in n for n in c["notes"])
+    # the circuits' shares of the import cost add up to it (export revenue is not shared out)
+    import_cost = sum(bill.import_cost)
+    assert sum(c["import_energy_by_consumer"].values()) == pytest.approx(import_cost, abs=0.05)
+    # the heater runs only at night (00-06), when Elvia's energy part is the low one: cheaper per kWh
+    per_kwh = {
+        n: c["import_energy_by_consumer"][n] / report.flows.consumers[n].kwh for n in ("heater", "kitchen")
+    }
+    assert per_kwh["heater"] < per_kwh["kitchen"]
 
 
 def test_cached_spot_prices_are_used(month_db) -> None:
