@@ -135,7 +135,9 @@ def history_from_storage(st: Any, day: date, cfg: Any) -> dict[str, Any]:
             continue
         rows = [s for s in doc["slots"] if isinstance(s, dict) and isinstance(s.get("start"), str)]
         if back <= bias_days:
-            archived += [[s["start"], s.get("pv_w"), s.get("pv_raw_w")] for s in rows]
+            archived += [
+                [s["start"], s.get("pv_w"), s.get("pv_raw_w"), s.get("pv_from_weather", True)] for s in rows
+            ]
         archived_temp += [[s["start"], s["temp_air_c"]] for s in rows if s.get("temp_air_c") is not None]
     iso = {t: t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in set(pv) | set(imp) | set(temp)}
     # temperatures: a measured channel if the daemon records one, else the archived forecasts'

@@ -10,8 +10,8 @@ Request keys:
   air_temperature_c, wind_speed_m_s}]} (see `Locationforecast.to_plain`)
 - ``pv_history``, ``load_history``, ``temperature_history``: [[iso, value], ...] quarter-hour
   means [W] / [°C], slot start UTC (optional)
-- ``past_pv_forecasts``: [[iso, pv_w, pv_raw_w], ...] forecasts issued earlier for past days, as
-  the answer's slots gave them (optional; the daemon archives each day's answer)
+- ``past_pv_forecasts``: [[iso, pv_w, pv_raw_w, pv_from_weather], ...] forecasts issued earlier
+  for past days, as the answer's slots gave them (optional; the daemon archives each answer)
 - ``warnings``: [str] already met by the caller (e.g. an unreadable weather file)
 """
 
@@ -70,24 +70,24 @@ def run_forecast(request: dict[str, Any]) -> dict[str, Any]:
     warnings: list[str] = list(request.get("warnings") or [])
     sources: dict[str, Any] = {}
     weather = request.get("weather") or None
-    pv_raw = request.get("pv")
-    pv = PvConfig.model_validate(pv_raw) if pv_raw else None
+    pv = PvConfig.model_validate(request["pv"]) if request.get("pv") else None
     pv_history = _series(request.get("pv_history"))
     temps: list[float | None] = [None] * len(slots)
     accuracy: dict[str, Any] | None = None
     pv_w = [0.0] * len(slots)
     pv_raw = [0.0] * len(slots)
+    from_wx = [False] * len(slots)
 
     has_points = bool(weather and weather.get("points"))
     if has_points or (pv and pv.array):
         from optimiser.forecast import pv as pvmodel  # pvlib + pandas: only in here
 
         site = pvmodel.Site(site_raw["latitude"], site_raw["longitude"], tz, site_raw.get("altitude_m"))
-        if weather and weather.get("points"):
+        if has_points and weather:
             covered, _, temp, _ = pvmodel.interpolate_weather(weather["points"], pvmodel.midpoints(slots))
             temps = [float(x) if c else None for c, x in zip(covered, temp, strict=True)]
         if pv and pv.array:
-            pv_w, pv_raw, accuracy = _pv_day(
+            pv_w, pv_raw, from_wx, accuracy = _pv_day(
                 pvmodel, pv, site, slots, weather, pv_history, request, sources, warnings
             )
     if not (pv and pv.array):
@@ -117,10 +117,11 @@ def run_forecast(request: dict[str, Any]) -> dict[str, Any]:
                 "start": iso_z(t),
                 "pv_w": round(p, 1),
                 "pv_raw_w": round(r, 1),
+                "pv_from_weather": wx,
                 "load_w": round(lw, 1),
                 "temp_air_c": None if tc is None else round(tc, 2),
             }
-            for t, p, r, lw, tc in zip(slots, pv_w, pv_raw, load.load_w, temps, strict=True)
+            for t, p, r, wx, lw, tc in zip(slots, pv_w, pv_raw, from_wx, load.load_w, temps, strict=True)
         ],
         "accuracy": accuracy,
     }
@@ -136,7 +137,7 @@ def _pv_day(
     request: dict[str, Any],
     sources: dict[str, Any],
     warnings: list[str],
-) -> tuple[list[float], list[float], dict[str, Any] | None]:
+) -> tuple[list[float], list[float], list[bool], dict[str, Any] | None]:
     points = weather.get("points") if weather else None
     today = pvmodel.forecast_pv(pv, site, slots, points)
     tz = site.timezone
@@ -157,8 +158,8 @@ def _pv_day(
     accuracy = None
     day = local_date(slots[n // 2], tz)
     past = [(t, v) for t, v in pv_history if 0 < (day - local_date(t, tz)).days <= pv.bias_days]
-    archived = [
-        (parse_iso(row[0]), float(row[1]), float(row[2]))
+    archived = [  # (start, issued W, raw W, raw came from the weather forecast)
+        (parse_iso(row[0]), float(row[1]), float(row[2]), bool(row[3]) if len(row) > 3 else True)
         for row in request.get("past_pv_forecasts") or []
         if row[1] is not None and row[2] is not None
     ]
@@ -169,8 +170,8 @@ def _pv_day(
         clear = list(zip(past_slots, hind.clear_sky_ac_w, strict=True))
         clear_bias = fit_hourly_bias(clear, past, tz)
         if archived:
-            wx_bias = fit_hourly_bias([(t, raw) for t, _, raw in archived], past, tz)
-            issued, kind = [(t, w) for t, w, _ in archived], "archived forecasts"
+            wx_bias = fit_hourly_bias([(t, raw) for t, _, raw, wx in archived if wx], past, tz)
+            issued, kind = [(t, w) for t, w, _, _ in archived], "archived forecasts"
         else:
             issued, kind = _rolling_hindcast(clear, past, tz, pv.clear_sky_derate), "clear-sky hindcast"
         days = accuracy_by_day(issued, past, tz)
@@ -192,7 +193,7 @@ def _pv_day(
     }
     if n_wx < n and not use_clear:
         sources["clear_sky_derate"] = pv.clear_sky_derate
-    return values, raw, accuracy
+    return values, raw, today.covered, accuracy
 
 
 def _describe(bias: HourlyBias, what: str, slots: int) -> dict[str, Any] | str:

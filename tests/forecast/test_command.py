@@ -169,6 +169,6 @@ def test_history_from_the_database_drives_bias_accuracy_and_load(
         st.put_doc("forecast.pv.2026-06-14", {"slots": [s | {"temp_air_c": 12.5} for s in answer["slots"]]})
         request = make_request(cfg, date(2026, 6, 15), datetime(2026, 6, 14, tzinfo=UTC), storage=st)
     assert len(request["past_pv_forecasts"]) == 96
-    assert request["past_pv_forecasts"][0] == [answer["slots"][0]["start"], 0.0, 0.0]
+    assert request["past_pv_forecasts"][0] == [answer["slots"][0]["start"], 0.0, 0.0, False]
     # no temperature channel: the archived forecasts' temperatures stand in for the load model
     assert request["temperature_history"][0] == [answer["slots"][0]["start"], 12.5]
