@@ -256,6 +256,11 @@ def is_stale(live: Live | None, now: datetime, stale_after: timedelta) -> bool:
 
 
 # ----- formatting -------------------------------------------------------------------------------------
+def fit(name: str, width: int) -> str:
+    """``name`` in exactly ``width`` cells: padded, or cut with "…"."""
+    return name.ljust(width) if len(name) <= width else name[: width - 1] + "…"
+
+
 def fmt_kw(watts: float | None) -> str:
     """Power in kW with two decimals (``"2.35 kW"``), or "—"."""
     return DASH if watts is None else f"{watts / 1000:.2f} kW"

@@ -15,7 +15,7 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.model import DASH
+from tui.model import DASH, fit
 from tui.reports import Plan
 
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -91,7 +91,7 @@ class Gauge(Widget):
         pct = "  —  " if frac is None else f"{frac * 100:4.0f}%"
         mark = "!" if frac is not None and frac >= DANGER else " "
         right = f" {val}/{lim} {self.unit} {pct}{mark}{self.suffix}"
-        name = self.label[: self.label_width].ljust(self.label_width)
+        name = fit(self.label, self.label_width)
         width = max(4, self.size.width - len(name) - len(right) - 1)
         out = Text(name + " ", style="bold")
         out.append(hbar(frac or 0.0, width), style=level_style(frac))

@@ -16,7 +16,8 @@ from tui.widgets import Gauge
 if TYPE_CHECKING:
     from tui.app import Dashboard
 
-NAME_W = 14
+NAME_W = 14  #: circuit names get at least this many cells ...
+NAME_MAX = 24  #: ... and at most this many (longer ones are cut with "…")
 
 
 class CircuitsScreen(HemsScreen):
@@ -41,13 +42,14 @@ class CircuitsScreen(HemsScreen):
         circuits = live.circuits if live else ()
         ids = tuple(c.id for c in circuits)
         box = self.query_one("#circuits", VerticalScroll)
+        name_w = max([NAME_W] + [min(len(c.name), NAME_MAX) for c in circuits])
         if ids != self._ids:  # the set of circuits changed (first data, new config): rebuild rows
             self.query(".circuit-row").remove()
-            rows = [Gauge(c.name, label_width=NAME_W, classes="circuit-row") for c in circuits]
+            rows = [Gauge(c.name, label_width=name_w, classes="circuit-row") for c in circuits]
             box.mount_all(rows, before="#circuit-errors")
             self._ids = ids
         right = f" {'now':>5}/{'max':<3}    {'load':<5} {'power':>8} {'today':>9}"
-        left = f"{'circuit':<{NAME_W}} breaker"
+        left = f"{'circuit':<{name_w}} breaker"
         width = box.content_size.width
         self.query_one("#circuit-head", Static).update(
             Text(left.ljust(max(len(left) + 1, width - len(right))) + right)

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
-from tui.model import DASH, fmt_kwh, fmt_money
+from tui.model import DASH, fit, fmt_kwh, fmt_money
 from tui.screens.base import HemsScreen
 from tui.widgets import BarChart
 
@@ -57,8 +57,9 @@ def circuits_text(h: History | None) -> Text:
     out = Text()
     if h is None:
         return out
-    for _cid, name, kwh in h.circuits:
-        out.append(f"{name[:14]:<14}", style="dim")
+    # biggest consumers first; unknown ones last
+    for _cid, name, kwh in sorted(h.circuits, key=lambda c: -1.0 if c[2] is None else c[2], reverse=True):
+        out.append(fit(name, 20), style="dim")
         out.append(f"{fmt_kwh(kwh):>12}\n")
     if not h.circuits:
         out.append("no circuits", style="dim")
@@ -88,11 +89,12 @@ class HistoryScreen(HemsScreen):
         yield BarChart()
         with Horizontal(id="history-bottom"):
             yield Static(id="history-totals")
-            yield Static(id="history-circuits")
+            with VerticalScroll(id="history-circuits", can_focus=False):
+                yield Static(id="history-circuit-list")
 
     def on_mount(self) -> None:
         self.query_one("#history-totals").border_title = "Totals"
-        self.query_one("#history-circuits").border_title = "Per circuit"
+        self.query_one("#history-circuits").border_title = "Per circuit (largest first)"
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
@@ -124,4 +126,4 @@ class HistoryScreen(HemsScreen):
             else:
                 chart.labels = tuple(f"{b.start.day}" if b.start.day % 5 == 1 else "" for b in h.buckets)
         self.query_one("#history-totals", Static).update(totals_text(h, data.history_error))
-        self.query_one("#history-circuits", Static).update(circuits_text(h))
+        self.query_one("#history-circuit-list", Static).update(circuits_text(h))

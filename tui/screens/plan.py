@@ -74,4 +74,5 @@ class PlanScreen(HemsScreen):
         timeline.tz = tz
         timeline.now = self.hems.now()
         timeline.plan = data.plan
+        timeline.display = data.plan is not None
         self.query_one("#plan-runs", Static).update(runs_text(data.plan, tz))
