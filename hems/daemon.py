@@ -87,6 +87,7 @@ class Daemon:
         def polled(device: Any) -> PolledDevice[Any]:
             return PolledDevice(device.id, device.read, timeout_s=timeout, cycle_s=cycle_s)
 
+        self._grid_device = devices.grid
         self._grid = polled(devices.grid) if devices.grid else None
         self._circuits = [polled(c) for c in devices.circuits]
         self._pv = polled(devices.pv) if devices.pv else None
@@ -125,7 +126,7 @@ class Daemon:
             return
         grid = snapshot.grid
         try:
-            self.writer.add(snapshot.time, snapshot_values(snapshot), grid.raw if grid else None)
+            self.writer.add(snapshot.time, snapshot_values(snapshot), self._frames(grid))
             if grid is not None and grid.meter_id:
                 doc = {"meter_id": grid.meter_id, "meter_type": grid.meter_type}
                 if doc != self._meter_doc and self.storage is not None:
@@ -133,6 +134,14 @@ class Daemon:
                     self._meter_doc = doc
         except Exception:  # a full disk must not stop reading and alerting
             log.exception("storing the cycle at %s failed", snapshot.time.isoformat())
+
+    def _frames(self, grid: GridReading | None) -> list[tuple[datetime, bytes]]:
+        """Every frame the smart meter sent since the last cycle (a reader that keeps them hands them
+        all over; otherwise the frame of this cycle's reading)."""
+        drain = getattr(self._grid_device, "drain_frames", None)
+        if callable(drain):
+            return list(drain())
+        return [(grid.time, grid.raw)] if grid is not None and grid.raw else []
 
     async def _run_hook(self, hook: CycleHook, snapshot: Snapshot) -> None:
         try:

@@ -122,35 +122,47 @@ class Twin:
 
 
 class SimGridMeter:
-    """The simulated smart meter (HAN list 2 values every cycle, cumulative energy every hour)."""
+    """The simulated smart meter: an Aidon meter sending list 2 every cycle and list 3 (with the
+    cumulative energy registers) at the first cycle of each hour, as real HAN frames that go through
+    the same decoder as a real meter's (devices/han)."""
 
     def __init__(self, twin: Twin) -> None:
         self.twin = twin
         self.id = "grid"
+        self._hour: datetime | None = None
 
-    async def read(self) -> GridReading:
-        await self.twin._maybe_fail(self.id)
-        t = self.twin.clock.now()
-        s = await self.twin.state(t)
+    def _values(self, t: datetime, s: TwinState) -> GridReading:
         net = sum(s.line_power_w.values())
-        cur = s.line_current_a
+        cur, volts = s.line_current_a, s.voltage_v
         return GridReading(
             time=t,
             p_import_w=round(max(net, 0.0)),
             p_export_w=round(max(-net, 0.0)),
-            i_l1_a=round(cur.get("L1", 0.0), 1),
+            i_l1_a=round(cur["L1"], 1),
             i_l2_a=round(cur["L2"], 1) if "L2" in cur else None,
             i_l3_a=round(cur["L3"], 1) if "L3" in cur else None,
-            u_l1_v=round(s.voltage_v["L1"], 1),
-            u_l2_v=round(s.voltage_v["L2"], 1) if "L2" in cur else None,
-            u_l3_v=round(s.voltage_v["L3"], 1) if "L3" in cur else None,
-            e_import_kwh=round(self.twin.e_import_wh / 1000.0, 3),
-            e_export_kwh=round(self.twin.e_export_wh / 1000.0, 3),
+            u_l1_v=round(volts["L1"], 1),
+            u_l2_v=round(volts["L2"], 1) if "L2" in volts else None,
+            u_l3_v=round(volts["L3"], 1) if "L3" in volts else None,
+            e_import_kwh=round(self.twin.e_import_wh / 1000.0, 2),
+            e_export_kwh=round(self.twin.e_export_wh / 1000.0, 2),
             meter_id=self.twin.meter_id,
             meter_type="6841131BN243101040",
             meter_clock=t,
-            list_id="AIDON_V0001",
         )
+
+    async def read(self) -> GridReading:
+        from devices.han.decode import parse_frame
+        from devices.han.encode import encode_grid_reading
+
+        await self.twin._maybe_fail(self.id)
+        t = self.twin.clock.now()
+        s = await self.twin.state(t)
+        hour = t.replace(minute=0, second=0, microsecond=0)
+        list_no = 3 if hour != self._hour else 2
+        self._hour = hour
+        frame = encode_grid_reading(self._values(t, s), list_no, "aidon", self.twin.timezone)
+        return parse_frame(frame).to_grid_reading(t, self.twin.timezone)
 
 
 class SimCircuitMeter:

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS rollup_1m (t INTEGER PRIMARY KEY, layout INTEGER NOT 
 CREATE TABLE IF NOT EXISTS rollup_15m (t INTEGER PRIMARY KEY, layout INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS rollup_1h (t INTEGER PRIMARY KEY, layout INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS rollup_1d (t INTEGER PRIMARY KEY, layout INTEGER NOT NULL, data BLOB NOT NULL);
--- raw smart-meter frames, kept for a while so a decoder fix can re-decode history (batched like sample)
+-- raw smart-meter frames, kept for a while so a decoder fix can re-decode history (batched like
+-- sample; t and t_last in unix MILLIseconds, several frames arrive within a second)
 CREATE TABLE IF NOT EXISTS frame (
     t INTEGER PRIMARY KEY, t_last INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS event (

@@ -219,8 +219,8 @@ class Storage:
 
     # ----- frames, events, documents --------------------------------------------------------------
     def frames(self, start: datetime, end: datetime) -> list[tuple[datetime, bytes]]:
-        """Raw meter frames received in [start, end)."""
-        t0, t1 = to_unix(start), to_unix(end)
+        """Raw meter frames received in [start, end), with their reception times (UTC)."""
+        t0, t1 = round(start.timestamp() * 1000), round(end.timestamp() * 1000)
         with self.lock:
             rows = self.connection.execute(
                 "SELECT t, data FROM frame WHERE t >= "
@@ -229,7 +229,7 @@ class Storage:
                 (t0, t1, t0),
             ).fetchall()
         return [
-            (from_unix(t), frame)
+            (datetime.fromtimestamp(t / 1000, UTC), frame)
             for first, blob in rows
             for t, frame in unpack_batch(first, blob)
             if t0 <= t < t1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import time as _time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -106,9 +106,15 @@ class SampleWriter:
         return from_unix(self._last_t) if self._last_t is not None else None
 
     # ----- adding ---------------------------------------------------------------------------------
-    def add(self, time: datetime, values: Mapping[str, float], frame: bytes | None = None) -> bool:
-        """Buffer one cycle's values (channel → value). Returns False (and stores nothing) for a time
-        not after the newest stored one, so a resumed run never duplicates or rewrites history."""
+    def add(
+        self,
+        time: datetime,
+        values: Mapping[str, float],
+        frames: Sequence[tuple[datetime, bytes]] = (),
+    ) -> bool:
+        """Buffer one cycle's values (channel → value) and the raw meter frames received since the
+        last cycle. Returns False (and stores nothing) for a time not after the newest stored one,
+        so a resumed run never duplicates or rewrites history."""
         t = to_unix(time)
         if self._last_t is not None and t <= self._last_t:
             return False
@@ -120,8 +126,7 @@ class SampleWriter:
             row[self._index[name]] = v
         packed = self._codec.pack_values(row)
         self._pending_samples.append((t, self._layout_id, packed))
-        if frame:
-            self._pending_frames.append((t, frame))
+        self._pending_frames.extend((_ms(ft), data) for ft, data in frames)
         # roll up exactly what is stored, so a rollup is the summary of the raw rows on disk
         self._roll(t, list(self._codec.unpack_values(packed)))
         self._last_t = t
@@ -212,7 +217,7 @@ class SampleWriter:
         execute("DELETE FROM rollup_1m WHERE t < ?", (now - s.minute_days * DAY_S,))
         execute("DELETE FROM rollup_15m WHERE t < ?", (now - s.quarter_days * DAY_S,))
         execute("DELETE FROM rollup_1h WHERE t < ?", (now - s.hour_days * DAY_S,))
-        execute("DELETE FROM frame WHERE t_last < ?", (now - s.frame_days * DAY_S,))
+        execute("DELETE FROM frame WHERE t_last < ?", ((now - s.frame_days * DAY_S) * 1000,))
         execute(  # keep at most frame_max_rows frames: drop the oldest batches beyond that
             "DELETE FROM frame WHERE t IN (SELECT t FROM "
             "(SELECT t, SUM(n) OVER (ORDER BY t DESC) - n AS newer FROM frame) WHERE newer >= ?)",
@@ -236,3 +241,8 @@ def _batches(samples: list[tuple[int, int, bytes]]) -> list[tuple[int, int, int,
             out.append((group[0][0], group[-1][0], group[0][1], len(group), pack_batch(group[0][0], rows)))
             start = i
     return out
+
+
+def _ms(t: datetime) -> int:
+    """Frames are kept with millisecond times (several arrive within a second)."""
+    return round(t.timestamp() * 1000)

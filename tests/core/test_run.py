@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import threading
 import time
@@ -116,10 +117,13 @@ timeout_s = 0.3
             await asyncio.sleep(0.5)
             if not db.exists():
                 continue
-            with Storage.open(db, readonly=True) as st:
-                now = datetime.now(UTC)
-                grid = st.series("grid.p_import_w", now - timedelta(minutes=5), now)
-                kitchen = st.series("circuit.kitchen.p_w", now - timedelta(minutes=5), now)
+            try:
+                with Storage.open(db, readonly=True) as st:
+                    now = datetime.now(UTC)
+                    grid = st.series("grid.p_import_w", now - timedelta(minutes=5), now)
+                    kitchen = st.series("circuit.kitchen.p_w", now - timedelta(minutes=5), now)
+            except sqlite3.OperationalError:  # the daemon is still creating the schema
+                continue
             if len(grid) >= 3 and len(kitchen) >= 3:
                 break
         assert len(kitchen) >= 3 and {p.mean for p in kitchen} == {2790.0}

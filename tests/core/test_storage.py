@@ -141,11 +141,16 @@ def test_frames_are_kept_bounded(st: Storage) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     w = SampleWriter(st, WriterSettings(frame_max_rows=50))
     for i in range(800):
-        w.add(start + timedelta(seconds=10 * i), {"grid.p_import_w": 1.0}, frame=bytes([0x7E, i % 256, 0x7E]))
+        t = start + timedelta(seconds=10 * i)
+        frames = [(t - timedelta(seconds=2.5 * k), bytes([0x7E, i % 256, k, 0x7E])) for k in (3, 2, 1, 0)]
+        w.add(t, {"grid.p_import_w": 1.0}, frames)
     w.close()
-    frames = st.frames(start, start + timedelta(days=1))
-    assert 50 <= len(frames) <= 50 + 360  # trimmed once per hour of data
-    assert frames[-1] == (start + timedelta(seconds=7990), bytes([0x7E, 799 % 256, 0x7E]))
+    kept = st.frames(start - timedelta(hours=1), start + timedelta(days=1))
+    assert 50 <= len(kept) <= 50 + 4 * 360 + 4 * 60  # trimmed once per hour of data, by whole batches
+    assert kept[-2:] == [
+        (start + timedelta(seconds=7987.5), bytes([0x7E, 799 % 256, 1, 0x7E])),
+        (start + timedelta(seconds=7990), bytes([0x7E, 799 % 256, 0, 0x7E])),
+    ]
 
 
 def test_batches_commit_by_cycles(tmp_path: Path) -> None:
