@@ -50,19 +50,18 @@ def render_text(report: Report, currency: str = "NOK") -> str:
         if report.span.period != "day":
             lines.append(f"  {'mean (capacity-step figure)':<28}{report.capacity_basis_kw or 0:>7.2f} kW")
         lines.append("")
-    if d["circuits"]:
-        lines.append(f"{'Circuit':<18}{'kWh':>9}{'PV':>9}{'battery':>9}{'grid':>9}{'own':>8}")
-        rows = [*d["circuits"].items(), ("(unmetered)", d["other"])]
+    for title, rows in (
+        ("Circuit", [*d["circuits"].items(), ("(unmetered)", d["other"])] if d["circuits"] else []),
+        ("Appliance", list(d["appliances"].items())),
+    ):
+        if not rows:
+            continue
+        lines.append(f"{title:<18}{'kWh':>9}{'PV':>9}{'battery':>9}{'grid':>9}{'own':>8}")
         for name, a in rows:
             lines.append(
                 f"  {name:<16}{a['kwh']:>9.2f}{a['from_pv_kwh']:>9.2f}{a['from_battery_kwh']:>9.2f}"
                 f"{a['from_grid_kwh']:>9.2f}{_pct(a['self_consumption_share']):>8}"
             )
-        lines.append("")
-    if d["appliances"]:
-        lines.append("Appliances")
-        for name, kwh in d["appliances"].items():
-            lines.append(f"  {name:<26}{kwh:>10.2f} kWh")
         lines.append("")
     cost = d.get("cost")
     if cost:

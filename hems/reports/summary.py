@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from hems.reports.flows import FlowTotals, slot_flows
+from hems.reports.flows import Allocation, FlowTotals, slot_flows
 from hems.reports.periods import Span, span
 
 SLOT = timedelta(minutes=15)
@@ -68,7 +68,7 @@ class Report:
     battery_charge_kwh: float = 0.0
     battery_discharge_kwh: float = 0.0
     flows: FlowTotals = field(default_factory=FlowTotals)
-    appliances: dict[str, float] = field(default_factory=dict)
+    appliances: dict[str, Allocation] = field(default_factory=dict)  #: same split as circuits
     days: list[DayTotals] = field(default_factory=list)
     hourly_import: list[PeakHour] = field(default_factory=list)  #: every hour of the period
     peak_hours: list[PeakHour] = field(default_factory=list)
@@ -130,7 +130,7 @@ class Report:
             "capacity_basis_kw": None if basis is None else _r(basis),
             "circuits": {name: a.to_dict() for name, a in sorted(self.flows.consumers.items())},
             "other": self.flows.other.to_dict(),
-            "appliances": {name: _r(kwh) for name, kwh in sorted(self.appliances.items())},
+            "appliances": {name: a.to_dict() for name, a in sorted(self.appliances.items())},
             "days": [
                 {
                     "day": d.day.isoformat(),
@@ -181,24 +181,32 @@ def build_report(
         if c.startswith("circuit.") and c.endswith(".p_w") and c.count(".") == 2
     }
     appliances = {
-        c.split(".")[1]: sum(_channel_kwh(storage, c, sp).values())
+        c.split(".")[1]: _channel_kwh(storage, c, sp)
         for c in sorted(channels)
         if c.startswith("appliance.") and c.endswith(".p_w") and c.count(".") == 2
     }
     slots = int((sp.end - sp.start) / SLOT)
     report = Report(span=sp, slots_expected=slots, slots_with_grid=len(imp.keys() | exp.keys()))
-    report.appliances = appliances
+    report.appliances = {name: Allocation() for name in appliances}
     report.slot_import, report.slot_export, report.slot_pv = imp, exp, pv
     per_day: dict[date, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
     hourly: dict[datetime, float] = defaultdict(float)
     times = sorted(
-        imp.keys() | exp.keys() | pv.keys() | bat.keys() | {t for c in circuits.values() for t in c}
+        imp.keys()
+        | exp.keys()
+        | pv.keys()
+        | bat.keys()
+        | {t for c in circuits.values() for t in c}
+        | {t for a in appliances.values() for t in a}
     )
     for t in times:
         i, e, p, b = imp.get(t, 0.0), exp.get(t, 0.0), max(pv.get(t, 0.0), 0.0), bat.get(t, 0.0)
         flows = slot_flows(p, i, e, chg=max(b, 0.0), dis=max(-b, 0.0))
         use = {name: c[t] for name, c in circuits.items() if t in c}
         report.flows.add_slot(flows, use)
+        for name, a in appliances.items():
+            if t in a:
+                report.appliances[name].add(max(a[t], 0.0), flows.shares())
         grid_share = flows.shares()[2]
         other = max(flows.load - sum(max(v, 0.0) for v in use.values()), 0.0)
         report.slot_grid_use[t] = {

@@ -32,7 +32,7 @@ def test_month_totals_equal_the_raw_samples(month_db) -> None:
     for circuit in ("heater", "kitchen", "ev"):
         expected = raw_kwh(written, f"circuit.{circuit}.p_w", first, last)
         assert report.flows.consumers[circuit].kwh == pytest.approx(expected)
-    assert report.appliances["ev"] == pytest.approx(raw_kwh(written, "appliance.ev.p_w", first, last))
+    assert report.appliances["ev"].kwh == pytest.approx(raw_kwh(written, "appliance.ev.p_w", first, last))
     consumption = sum(raw_kwh(written, c, first, last) for c in ("grid.p_import_w", "pv.p_w")) - raw_kwh(
         written, "grid.p_export_w", first, last
     )
