@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hems.reports import build_report, slot_flows
@@ -32,6 +32,7 @@ def test_evening_load_split_between_battery_and_grid() -> None:
     assert totals.other.kwh == pytest.approx(0.3)
 
 
+@settings(deadline=None)
 @given(pv=kwh, imp=kwh, exp=kwh, chg=kwh, dis=kwh)
 def test_every_source_is_accounted_for(pv: float, imp: float, exp: float, chg: float, dis: float) -> None:
     f = slot_flows(pv, imp, exp, chg, dis)
@@ -50,6 +51,7 @@ def test_every_source_is_accounted_for(pv: float, imp: float, exp: float, chg: f
         assert part >= -1e-12
 
 
+@settings(deadline=None)
 @given(pv=kwh, imp=kwh, exp=kwh, circuit=kwh)
 def test_a_circuits_shares_add_up_to_its_energy(pv: float, imp: float, exp: float, circuit: float) -> None:
     totals = FlowTotals()
