@@ -193,7 +193,12 @@ async def test_discovery_resent_when_home_assistant_comes_online(
     topic = f"homeassistant/device/hems_{SITE.replace('-', '_')}/config"
     ha = peers(broker.port, "ha", subscribe=[topic])
     try:
-        first = received(ha)  # retained from the connection
+        for _ in range(500):  # the box publishes discovery once connected (from its loop)
+            await cycles(control, clock, 1)
+            if not ha.messages.empty():
+                break
+            await asyncio.sleep(0.01)
+        first = received(ha)
         assert [t for t, _ in first] == [topic]
         ha.publish("homeassistant/status", b"online")
         for _ in range(500):  # until the box has handled it (the broker and paho run in threads)
