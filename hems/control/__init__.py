@@ -13,17 +13,13 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from hems.alerts.config import AlertsConfig
-from hems.alerts.engine import AlertEngine, BreakerSpec
-from hems.clock import Clock
-from hems.control.book import ScheduleBook
-from hems.control.core import Control
-from hems.control.scenario import LoadFn, Planner, PriceFn, SiteFacts, default_planner, flat_prices
-from hems.mqtt import topics
-from hems.mqtt.bridge import MqttBridge
-
-if TYPE_CHECKING:  # hems.config imports hems.control.config: no import cycle at run time
+if TYPE_CHECKING:  # hems.config imports hems.control.config: keep this package light to import
+    from hems.alerts.config import AlertsConfig
+    from hems.alerts.engine import AlertEngine
+    from hems.clock import Clock
     from hems.config import HemsConfig
+    from hems.control.core import Control
+    from hems.control.scenario import LoadFn, Planner, PriceFn
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +37,9 @@ def build_alert_engine(
 
     Capacity steps come from ``alerts`` or else from the tariff in force on local ``day``.
     """
+    from hems.alerts.config import AlertsConfig
+    from hems.alerts.engine import AlertEngine, BreakerSpec
+
     alerts = alerts or getattr(config, "alerts", None) or AlertsConfig.model_validate({})
     site = config.site
     updates: dict[str, Any] = {}
@@ -83,6 +82,12 @@ def build_control(
     ``planner``/``prices``/``base_load`` default to the optimiser in a worker process, the tariff's
     prices on the cached spot prices, and yesterday's measured import.
     """
+    from hems.control.book import ScheduleBook
+    from hems.control.core import Control
+    from hems.control.scenario import SiteFacts, default_planner, flat_prices
+    from hems.mqtt import topics
+    from hems.mqtt.bridge import MqttBridge
+
     site = config.site
     connection = storage.connection if storage is not None else sqlite3.connect(":memory:")
     book = ScheduleBook(connection, config.appliance)
@@ -122,3 +127,11 @@ def build_control(
         circuits=[c.id for c in config.circuit],
         ha_prefix=mqtt.homeassistant_prefix if mqtt else topics.HA_PREFIX,
     )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Control":  # `from hems.control import Control` without importing it eagerly
+        from hems.control.core import Control
+
+        return Control
+    raise AttributeError(name)

@@ -19,16 +19,18 @@ from hems.alerts.engine import Alert, AlertEngine
 from hems.clock import Clock
 from hems.control.book import Outcome, ScheduleBook
 from hems.control.config import ApplianceConfig
+from hems.control.inputs import seed_capacity
 from hems.control.scenario import (
     LoadFn,
     Planner,
     PriceFn,
     SiteFacts,
     build_scenario,
+    capacity_table,
     power_at,
     schedules_from_plan,
 )
-from hems.control.shedding import ShedAction, Shedder
+from hems.control.shedding import ShedAction, Shedder, interruptible, present_power_kw
 from hems.mqtt import topics
 from hems.mqtt.bridge import Incoming, MqttBridge
 from hems.mqtt.homeassistant import discovery_document
@@ -83,6 +85,7 @@ class Control:
         self._plan_task: asyncio.Task[None] | None = None
         self._relay_sent: dict[str, str] = {}
         self._price_now: float | None = None
+        self._started = False
         self._planned_at: datetime | None = None
         self._off_plan_since: datetime | None = None
         self.replan_load_kw = 1.5  #: measured import this far from the plan's ... [kW]
@@ -90,7 +93,11 @@ class Control:
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
-        self._seed_capacity()
+        """Seed the capacity tracker from storage and connect to the broker (in the background)."""
+        if self._started:
+            return
+        self._started = True
+        seed_capacity(self.engine.capacity, self.storage, self.clock.now())
         if self.bridge is not None:
             self.bridge.on_connected.append(self._on_connected)
             self.bridge.start()
@@ -110,6 +117,9 @@ class Control:
 
     # --- the cycle ------------------------------------------------------------------------------
     async def on_cycle(self, snapshot: Snapshot) -> None:
+        """One cycle (see the module docstring); starts itself on the first call."""
+        if not self._started:
+            await self.start()
         now = snapshot.time
         for alert in self.engine.evaluate(snapshot):
             self._report(alert)
@@ -127,9 +137,8 @@ class Control:
             self._send_schedule(aid, schedule, now)
         self._drive_relays(now)
         self._check_load(snapshot)
-        for action in self.shedder.decide(
-            now, self.engine.active.values(), self._power_kw(snapshot), self._interruptible()
-        ):
+        power = present_power_kw(self.appliances, self.book, snapshot)
+        for action in self.shedder.decide(now, self.engine.active.values(), power, interruptible(self.book)):
             self._command(action, now)
         self._publish_state(snapshot)
 
@@ -208,7 +217,7 @@ class Control:
         if not pending:
             self._store_plan(now, None, {})
             return
-        capacity = self._capacity_table()
+        capacity = capacity_table(self.engine.capacity, self.clock.now())
         try:
             scenario = build_scenario(
                 now, pending, self.appliances, self.site_facts, self.prices, self.base_load, capacity
@@ -233,25 +242,6 @@ class Control:
         self._store_plan(now, plan, issued)
         first = scenario["series"]["import_price_per_kwh"]
         self._price_now = first[0] if first else None
-
-    def _capacity_table(self) -> dict[str, Any] | None:
-        tracker = self.engine.capacity
-        if tracker is None:
-            return None
-        proj = tracker.projection(self.clock.now())
-        today = self.clock.now().astimezone(tracker.tz).date()
-        others = [
-            v
-            for d, v in tracker.daily_peaks.items()
-            if (d.year, d.month) == (today.year, today.month) and d != today
-        ]
-        today_peak = max(tracker.daily_peaks.get(today, 0.0), proj.energy_so_far_kwh if proj else 0.0)
-        return {
-            "step_upper_kw": tracker.bounds,
-            "step_price": tracker.prices,
-            "month_peaks_kw": others,
-            "today_peak_kw": today_peak,
-        }
 
     def _store_plan(self, now: datetime, plan: dict[str, Any] | None, issued: dict[str, Schedule]) -> None:
         starts = {aid: s.start.isoformat() for aid, s in issued.items() if s.start is not None}
@@ -292,22 +282,6 @@ class Control:
             self._off_plan_since = None
             self.request_replan(f"measured import {grid.p_import_w / 1000:.1f} kW, planned {expected:.1f} kW")
 
-    def _seed_capacity(self) -> None:
-        """After a restart: the month's hourly import energies from storage into the capacity tracker."""
-        tracker = self.engine.capacity
-        if tracker is None or self.storage is None:
-            return
-        now = self.clock.now()
-        local = now.astimezone(tracker.tz)
-        month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        this_hour = now.replace(minute=0, second=0, microsecond=0)
-        try:
-            points = self.storage.series("grid.p_import_w", month_start, this_hour, "1h")
-        except Exception:
-            log.exception("capacity tracker: no hourly history")
-            return
-        tracker.seed({p.time: p.mean / 1000.0 for p in points})  # 1 h at mean W → kWh
-
     # --- outgoing -------------------------------------------------------------------------------
     def _send_schedule(self, aid: str, schedule: Schedule, now: datetime) -> None:
         self._publish(topics.appliance(self.site, aid, "schedule"), dump(schedule), qos=1, retain=True)
@@ -335,29 +309,6 @@ class Control:
         if action.action == "start" and self.appliances[action.appliance].kind == "relay":
             self._relay_sent.pop(action.appliance, None)  # the plan decides again next cycle
         self._publish(topics.appliance(self.site, action.appliance, "set"), dump(cmd), qos=1)
-
-    def _power_kw(self, snapshot: Snapshot) -> dict[str, float]:
-        """Present power of each appliance [kW]: reported, else planned, else nominal if running."""
-        out = {}
-        for aid, cfg in self.appliances.items():
-            st = snapshot.appliances.get(aid) or self.book.entries[aid].state
-            s = self.book.schedules().get(aid)
-            if st is not None and st.p_w is not None:
-                out[aid] = st.p_w / 1000.0
-            elif s is not None:
-                out[aid] = power_at(s.slot_start, s.slot_minutes, s.power_kw, snapshot.time)
-            elif st is not None and st.running:
-                out[aid] = cfg.power_kw or 0.0
-            else:
-                out[aid] = 0.0
-        return out
-
-    def _interruptible(self) -> dict[str, bool]:
-        out = {}
-        for aid, e in self.book.entries.items():
-            if e.request is not None and e.request.interruptible is not None:
-                out[aid] = e.request.interruptible and self.appliances[aid].interruptible
-        return out
 
     def _publish_state(self, snapshot: Snapshot) -> None:
         if self.bridge is None:

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hems.config import HemsConfig
+from hems.alerts.capacity import CapacityTracker
 from hems.control.scenario import LoadFn, PriceFn
+
+if TYPE_CHECKING:
+    from hems.config import HemsConfig
 
 log = logging.getLogger(__name__)
 
@@ -88,3 +91,17 @@ def history_base_load(storage: Any) -> LoadFn:
         return [round(max(by_time.get(t - day, 0.0), 0.0), 3) for t in slots]
 
     return load
+
+
+def seed_capacity(tracker: CapacityTracker | None, storage: Any | None, now: datetime) -> None:
+    """After a restart: the month's finished hours of import energy from storage into ``tracker``."""
+    if tracker is None or storage is None:
+        return
+    month_start = now.astimezone(tracker.tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    try:
+        points = storage.series("grid.p_import_w", month_start, this_hour, "1h")
+    except Exception:  # no history is no reason to stop the daemon
+        log.exception("capacity tracker: no hourly history")
+        return
+    tracker.seed({p.time: p.mean / 1000.0 for p in points})  # 1 h at a mean of W → kWh

@@ -3,7 +3,8 @@
 `build_scenario` writes the structure of docs/scenario-format.md from the pending appliance requests,
 per-slot prices, a base-load estimate and the month's capacity peaks; `schedules_from_plan` turns the
 plan JSON back into each appliance's schedule fields. `default_planner` runs the optimiser in a
-worker process (pyomo never enters the daemon); hems/control/inputs.py gathers prices and loads.
+worker process (`optimiser.worker`: pyomo never enters the daemon); hems/control/inputs.py gathers
+prices and loads.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from hems.alerts.capacity import CapacityTracker
 from hems.control.config import ApplianceConfig
 from hems.mqtt.payloads import ApplianceRequest
 
@@ -136,30 +138,10 @@ def power_at(schedule_start: datetime, slot_minutes: int, power_kw: list[float],
 
 
 def default_planner(scenario: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    """The optimiser in a worker process (`optimiser.worker.plan_in_subprocess` when available)."""
-    try:
-        from optimiser.worker import plan_in_subprocess
-    except ImportError:
-        return _plan_in_spawned_process(scenario, timeout_s)
-    result: dict[str, Any] = plan_in_subprocess(scenario, timeout_s)
-    return result
+    """The optimiser in a spawned worker process (pyomo never enters the daemon)."""
+    from optimiser.worker import plan_in_subprocess
 
-
-def _plan_in_spawned_process(scenario: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        future = pool.submit(_plan_worker, scenario, max(timeout_s - 5.0, 1.0))
-        return future.result(timeout=timeout_s)
-
-
-def _plan_worker(scenario: dict[str, Any], time_limit_s: float) -> dict[str, Any]:
-    """Runs in the worker process: only there is pyomo imported."""
-    from optimiser.plan import plan_scenario
-
-    return plan_scenario(scenario, time_limit=time_limit_s)
+    return plan_in_subprocess(scenario, timeout_s)
 
 
 def flat_prices(price_per_kwh: float = 1.0) -> PriceFn:
@@ -169,3 +151,20 @@ def flat_prices(price_per_kwh: float = 1.0) -> PriceFn:
         return [price_per_kwh] * len(slots), [0.0] * len(slots)
 
     return prices
+
+
+def capacity_table(tracker: CapacityTracker | None, now: datetime) -> dict[str, Any] | None:
+    """The scenario's ``[capacity_tariff]`` from the alert engine's tracker (None without steps)."""
+    if tracker is None:
+        return None
+    proj = tracker.projection(now)
+    today = now.astimezone(tracker.tz).date()
+    month = (today.year, today.month)
+    others = [v for d, v in tracker.daily_peaks.items() if (d.year, d.month) == month and d != today]
+    today_peak = max(tracker.daily_peaks.get(today, 0.0), proj.energy_so_far_kwh if proj else 0.0)
+    return {
+        "step_upper_kw": tracker.bounds,
+        "step_price": tracker.prices,
+        "month_peaks_kw": others,
+        "today_peak_kw": today_peak,
+    }

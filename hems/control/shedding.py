@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hems.alerts.engine import Condition
+from hems.control.book import ScheduleBook
 from hems.control.config import ApplianceConfig
+from hems.control.scenario import power_at
+from hems.snapshot import Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +116,32 @@ class Shedder:
         del self.shed[best]
         self._last_resume = now
         return [ShedAction(best, "start", None, "overload over: resuming")]
+
+
+def present_power_kw(
+    appliances: Mapping[str, ApplianceConfig], book: ScheduleBook, snapshot: Snapshot
+) -> dict[str, float]:
+    """Present power of each appliance [kW]: reported, else planned now, else nominal if running."""
+    out = {}
+    schedules = book.schedules()
+    for aid, cfg in appliances.items():
+        st = snapshot.appliances.get(aid) or book.entries[aid].state
+        s = schedules.get(aid)
+        if st is not None and st.p_w is not None:
+            out[aid] = st.p_w / 1000.0
+        elif s is not None:
+            out[aid] = power_at(s.slot_start, s.slot_minutes, s.power_kw, snapshot.time)
+        elif st is not None and st.running:
+            out[aid] = cfg.power_kw or 0.0
+        else:
+            out[aid] = 0.0
+    return out
+
+
+def interruptible(book: ScheduleBook) -> dict[str, bool]:
+    """Per-appliance restriction from the current request (it can only forbid, never allow)."""
+    out = {}
+    for aid, e in book.entries.items():
+        if e.request is not None and e.request.interruptible is not None:
+            out[aid] = e.request.interruptible and book.config[aid].interruptible
+    return out
