@@ -136,7 +136,7 @@ class _StepSearch:
     def solve(self, combo: dict[int, int]) -> Results:
         _fix_steps(self.built.model, combo)
         results = _run(self.opt, self.built.model, self.gap, self.left())
-        self.highs_seconds += _highs_time(results)
+        self.highs_seconds = max(self.highs_seconds, _highs_time(results))  # cumulative in one Highs
         self.nodes += _nodes(results)
         self.proven &= _proven(results) or not _has_plan(results)
         return results
@@ -146,52 +146,35 @@ class _StepSearch:
         if self.best is None or objective < self.best[0]:
             self.best = (objective, _snapshot(self.built.model))
 
-    def reached_steps(self) -> dict[int, int]:
-        """The cheapest steps the loaded solution's peaks fit in."""
-        b = self.built
-        return {
-            g: min(j for j in js if 3 * b.step_upper[g, j] >= pyo.value(b.top3_sum[g]) - 1e-6)
-            for g, js in self.choices.items()
-        }
-
-    def run(self) -> float:
-        """Search; returns the energy lower bound used for pruning [currency]."""
+    def run(self) -> None:
+        """Best-first search over the step combinations, each bounded by its LP relaxation."""
         m = self.built.model
-        free = {g: js[-1] for g, js in self.choices.items()}
-        first = self.solve(free)  # no cap: easy; its bound bounds every combination's energy cost
-        lb_energy = (
-            float("-inf") if first.objective_bound is None else first.objective_bound - self.cost(free)
-        )
-        if _has_plan(first):
-            first.solution_loader.load_vars()
-            reached = self.reached_steps()
-            for (g, j), var in m.step.items():
-                var.set_value(1.0 if reached[g] == j else 0.0)
-            self.offer(first.incumbent_objective - self.cost(free) + self.cost(reached))
         combos = [dict(zip(self.months, c, strict=True)) for c in itertools.product(*self.choices.values())]
         combos.sort(key=lambda c: (self.cost(c), sorted(c.items())))
-        for combo in combos:
+        bounded: list[tuple[float, int, dict[int, int]]] = []
+        for k, combo in enumerate(combos):
+            _fix_steps(m, combo)
+            lp_bound, lp = _relaxed_bound(self.opt, m, self.left())
+            self.highs_seconds = max(self.highs_seconds, _highs_time(lp))
+            bounded.append((lp_bound, k, combo))
+        bounded.sort(key=lambda item: (item[0], item[1]))
+        for lp_bound, _, combo in bounded:
             target = float("inf") if self.best is None else self.best[0] - self.gap * abs(self.best[0]) - 1e-9
-            if lb_energy + self.cost(combo) >= target:
-                self.bounds.append(lb_energy + self.cost(combo))  # this and all dearer ones pruned
+            if lp_bound >= target:
+                self.bounds.append(lp_bound)  # this and every later combination are pruned
                 break
             if self.left() <= 0:
                 self.proven = False
-                self.bounds.append(lb_energy + self.cost(combo))
-                break
-            _fix_steps(m, combo)
-            lp_bound, lp = _relaxed_bound(self.opt, m, self.left())  # cheap test: is the cap hopeless?
-            self.highs_seconds += _highs_time(lp)
-            if lp_bound >= target:
                 self.bounds.append(lp_bound)
-                continue
+                break
             results = self.solve(combo)
             if results.objective_bound is not None:
                 self.bounds.append(float(results.objective_bound))
+            else:
+                self.bounds.append(lp_bound)
             if _has_plan(results):
                 results.solution_loader.load_vars()
                 self.offer(float(results.incumbent_objective))
-        return lb_energy
 
 
 def _solve_by_step(built: Built, gap: float, time_limit: float) -> Outcome | None:

@@ -52,6 +52,7 @@ def test_energy_need_fills_cheapest_hours() -> None:
     r = solve_checked(sc)
     assert r["appliances"]["ev"]["power_kw"] == pytest.approx([0.0, 2.0, 1.0, 0.0])
     assert r["objective"] == pytest.approx(2.0 * 1 + 1.0 * 2)
+    assert r["status"] == "optimal" and r["mip_gap"] == 0.0  # a pure LP reports 0
 
 
 def test_energy_min_power_is_semicontinuous() -> None:
