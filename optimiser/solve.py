@@ -4,10 +4,11 @@ Returns a typed `Outcome` instead of raising on a non-optimal result.
 
 With a capacity tariff the step choice is the weak spot of the LP relaxation: a fractional step
 "buys" peak room at the convex envelope's price, and HiGHS then spends seconds in root heuristics
-closing the last 0.1 %. The few reachable steps are therefore branched on here, explicitly: each
-combination of month steps (cheapest first) is solved as a MIP with the step fixed, so the peak is a
-hard cap and the LP is tight; a combination is pruned once (lower bound of the energy cost without
-any cap) + (its step cost) cannot beat the best plan. The result is proven to the same gap.
+closing the last 0.1 %. The few reachable steps are therefore branched on here, explicitly: every
+combination of month steps gets the LP bound of the model with those steps fixed (the peak then is
+a hard cap and the LP is tight); the combinations are solved as MIPs best bound first, and the rest
+are pruned as soon as their LP bound cannot beat the best plan. The result is proven to the same
+gap; the reported bound is the smallest bound of any combination not excluded.
 """
 
 from __future__ import annotations
