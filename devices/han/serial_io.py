@@ -145,7 +145,7 @@ def read_frames(
                                 log.info("meter on %s: frames at %s", config.port, settings.label)
                             if config.format == "auto":  # look only for the kind this meter sends
                                 decoder.splitter.han = result.protocol == "han"
-                                decoder.splitter.p1 = result.protocol == "p1"
+                                decoder.splitter.p1 = decoder.splitter.raw_apdu = result.protocol == "p1"
                             stats.locked, last_good = True, now
                             stats.detected = f"{result.protocol} {result.fields.get('vendor', '?')}"
                         else:

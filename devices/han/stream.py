@@ -229,7 +229,10 @@ class StreamDecoder:
     def __init__(self, options: DecodeOptions | None = None, fmt: str = "auto") -> None:
         self.options = options or DecodeOptions()
         self.fmt = fmt
-        self.splitter = FrameSplitter(han=fmt != "p1", p1=fmt != "han", raw_apdu=fmt == "p1")
+        # Raw ciphered APDUs (Luxembourg's encrypted P1) have no frame check of their own: looked
+        # for only where they can occur, and only when a key can tell them from noise.
+        raw_apdu = fmt == "p1" or (fmt == "auto" and self.options.keys is not None)
+        self.splitter = FrameSplitter(han=fmt != "p1", p1=fmt != "han", raw_apdu=raw_apdu)
         self.counts: Counter[str] = Counter()  #: "ok" and one entry per error reason
         self._segments: list[bytes] = []
         self._segment_raw = b""

@@ -4,6 +4,7 @@ and the async GridMeter driver on top."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import termios
 import threading
@@ -144,10 +145,11 @@ def test_auto_detection_settles_on_the_setting_that_gives_frames(
     collector_factory.append(collector)
 
     def talk() -> None:
-        while not collector.stop.is_set() and meter.master >= 0:
-            right = meter.speed() == termios.B115200
-            meter.send(telegram if right else bytes(range(0x80, 0xFF)) * 3, chunk=512)
-            time.sleep(0.05)
+        with contextlib.suppress(OSError):  # the test ended and closed the pty
+            while not collector.stop.is_set() and meter.master >= 0:
+                right = meter.speed() == termios.B115200
+                meter.send(telegram if right else bytes(range(0x80, 0xFF)) * 3, chunk=512)
+                time.sleep(0.05)
 
     threading.Thread(target=talk, daemon=True).start()
     collector.wait(lambda: len(collector.readings()) >= 3)
@@ -192,10 +194,11 @@ async def test_read_once_waits_for_a_full_list(meter: FakeMeter) -> None:
     config = _config(meter, baudrate=2400, parity="E")
 
     def later() -> None:
-        time.sleep(0.3)
-        meter.send(LIST1)
-        time.sleep(0.2)
-        meter.send(LIST2)
+        with contextlib.suppress(OSError):
+            time.sleep(0.3)
+            meter.send(LIST1)
+            time.sleep(0.2)
+            meter.send(LIST2)
 
     threading.Thread(target=later, daemon=True).start()
     reading = await read_once(config, timeout_s=5.0)
