@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from hems.config import HemsConfig
 from hems.daemon import CycleHook, Daemon, Devices
 from hems.errors import UsageError
 from hems.snapshot import Snapshot
-from hems.storage import SampleWriter, Storage, WriterSettings
+from hems.storage import SampleWriter, SchemaError, Storage, WriterSettings
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,9 @@ def build_daemon(
 def open_storage(path: str | Path, config: HemsConfig) -> Storage:
     try:
         return Storage.open(path, timezone=config.site.timezone)
-    except OSError as exc:
+    except SchemaError as exc:
+        raise UsageError(str(exc)) from None
+    except (OSError, sqlite3.DatabaseError) as exc:
         raise UsageError(f"{path}: cannot open the database: {exc}") from None
 
 

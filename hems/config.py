@@ -33,7 +33,7 @@ class SiteConfig(_Section):
     id: str = Field("home", pattern=r"^[a-z0-9][a-z0-9-]*$")  #: MQTT site name: hems/<id>/...
     timezone: str = "Europe/Oslo"
     country: str = Field("NO", pattern=r"^[A-Z]{2}$")
-    postcode: str | None = Field(None, pattern=r"^[0-9A-Za-z -]{3,10}$")
+    postcode: str | None = Field(None, pattern=r"^[0-9A-Za-z -]{4,10}$")
     latitude: float = Field(59.91, ge=-90, le=90)
     longitude: float = Field(10.75, ge=-180, le=180)
     network: Literal["TN", "IT", "1P"] = "TN"

@@ -96,6 +96,18 @@ async def _demo(args: argparse.Namespace, cfg: HemsConfig) -> int:
             pv_kwp=pv_kwp,
             fail={d: "error" for d in args.fail},
         )
+        # the simulator replaces the configured devices: the household's circuits are the twin's
+        from devices.modbus.config import CircuitConfig
+
+        cfg = cfg.model_copy(
+            update={
+                "circuit": [
+                    CircuitConfig(id=c.id, name=c.name, line=c.line, breaker_a=c.breaker_a, curve=c.curve)
+                    for c in twin.circuits
+                ],
+                "meter": None,
+            }
+        )
         try:
             await twin.state(start)  # warm the PV worker before the clock starts running
             devices = Devices(

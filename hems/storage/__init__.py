@@ -1,6 +1,7 @@
 """Storage: one SQLite database in WAL mode (see store.py for the read API, writer.py for batching)."""
 
 from hems.storage.rollup import RESOLUTIONS, ROLLUPS
+from hems.storage.schema import SchemaError
 from hems.storage.store import Event, Point, Storage, from_unix, to_unix
 from hems.storage.writer import SampleWriter, WriterSettings
 
@@ -10,6 +11,7 @@ __all__ = [
     "Event",
     "Point",
     "SampleWriter",
+    "SchemaError",
     "Storage",
     "WriterSettings",
     "from_unix",

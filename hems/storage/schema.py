@@ -38,6 +38,24 @@ CREATE TABLE IF NOT EXISTS doc (key TEXT PRIMARY KEY, t INTEGER NOT NULL, body T
 """
 
 
+class SchemaError(Exception):
+    """The file is not a hems database this version can read."""
+
+
+def check_version(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise SchemaError(f"{path}: not a hems database ({exc})") from None
+    if row is None:
+        raise SchemaError(f"{path}: not a hems database (no schema version)")
+    if row[0] != str(SCHEMA_VERSION):
+        raise SchemaError(
+            f"{path}: database schema {row[0]}, this hems reads schema {SCHEMA_VERSION}; "
+            "keep it with the hems version that wrote it, or start a new database"
+        )
+
+
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open (creating when writable) a hems database with the project's pragmas."""
     p = Path(path)
@@ -48,6 +66,15 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
             f"file:{p}?mode=ro", uri=True, timeout=5.0, isolation_level=None, check_same_thread=False
         )
         conn.execute("PRAGMA query_only = ON")
+        try:
+            has_meta = conn.execute(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'"
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise SchemaError(f"{p}: not a hems database ({exc})") from None
+        if has_meta:  # a database still being created by its writer reads as empty until then
+            check_version(conn, p)
         return conn
     if p.parent and not p.parent.exists():
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -64,4 +91,5 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     conn.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
     )
+    check_version(conn, p)
     return conn

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 import random
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from hems.storage import SampleWriter, Storage, WriterSettings
+from hems.cli import main
+from hems.storage import SampleWriter, SchemaError, Storage, WriterSettings
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -199,3 +201,26 @@ def test_energy_registers_keep_every_watt_hour(st: Storage) -> None:
     w.close()
     pts = st.series("grid.e_import_kwh", start, start + timedelta(minutes=5))
     assert [p.mean for p in pts] == [123456.789 + i / 1000 for i in range(10)]
+
+
+def test_a_database_of_another_schema_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    Storage.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    for readonly in (False, True):
+        with pytest.raises(SchemaError, match=r"old\.db: database schema 1, this hems reads schema 2"):
+            Storage.open(path, readonly=readonly)
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("shopping list: milk, bread\n" * 100)
+    with pytest.raises(SchemaError, match="not a hems database"):
+        Storage.open(path, readonly=True)
+    assert main(["demo", "--headless", "--db", str(path), "--stop-after", "1m"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"hems: error: {path}: ")
+    assert path.read_text().startswith("shopping list")  # nothing of the user's file was touched
