@@ -163,6 +163,7 @@ def read_frames(
             log.warning("meter on %s lost: %s; reopening", config.port, exc)
             stats.disconnects += 1
             stats.last_error = f"{config.port} disconnected: {exc}"
+            port.close()
             stop.wait(config.reopen_delay_s)
         finally:
             port.close()
