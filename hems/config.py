@@ -2,7 +2,7 @@
 
 Each part owns the model of its own section (devices/han → [meter], devices/modbus → [[circuit]],
 tariffs → [tariff], optimiser/forecast → [pv], hems/mqtt → [mqtt], hems/control → [[appliance]],
-hems/telemetry → [telemetry]); this module composes them and turns every validation error into one
+hems/alerts → [alerts], hems/telemetry → [telemetry]); this module composes them and turns every validation error into one
 line naming the file, the key and what was expected (`UsageError`, exit 2).
 """
 
@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from devices.han.config import MeterConfig
+from hems.alerts.config import AlertsConfig
 from devices.modbus.config import CircuitConfig
 from hems.control.config import ApplianceConfig
 from hems.errors import UsageError
@@ -84,6 +85,7 @@ class HemsConfig(_Section):
     pv: PvConfig | None = None
     mqtt: MqttConfig | None = None
     appliance: list[ApplianceConfig] = Field(default_factory=list)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     contact: ContactConfig = Field(default_factory=ContactConfig)
 

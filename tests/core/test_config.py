@@ -109,3 +109,10 @@ def test_check_config_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert err[0].startswith(
         f"hems: error: {bad}: circuit[0].meter.unit_id: expected less than or equal to 247"
     )
+
+
+def test_the_shipped_example_config_is_valid() -> None:
+    example = Path(__file__).parents[2] / "examples" / "hems.toml"
+    cfg = load_config(example)
+    assert cfg.site.network == "IT" and len(cfg.circuit) == 4
+    assert cfg.telemetry.consent and cfg.contact.name
