@@ -120,7 +120,8 @@ class _StepSearch:
     """Explicit branching on the month steps (see the module docstring)."""
 
     def __init__(self, built: Built, gap: float, time_limit: float) -> None:
-        self.built, self.gap, self.deadline = built, gap, time.perf_counter() + time_limit
+        self.built, self.gap, self.time_limit = built, gap, time_limit
+        self.deadline = time.perf_counter() + time_limit
         self.opt = Highs()
         self.months = sorted({g for g, _ in built.step_cost})
         self.choices = {g: sorted(j for gg, j in built.step_cost if gg == g) for g in self.months}
@@ -136,7 +137,9 @@ class _StepSearch:
 
     def solve(self, combo: dict[int, int]) -> Results:
         _fix_steps(self.built.model, combo)
-        results = _run(self.opt, self.built.model, self.gap, self.left())
+        # the first plan gets at least a third of the budget, so a short limit still yields one
+        floor = self.time_limit / 3 if self.best is None else 0.0
+        results = _run(self.opt, self.built.model, self.gap, max(self.left(), floor))
         self.highs_seconds = max(self.highs_seconds, _highs_time(results))  # cumulative in one Highs
         self.nodes += _nodes(results)
         self.proven &= _proven(results) or not _has_plan(results)
@@ -164,7 +167,7 @@ class _StepSearch:
             if lp_bound >= target:
                 self.bounds.append(lp_bound)  # this and every later combination are pruned
                 break
-            if self.left() <= 0:
+            if self.left() <= 0 and self.best is not None:
                 self.proven = False
                 self.bounds.append(lp_bound)
                 break
