@@ -206,13 +206,22 @@ def _shiftable(app: ShiftableSpec, spec: ScenarioSpec, n: int, h: float) -> Shif
     published = (
         None if app.published_start is None else _slot_index(start, app.published_start, minutes, True)
     )
+    allowed: set[int] = set()
     if fixed is not None:
         starts: list[int] = []
     else:
-        starts = list(range(first, end - length + 1))
+        allowed = set(range(first, end - length + 1))
+        for begin_at, end_at in app.extra_windows:
+            lo = min(max(_slot_index(start, begin_at, minutes, True), 0), n)
+            hi = min(max(_slot_index(start, end_at, minutes, False), 0), n)
+            allowed.update(range(lo, hi - length + 1))
+        starts = sorted(allowed)
         if not starts:  # no start fits the window: every start in the horizon, priced by hours outside
             starts = list(range(0, max(n - length, 0) + 1))
-    outside = tuple((max(0, first - s) + max(0, s + length - end)) * h for s in starts)
+    inside = set() if fixed is not None else allowed
+    outside = tuple(
+        0.0 if s in inside else (max(0, first - s) + max(0, s + length - end)) * h for s in starts
+    )
     return Shiftable(
         app.id,
         tuple(app.profile_kw),

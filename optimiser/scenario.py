@@ -11,6 +11,8 @@ Project-added optional keys (the contract allows adding keys, never renaming):
 - ``[[appliance]] published_start`` (shiftable): the start published by the previous plan; moving it
   costs ``[replan] move_penalty``.
 - ``[replan] move_penalty``: cost of moving an already published start [currency], default 0.
+- ``[[appliance]] extra_windows`` (shiftable): more windows ``[[earliest_start, latest_end], ...]``;
+  the program runs inside one of them or the main one.
 """
 
 from __future__ import annotations
@@ -96,10 +98,24 @@ class ShiftableSpec(_Table):
     line: str = "3P"
     started: datetime | None = None  #: project key: running since this instant
     published_start: datetime | None = None  #: project key: start of the previous plan
+    #: project key: more allowed windows [[earliest_start, latest_end], ...] besides the main one
+    extra_windows: list[tuple[datetime, datetime]] = Field(default_factory=list)
 
     _aware_times = field_validator("earliest_start", "latest_end", "started", "published_start")(
         lambda v: v if v is None else _aware(v)
     )
+
+    @field_validator("extra_windows")
+    @classmethod
+    def _ordered_windows(cls, value: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+        for begin, end in value:
+            _aware(begin)
+            _aware(end)
+            if end < begin:
+                raise ValueError(
+                    f"windows [earliest_start, latest_end] with the end at or after the start: {end}"
+                )
+        return value
 
 
 class EnergySpec(_Table):

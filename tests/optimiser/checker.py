@@ -121,12 +121,9 @@ def check_plan(scenario: dict[str, Any], plan: dict[str, Any]) -> list[str]:
                 _dt(out["start"]),
                 _dt(out["start"]) + timedelta(minutes=minutes * len(app["profile_kw"])),
             )
-            inside = (
-                _dt(app["earliest_start"]) <= begin
-                and end <= _dt(app["latest_end"])
-                and s >= 0
-                and s <= n - len(app["profile_kw"])
-            )
+            windows = [(app["earliest_start"], app["latest_end"]), *app.get("extra_windows", [])]
+            inside = any(_dt(w0) <= begin and end <= _dt(w1) for w0, w1 in windows)  # project key
+            inside = inside and 0 <= s <= n - len(app["profile_kw"])
             if "started" not in app and not inside and f"{aid}.window" not in relaxed:
                 bad.append(f"{aid}: start {out['start']} outside its window")
         elif kind == "energy":

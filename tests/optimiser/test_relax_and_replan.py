@@ -136,3 +136,23 @@ def test_published_start_moves_when_the_gain_is_larger() -> None:
     r = solve_checked(_published(0.01))
     assert r["appliances"]["dw"]["start"] == "2026-01-15T00:00:00+01:00"
     assert r["stability_cost"] == pytest.approx(0.01) and r["objective"] == pytest.approx(1.01)
+
+
+def test_extra_window_lets_a_program_run_in_the_cheaper_of_two_windows() -> None:
+    sc = tiny(6, [2.0, 2.0, 9.0, 9.0, 1.0, 1.0])
+    sc["appliance"] = [
+        {
+            "id": "wm",
+            "kind": "shiftable",
+            "profile_kw": [1.0, 1.0],
+            "earliest_start": T0,
+            "latest_end": T2,
+            "extra_windows": [["2026-01-15T04:00:00+01:00", "2026-01-15T06:00:00+01:00"]],
+        }
+    ]
+    r = solve_checked(sc)
+    assert r["status"] == "optimal" and r["appliances"]["wm"]["start"] == "2026-01-15T04:00:00+01:00"
+    assert r["objective"] == pytest.approx(2.0)
+    sc["appliance"][0]["extra_windows"] = [["2026-01-15T05:00:00+01:00", "2026-01-15T04:00:00+01:00"]]
+    with pytest.raises(ValueError, match=r"appliance\[0\]\.extra_windows"):
+        solve_checked(sc)
