@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # hems.config imports hems.control.config: keep this package 
     from hems.config import HemsConfig
     from hems.control.core import Control
     from hems.control.scenario import LoadFn, Planner, PriceFn
+    from hems.jobs import JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,13 @@ def build_control(
     planner: Planner | None = None,
     prices: PriceFn | None = None,
     base_load: LoadFn | None = None,
+    jobs: bool = True,
 ) -> Control:
     """Everything control needs, from the configuration. MQTT only when ``[mqtt]`` is set.
 
     ``planner``/``prices``/``base_load`` default to the optimiser in a worker process, the tariff's
-    prices on the cached spot prices, and yesterday's measured import.
+    prices on the cached spot prices, and yesterday's measured import. With a database and ``jobs``
+    the scheduled jobs (prices, report, telemetry) run from the control hook's cycle.
     """
     from hems.control.book import ScheduleBook
     from hems.control.core import Control
@@ -110,7 +113,7 @@ def build_control(
         if mqtt.homeassistant_discovery:
             filters.append(f"{mqtt.homeassistant_prefix}/status")
         bridge = MqttBridge(mqtt, site.id, filters)
-    return Control(
+    control = Control(
         site=site.id,
         clock=clock,
         engine=build_alert_engine(config, day=clock.now().astimezone(ZoneInfo(site.timezone)).date()),
@@ -127,6 +130,37 @@ def build_control(
         circuits=[c.id for c in config.circuit],
         ha_prefix=mqtt.homeassistant_prefix if mqtt else topics.HA_PREFIX,
     )
+    if jobs and storage is not None:
+        control.jobs = build_jobs(config, storage, clock, control.request_replan)
+    return control
+
+
+def build_jobs(config: HemsConfig, storage: Any, clock: Clock, replan: Any = None) -> JobRunner:
+    """The daemon's scheduled jobs on ``storage``'s database: day-ahead prices, the daily report and
+    the telemetry upload (each only if its part is installed); ``replan`` after new prices."""
+    from hems.control.prices import prices_job
+    from hems.jobs import JobRunner, standard_jobs
+
+    tz = config.site.timezone
+    parts: dict[str, Any] = {"fetch_prices": prices_job(config, storage)}
+    try:
+        from hems.reports.job import report_job
+
+        parts["report"] = report_job(storage, tz)
+    except ImportError as exc:
+        log.warning("no report job: %s", exc)
+    try:
+        from hems.telemetry.job import telemetry_job
+        from hems.telemetry.privacy import deidentify_site
+
+        site: Any = config.site  # their Protocol declares network: str; ours is a Literal of str
+        parts["telemetry"] = telemetry_job(config.telemetry, storage, clock, deidentify_site(site))
+    except ImportError as exc:
+        log.warning("no telemetry job: %s", exc)
+    runner = JobRunner(clock, storage.connection)
+    for job in standard_jobs(tz, telemetry_hour=config.telemetry.upload_hour, replan=replan, **parts):
+        runner.add(job)
+    return runner
 
 
 def __getattr__(name: str) -> Any:

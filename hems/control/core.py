@@ -31,6 +31,7 @@ from hems.control.scenario import (
     schedules_from_plan,
 )
 from hems.control.shedding import ShedAction, Shedder, interruptible, present_power_kw
+from hems.jobs import JobRunner
 from hems.mqtt import topics
 from hems.mqtt.bridge import Incoming, MqttBridge
 from hems.mqtt.homeassistant import discovery_document
@@ -86,6 +87,9 @@ class Control:
         self._relay_sent: dict[str, str] = {}
         self._price_now: float | None = None
         self._started = False
+        self.jobs: JobRunner | None = None  #: scheduled jobs, run from this hook's cycle
+        self._rejects: dict[str, tuple[datetime, int]] = {}  # appliance → (window start, count)
+        self.max_rejects_per_minute = 10  #: a flood of bad messages is answered only this often
         self._planned_at: datetime | None = None
         self._off_plan_since: datetime | None = None
         self.replan_load_kw = 1.5  #: measured import this far from the plan's ... [kW]
@@ -103,6 +107,9 @@ class Control:
             self.bridge.start()
 
     async def stop(self) -> None:
+        """Stop jobs and planning, say ``offline`` and disconnect."""
+        if self.jobs is not None:
+            await self.jobs.stop()
         if self._plan_task is not None and not self._plan_task.done():
             self._plan_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -141,6 +148,23 @@ class Control:
         for action in self.shedder.decide(now, self.engine.active.values(), power, interruptible(self.book)):
             self._command(action, now)
         self._publish_state(snapshot)
+        if self.jobs is not None:
+            await self.jobs.on_cycle(snapshot)
+
+    def state(self) -> dict[str, Any]:
+        """What the dashboard's state file gets from control (the daemon merges it in)."""
+        return {
+            "control": {
+                "alerts_active": [
+                    {"key": k, "level": c.level, "message": c.message} for k, c in self.engine.active.items()
+                ],
+                "shed": sorted(self.shedder.shed),
+                "next_start": (self.plan or {}).get("next_start"),
+                "starts": (self.plan or {}).get("starts", {}),
+                "price_now_per_kwh": self._price_now,
+                "mqtt_connected": self.bridge.connected.is_set() if self.bridge else None,
+            }
+        }
 
     # --- alerts ---------------------------------------------------------------------------------
     def _report(self, alert: Alert) -> None:
@@ -191,6 +215,14 @@ class Control:
             )
 
     def _reject(self, aid: str, leaf: str, out: Outcome, now: datetime) -> None:
+        start, count = self._rejects.get(aid, (now, 0))
+        if (now - start).total_seconds() >= 60:
+            start, count = now, 0
+        self._rejects[aid] = (start, count + 1)
+        if count >= self.max_rejects_per_minute:  # a flood: refused, but not answered nor logged
+            if count == self.max_rejects_per_minute:
+                log.warning("too many bad messages from %s: ignoring them for a minute", aid)
+            return
         log.warning("rejected %s from %s: %s", leaf, aid, out.reason)
         self._event(
             now,

@@ -185,3 +185,29 @@ async def test_retained_schedule_comes_back_after_a_broker_restart(
     finally:
         await control.stop()
         st.close()
+
+
+async def test_a_flood_of_bad_messages_is_answered_only_so_often(
+    broker: Any, peers: Any, tmp_path: Path
+) -> None:
+    control, clock, st = await started(broker, tmp_path)
+    dw = peers(broker.port, "dishwasher", subscribe=[f"{DW}/ack"])
+    try:
+        for i in range(30):
+            dw.publish(f"{DW}/request", b"garbage %d" % i)
+        for _ in range(100):  # within one minute of the box's clock
+            await control.on_cycle(Snapshot(time=clock.now()))
+            await asyncio.sleep(0.01)
+        answers = []
+        while not dw.messages.empty():
+            answers.append(dw.messages.get_nowait())
+        assert len(answers) == control.max_rejects_per_minute == 10
+        assert len(st.events(T0, T0 + timedelta(hours=1), kind="mqtt.rejected")) == 10
+        assert control.book.entries["dishwasher"].last_seq == -1  # nothing changed
+        clock.advance(61)  # a minute later it answers again
+        dw.publish(f"{DW}/request", b"garbage again")
+        m = await expect(dw, f"{DW}/ack", control, clock, step_s=0.01)
+        assert json.loads(m.payload)["rejected"] == "request"
+    finally:
+        await control.stop()
+        st.close()
