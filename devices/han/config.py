@@ -34,12 +34,9 @@ class MeterConfig(BaseModel):
     @field_validator("key", "auth_key")
     @classmethod
     def _hex_key(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        cleaned = value.strip().replace(" ", "").replace(":", "").removeprefix("0x")
-        if len(cleaned) != 32 or any(c not in "0123456789abcdefABCDEF" for c in cleaned):
-            raise ValueError("a 16-byte key as 32 hex digits (from the grid company)")
-        return cleaned
+        from devices.han.dlms import normalise_key
+
+        return None if value is None else normalise_key(value)
 
     @field_validator("timezone")
     @classmethod

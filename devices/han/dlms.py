@@ -31,17 +31,21 @@ class Keys:
         return cls(_key(encryption, "encryption"), _key(authentication, "authentication"))
 
 
+def normalise_key(text: str) -> str:
+    """A key as 32 hex digits (spaces, colons and 0x allowed); ValueError saying what is expected."""
+    cleaned = text.strip().replace(" ", "").replace(":", "").removeprefix("0x")
+    if len(cleaned) != 32 or any(c not in "0123456789abcdefABCDEF" for c in cleaned):
+        raise ValueError("a 16-byte key as 32 hex digits (from the grid company)")
+    return cleaned
+
+
 def _key(text: str | None, what: str) -> bytes | None:
     if text is None:
         return None
-    cleaned = text.strip().replace(" ", "").replace(":", "").removeprefix("0x")
     try:
-        key = bytes.fromhex(cleaned)
-    except ValueError:
-        raise ValueError(f"{what} key must be hex, got {text!r}") from None
-    if len(key) != 16:
-        raise ValueError(f"{what} key must be 16 bytes (32 hex digits), got {len(key)} bytes")
-    return key
+        return bytes.fromhex(normalise_key(text))
+    except ValueError as exc:
+        raise ValueError(f"{what} key: expected {exc}, got {text!r}") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,7 @@ def test_format_filter(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["/no/such/file"], "cannot read /no/such/file"),
         (["--hex", "7ea0zz"], "not hex"),
-        (["--key", "1234", "--hex", AIDON_LIST2], "16 bytes"),
+        (["--key", "1234", "--hex", AIDON_LIST2], "encryption key: expected a 16-byte key"),
         (["--auth-key", "00" * 16, "--hex", AIDON_LIST2], "needs --key"),
     ],
 )
