@@ -75,7 +75,7 @@ class MeterReading:
             if key in values and values[key] is not None:
                 values[key] = str(values[key])
         for key, value in list(values.items()):
-            if isinstance(value, int) and not isinstance(value, bool) and key not in ("list_id",):
+            if isinstance(value, int) and not isinstance(value, bool):
                 values[key] = float(value)
         clock = f.get("meter_clock") or f.get("apdu_datetime")
         meter_clock = None

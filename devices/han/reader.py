@@ -20,7 +20,6 @@ from typing import Any
 
 from devices.han.config import MeterConfig
 from devices.han.decode import COUNTRY_TZ, MeterReading
-from devices.han.errors import FrameError
 from devices.han.serial_io import ReaderStats, read_frames
 from devices.natures import DeviceError, GridReading
 from hems.clock import Clock, SystemClock
@@ -168,6 +167,3 @@ async def read_once(config: MeterConfig, timeout_s: float, clock: Clock | None =
         return await meter.wait_reading(timeout_s, complete=True)
     finally:
         await meter.stop()
-
-
-__all__ = ["FrameError", "HanMeter", "read_once"]
