@@ -92,6 +92,24 @@ def _flexible(p: Problem, plan: Plan, app_id: str, first: int, end: int) -> tupl
     return info, text
 
 
+def _battery(p: Problem, plan: Plan) -> tuple[dict[str, Any], str]:
+    charged = float(plan.charge_kw.sum() * p.h)
+    discharged = float(plan.discharge_kw.sum() * p.h)
+    buy = float((plan.charge_kw * p.import_price).sum() * p.h / charged) if charged > 0 else 0.0
+    sell = float((plan.discharge_kw * p.import_price).sum() * p.h / discharged) if discharged > 0 else 0.0
+    info = {
+        "charged_kwh": round(charged, 4),
+        "discharged_kwh": round(discharged, 4),
+        "mean_price_charging": round(buy, 4),
+        "mean_price_discharging": round(sell, 4),
+    }
+    text = (
+        f"battery: charges {charged:.2f} kWh when import costs {buy:.3f} on average, "
+        f"discharges {discharged:.2f} kWh when it costs {sell:.3f}."
+    )
+    return info, text
+
+
 def _limits(p: Problem, plan: Plan) -> tuple[dict[str, Any], list[str]]:
     info: dict[str, Any] = {"fuse": {}, "capacity": []}
     words: list[str] = []
@@ -141,6 +159,9 @@ def explain(p: Problem, plan: Plan) -> dict[str, Any]:
         words.append(text)
     for th in p.thermals:
         appliances[th.id], text = _flexible(p, plan, th.id, 0, p.n)
+        words.append(text)
+    if p.battery is not None:
+        appliances["battery"], text = _battery(p, plan)
         words.append(text)
     limits, limit_words = _limits(p, plan)
     return {"appliances": appliances, "limits": limits, "text": words + limit_words}
