@@ -21,7 +21,8 @@ from textual.worker import Worker
 
 from hems.clock import Clock, SystemClock
 from tui.model import Live, is_stale, parse_live, zone
-from tui.reports import PERIODS, History, Period, Plan, circuits_today_kwh, load_history, parse_plan
+from tui.plan import Plan, parse_plan
+from tui.reports import PERIODS, History, Period, circuits_today_kwh, load_history
 from tui.screens import AlertsScreen, CircuitsScreen, HemsScreen, HistoryScreen, NowScreen, PlanScreen
 from tui.source import DataSource, EventRow, SourceUnavailable
 

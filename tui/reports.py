@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from itertools import pairwise
 from typing import Any, Literal
 
 from tui.model import array, mapping, num, parse_time
@@ -85,6 +86,8 @@ class History:
     circuits: tuple[tuple[str, str, float | None], ...]  #: (id, name, kWh)
     pv_forecast_kwh: float | None  #: forecast over the slots that have an actual value
     pv_actual_kwh: float | None
+    bill: dict[str, float] | None = None  #: the stored report's "energy", "capacity", "fixed", "total"
+    currency: str | None = None
 
 
 def _cost(kwh: dict[datetime, float], prices: Sequence[SeriesPoint], sign: float) -> float | None:
@@ -94,30 +97,55 @@ def _cost(kwh: dict[datetime, float], prices: Sequence[SeriesPoint], sign: float
     return sign * sum(e * by_time[t] for t, e in kwh.items() if t in by_time)
 
 
+def forecast_points(doc: Any) -> dict[datetime, float]:
+    """PV forecast power per slot start [kW], from either stored shape: ``{"slots": [ISO...],
+    "pv_kw": [...]}`` or ``{"slots": [{"start": ISO, "pv_w": W}, ...]}``."""
+    out: dict[datetime, float] = {}
+    values = array(doc, "pv_kw")
+    for i, slot in enumerate(array(doc, "slots")):
+        if isinstance(slot, dict):
+            t, w = parse_time(slot.get("start")), num(slot, "pv_w")
+            kw = None if w is None else w / 1000
+        else:
+            t = parse_time(slot)
+            v = values[i] if i < len(values) else None
+            kw = float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+        if t is not None and kw is not None:
+            out[t] = kw
+    return out
+
+
 def _forecast_vs_actual(
-    doc: Any, pv: dict[datetime, float], start: datetime, end: datetime
+    points: dict[datetime, float], pv: dict[datetime, float], start: datetime, end: datetime
 ) -> tuple[float | None, float | None]:
     """Forecast and actual PV energy [kWh] over the forecast slots in [start, end) with actual data."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("slots"), list) or not pv:
+    times = sorted(t for t in points if start <= t < end)
+    if not times or not pv:
         return None, None
-    slots = [parse_time(s) for s in doc["slots"]]
-    values = array(doc, "pv_kw")
-    if len(slots) < 2 or slots[0] is None or slots[1] is None:
-        return None, None
-    step = slots[1] - slots[0]
+    step = min((b - a for a, b in pairwise(times)), default=timedelta(minutes=15))
     actual_times = sorted(pv)
     forecast = actual = 0.0
     found = False
-    for t, kw in zip(slots, values, strict=False):
-        if t is None or not isinstance(kw, int | float) or not start <= t < end:
-            continue
+    for t in times:
         measured = [pv[a] for a in actual_times if t <= a < t + step]
-        if not measured:
-            continue
-        found = True
-        forecast += kw * step.total_seconds() / 3600
-        actual += sum(measured)
+        if measured:
+            found = True
+            forecast += points[t] * step.total_seconds() / 3600
+            actual += sum(measured)
     return (forecast, actual) if found else (None, None)
+
+
+def report_key(period: Period, start: datetime) -> str:
+    """The document the daemon's report job stores for a complete period (hems.reports.job)."""
+    if period == "month":
+        return f"report.month.{start:%Y-%m}"
+    return f"report.{period}.{start.date().isoformat()}"
+
+
+def _bill(doc: Any) -> tuple[dict[str, float], str | None] | None:
+    cost = mapping(doc, "cost")
+    parts = {k: v for k in ("energy", "capacity", "fixed", "total") if (v := num(cost, k)) is not None}
+    return (parts, cost.get("currency") if isinstance(cost.get("currency"), str) else None) if parts else None
 
 
 def load_history(
@@ -155,7 +183,15 @@ def load_history(
         (cid, name, energy_kwh(source, f"circuit.{cid}.p_w", start, until, res) if until > start else None)
         for cid, name in circuits
     )
-    f_kwh, a_kwh = _forecast_vs_actual(source.get_doc("pv_forecast"), kwh["pv.p_w"], start, until)
+    points: dict[datetime, float] = {}
+    days = [start.date() + timedelta(days=i) for i in range((end.date() - start.date()).days)]
+    for doc in [source.get_doc(f"forecast.pv.{d.isoformat()}") for d in days] + [
+        source.get_doc("pv_forecast")
+    ]:
+        for t, kw in forecast_points(doc).items():
+            points.setdefault(t, kw)  # the forecast archived for its day wins over the newest one
+    f_kwh, a_kwh = _forecast_vs_actual(points, kwh["pv.p_w"], start, until)
+    bill = _bill(source.get_doc(report_key(period, start)))
 
     def total(ch: str) -> float | None:
         return sum(kwh[ch].values()) if kwh[ch] else None
@@ -172,6 +208,8 @@ def load_history(
         circuits=per_circuit,
         pv_forecast_kwh=f_kwh,
         pv_actual_kwh=a_kwh,
+        bill=bill[0] if bill else None,
+        currency=bill[1] if bill else None,
     )
 
 
@@ -207,88 +245,3 @@ def circuits_today_kwh(
     """Each circuit's energy [kWh] since local midnight. Raises `SourceUnavailable`."""
     start = local_midnight(now.astimezone(tz).date(), tz)
     return {cid: energy_kwh(source, f"circuit.{cid}.p_w", start, now, "15m") for cid in ids}
-
-
-# ----- the day-ahead plan -------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class PlannedRun:
-    id: str
-    start: datetime | None  #: a shiftable program's start
-    power_kw: tuple[float, ...]  #: per slot [kW]
-    explanation: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    slots: tuple[datetime, ...]
-    slot_hours: float
-    status: str | None
-    objective: float | None
-    energy_cost: float | None
-    capacity_cost: float | None
-    price: tuple[float | None, ...]  #: import price per slot
-    pv_kw: tuple[float | None, ...]
-    import_kw: tuple[float | None, ...]
-    runs: tuple[PlannedRun, ...]
-    battery_kw: tuple[float, ...] | None  #: charge − discharge per slot [kW]
-    soc_kwh: tuple[float | None, ...] | None
-
-
-def _floats(value: Any, n: int) -> tuple[float | None, ...]:
-    items = value if isinstance(value, list) else []
-    out = [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None for v in items]
-    return tuple((out + [None] * n)[:n])
-
-
-def _explain(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return " ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {v}" for k, v in value.items())
-    return str(value)
-
-
-def parse_plan(doc: Any) -> Plan | None:
-    """The plan document (scenario-format "Output" + prices and PV), or None when unusable."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("slots"), list):
-        return None
-    slots = tuple(t for t in (parse_time(s) for s in doc["slots"]) if t is not None)
-    if not slots or len(slots) != len(doc["slots"]):
-        return None
-    n = len(slots)
-    hours = (slots[1] - slots[0]).total_seconds() / 3600 if n > 1 else 0.25
-    apps = mapping(doc, "appliances")
-    runs = tuple(
-        PlannedRun(
-            id=str(aid),
-            start=parse_time(a.get("start")),
-            power_kw=tuple(v or 0.0 for v in _floats(a.get("power_kw"), n)),
-            explanation=_explain(a.get("explanation")),
-        )
-        for aid, a in apps.items()
-        if isinstance(a, dict)
-    )
-    bat = mapping(doc, "battery") or None
-    battery = None
-    if bat is not None:
-        charge, discharge = _floats(bat.get("charge_kw"), n), _floats(bat.get("discharge_kw"), n)
-        battery = tuple((c or 0.0) - (d or 0.0) for c, d in zip(charge, discharge, strict=True))
-    grid = mapping(doc, "grid")
-    return Plan(
-        slots=slots,
-        slot_hours=hours,
-        status=doc.get("status") if isinstance(doc.get("status"), str) else None,
-        objective=num(doc, "objective"),
-        energy_cost=num(doc, "energy_cost"),
-        capacity_cost=num(doc, "capacity_cost"),
-        price=_floats(doc.get("import_price_per_kwh"), n),
-        pv_kw=_floats(doc.get("pv_kw"), n),
-        import_kw=_floats(grid.get("import_kw"), n),
-        runs=runs,
-        battery_kw=battery,
-        soc_kwh=_floats(bat.get("soc_kwh"), n) if bat is not None else None,
-    )

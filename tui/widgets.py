@@ -16,7 +16,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.model import DASH, fit
-from tui.reports import Plan
+from tui.plan import Plan
 
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 LEVELS = "▁▂▃▄▅▆▇█"
@@ -168,7 +168,8 @@ class Timeline(Widget):
         plan = self.plan
         if plan is None:
             return 1
-        return 4 + len(plan.runs) + (1 if plan.battery_kw is not None else 0) + 1
+        rows = sum(1 for s in (plan.price, plan.pv_kw, plan.import_kw) if any(v is not None for v in s))
+        return 2 + rows + len(plan.runs) + (1 if plan.battery_kw is not None else 0)
 
     def render(self) -> Text:
         plan = self.plan
@@ -195,14 +196,16 @@ class Timeline(Widget):
         ):
             now_col = bisect_right([plan.slots[g.start] for g in groups], self.now) - 1
         out.append(" " * label_w + "".join(axis) + "\n", style="dim")
-        prices = [_mean(plan.price, g) for g in groups]
-        known = [p for p in prices if p is not None]
-        lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
-        self._row(out, "price", spark(prices, lo, hi), now_col, "magenta")
-        pv = [_mean(plan.pv_kw, g) for g in groups]
-        self._row(out, "PV", spark(pv, 0.0, max([p or 0 for p in pv] + [0.1])), now_col, "yellow")
-        imp = [_mean(plan.import_kw, g) for g in groups]
-        self._row(out, "grid", spark(imp, 0.0, max([p or 0 for p in imp] + [0.1])), now_col, "cyan")
+        for label, values, style, from_zero in (
+            ("price", plan.price, "magenta", False),
+            ("PV", plan.pv_kw, "yellow", True),
+            ("grid", plan.import_kw, "cyan", True),
+        ):
+            means = [_mean(values, g) for g in groups]
+            known = [v for v in means if v is not None]
+            if known:  # a series the plan does not carry gets no row
+                lo = 0.0 if from_zero else min(known)
+                self._row(out, label, spark(means, lo, max([*known, lo + 0.1])), now_col, style)
         for run in plan.runs:
             cells = "".join("█" if any(run.power_kw[i] > 0 for i in g) else "·" for g in groups)
             self._row(out, run.id, cells, now_col, "green")
@@ -221,7 +224,7 @@ class Timeline(Widget):
 
     @staticmethod
     def _row(out: Text, label: str, cells: str, now_col: int | None, style: str) -> None:
-        out.append(label[:10].ljust(11), style="bold")
+        out.append(fit(label, 10) + " ", style="bold")
         for i, ch in enumerate(cells):
             out.append(ch, style=f"{style} reverse" if i == now_col and ch != " " else style)
         out.append("\n")

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable
 from textual.widgets._footer import FooterKey
-from tui_testing import CannedSource, plain, screen_text, settle, state_doc
+from tui_testing import NOW, CannedSource, plain, screen_text, settle, state_doc
 
 from hems.clock import ManualClock
 from tui.app import HemsApp, LiveUpdate
 from tui.screens import AlertsScreen, CircuitsScreen, HistoryScreen, NowScreen, PlanScreen
+from tui.source import EventRow
 from tui.widgets import BarChart, Timeline
+
+DATA = Path(__file__).parent / "data"
 
 
 def make_app(source: CannedSource, clock: ManualClock) -> HemsApp:
@@ -84,8 +89,8 @@ async def test_plan_shows_the_runs_on_a_time_axis_and_why(source: CannedSource, 
         await pilot.press("p")
         await settle(pilot)
         text = screen_text(app)
-        assert "Thu 15 Jan 00:00 – 23:45 optimal" in text
-        assert "energy 29.27 capacity 12.00 total 41.27" in text
+        assert "Thu 15 Jan 00:00–23:45 optimal" in text
+        assert "cost 41.27 (energy 29.27, capacity 12.00)" in text
         timeline = plain(app.screen.query_one(Timeline)).splitlines()
         rows = {line.split()[0]: line for line in timeline[1:-1]}
         assert {"price", "PV", "grid", "dishwasher"} <= set(rows)
@@ -257,3 +262,59 @@ async def test_a_tall_terminal_also_shows_todays_chart(source: CannedSource, clo
         await pilot.resize_terminal(80, 24)
         await settle(pilot)
         assert app.screen.query_one("#today").region.height == 0
+
+
+async def test_plan_as_the_control_loop_stores_it(source: CannedSource, clock: ManualClock) -> None:
+    """A real optimiser output (its explanation at the top level) wrapped in the control record."""
+    source.docs["plan"] = json.loads((DATA / "control_plan_summer_pv.json").read_text())
+    clock.set(datetime(2026, 6, 20, 7, 0, tzinfo=UTC))
+    source.state = state_doc(clock.now())
+    app = make_app(source, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("p")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Sat 20 Jun 00:00–23:45 optimal planned 07:00 cost -18.63" in text
+        assert "(energy -18.63, capacity 0.00)" in text
+        assert "washing_machine start 11:30" in text
+        assert "costs -0.03 — the cheapest start given the rest of the plan" in text
+        assert "ev start" in text and "12.00 kWh at a mean import price of 0.247" in text
+        rows = [line.split()[0] for line in plain(app.screen.query_one(Timeline)).splitlines()[1:-1]]
+        assert rows == ["grid", "washing_m…", "ev", "battery"]  # no price or PV in the record: no empty rows
+        battery = plain(app.screen.query_one(Timeline)).splitlines()[-2]
+        assert "▲" in battery and "▼" in battery
+
+
+async def test_history_shows_the_stored_bill_and_pv_forecast(
+    source: CannedSource, clock: ManualClock
+) -> None:
+    source.docs["report.day.2026-01-14"] = {
+        "cost": {"currency": "NOK", "energy": 10.5, "capacity": 4.2, "fixed": 1.1, "total": 15.8}
+    }
+    day = datetime(2026, 1, 13, 23, 0, tzinfo=UTC)  # local midnight of the 14th
+    source.docs["forecast.pv.2026-01-14"] = {
+        "slots": [{"start": (day + timedelta(minutes=15 * i)).isoformat(), "pv_w": 400.0} for i in range(96)]
+    }
+    app = make_app(source, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("h", "left")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Day · Wed 14 Jan 2026" in text
+        assert "Cost 15.80 NOK (energy 10.50, capacity 4.20, fixed 1.10)" in text
+        assert "PV fc/act 9.6 / 12.0 kWh" in text  # 400 W forecast vs 500 W measured, 24 h
+
+
+async def test_event_kinds_of_the_control_loop_are_marked(source: CannedSource, clock: ManualClock) -> None:
+    source.event_log = [
+        EventRow(NOW - timedelta(minutes=5), "alert.breaker", "warning", "Kitchen at 95 %"),
+        EventRow(NOW - timedelta(minutes=4), "control.shed", "info", "load shedding: water heater"),
+        EventRow(NOW - timedelta(minutes=3), "mqtt.rejected", "warning", "request from ev rejected"),
+    ]
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("a")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        marks = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert marks == ["· warning", "→ info", "! warning"]

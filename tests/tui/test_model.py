@@ -9,7 +9,8 @@ import pytest
 from tui_testing import NOW, plan_doc, state_doc
 
 from tui.model import is_stale, parse_live
-from tui.reports import bar_starts, parse_plan, period_bounds, shift_anchor
+from tui.plan import parse_plan
+from tui.reports import bar_starts, period_bounds, shift_anchor
 
 OSLO = ZoneInfo("Europe/Oslo")
 

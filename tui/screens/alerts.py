@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 LEVEL_STYLE = {"critical": "bold red", "error": "bold red", "warning": "yellow"}
 
 
+def event_mark(kind: str) -> str:
+    """ "!" a warning (kinds "alert", "alert.breaker" ...), "→" what the box did ("action",
+    "control.shed" ...), "·" anything else."""
+    if kind == "alert" or kind.startswith("alert."):
+        return "!"
+    if kind == "action" or kind.startswith(("action.", "control.")):
+        return "→"
+    return "·"
+
+
 class AlertsScreen(HemsScreen):
     TITLE = "Alerts"
     DEFAULT_CSS = """
@@ -56,7 +66,7 @@ class AlertsScreen(HemsScreen):
         self._shown = shown
         table.clear()
         for e in reversed(data.events):
-            mark = "→" if e.kind == "action" else "!" if e.kind == "alert" else "·"
+            mark = event_mark(e.kind)
             table.add_row(
                 fmt_since(e.time, now, tz),
                 Text(f"{mark} {e.level}", style=LEVEL_STYLE.get(e.level, "")),

@@ -44,7 +44,12 @@ def totals_text(h: History | None, error: str | None) -> Text:
         out.append(f"{name:<10}", style="dim")
         out.append(f"{fmt_kwh(value):>12}\n", style="bold")
     out.append(f"{'Cost':<10}", style="dim")
-    out.append(f"{fmt_money(h.cost):>12}\n", style="bold")
+    if h.bill is not None and "total" in h.bill:  # the daemon's report: the tariff's own bill
+        out.append(f"{fmt_money(h.bill['total']):>12} {h.currency or ''}", style="bold")
+        parts = [f"{k} {fmt_money(h.bill[k])}" for k in ("energy", "capacity", "fixed") if k in h.bill]
+        out.append(f"  ({', '.join(parts)})\n" if parts else "\n", style="dim")
+    else:
+        out.append(f"{fmt_money(h.cost):>12}\n", style="bold")
     out.append(f"{'PV fc/act':<10}", style="dim")
     if h.pv_forecast_kwh is None or h.pv_actual_kwh is None:
         out.append(f"{DASH:>12}")

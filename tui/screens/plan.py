@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from datetime import tzinfo
 
     from tui.app import Dashboard
-    from tui.reports import Plan
+    from tui.plan import Plan
 
 
 def summary_text(plan: Plan | None, error: str | None, tz: tzinfo) -> Text:
@@ -25,10 +25,12 @@ def summary_text(plan: Plan | None, error: str | None, tz: tzinfo) -> Text:
         return Text(f"No plan: {error}" if error else "No plan stored yet.", style="dim")
     first, last = plan.slots[0], plan.slots[-1]
     out = Text()
-    out.append(f"{first.astimezone(tz):%a %d %b %H:%M} – {fmt_clock(last, tz)}  ", style="bold")
+    out.append(f"{first.astimezone(tz):%a %d %b %H:%M}–{fmt_clock(last, tz)}  ", style="bold")
     out.append(f"{plan.status or DASH}  ", style="dim")
-    out.append(f"energy {fmt_money(plan.energy_cost)}  capacity {fmt_money(plan.capacity_cost)}  ")
-    out.append(f"total {fmt_money(plan.objective)}", style="bold")
+    if plan.planned_at is not None:
+        out.append(f"planned {fmt_clock(plan.planned_at, tz)}  ", style="dim")
+    out.append(f"cost {fmt_money(plan.objective)}", style="bold")
+    out.append(f" (energy {fmt_money(plan.energy_cost)}, capacity {fmt_money(plan.capacity_cost)})")
     return out
 
 
@@ -40,11 +42,13 @@ def runs_text(plan: Plan | None, tz: tzinfo) -> Text:
         on = [i for i, p in enumerate(run.power_kw) if p > 0]
         start = run.start or (plan.slots[on[0]] if on else None)
         kwh = sum(run.power_kw) * plan.slot_hours
-        out.append(f"{run.id:<14}", style="bold")
+        out.append(f"{run.id:<14} ", style="bold")
         out.append(f"start {fmt_clock(start, tz)}  {kwh:5.1f} kWh  ")
         out.append(f"{run.explanation or 'no explanation given'}\n", style="" if run.explanation else "dim")
     if not plan.runs:
-        out.append("Nothing to schedule.", style="dim")
+        out.append("Nothing to schedule.\n", style="dim")
+    for note in plan.notes:
+        out.append(f"{note}\n", style="dim")
     return out
 
 
