@@ -1,0 +1,54 @@
+"""`hems tui`: what it reads, and one clear line on bad input."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from hems.cli import main
+from hems.commands.tui import DEFAULT_STATE, resolve
+
+
+def args(**kw: object) -> argparse.Namespace:
+    return argparse.Namespace(**{"config": None, "db": None, "state": None, **kw})
+
+
+def test_config_gives_database_state_file_time_zone_and_staleness(tmp_path: Path) -> None:
+    cfg = tmp_path / "hems.toml"
+    cfg.write_text(
+        f'[site]\ntimezone = "Europe/Rome"\ncycle_seconds = 5\n'
+        f'[storage]\npath = "{tmp_path / "hems.db"}"\nstate_file = "{tmp_path / "run" / "state.json"}"\n'
+    )
+    target = resolve(args(config=str(cfg)))
+    assert target.db == tmp_path / "hems.db"
+    assert target.state == tmp_path / "run" / "state.json"
+    assert target.timezone == "Europe/Rome" and target.stale_after == timedelta(seconds=15)
+    (tmp_path / "hems.state.json").write_text("{}")  # where `hems run` writes when /run is not writable
+    assert resolve(args(config=str(cfg))).state == tmp_path / "hems.state.json"
+    assert resolve(args(config=str(cfg), state="/x/s.json", db="/x/h.db")).db == Path("/x/h.db")
+
+
+def test_defaults_without_config() -> None:
+    target = resolve(args())
+    assert target.state == Path(DEFAULT_STATE) and target.db is None and target.timezone is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["tui", "--db", "/nonexistent/hems.db"], "/nonexistent/hems.db: no such database"),
+        (["tui", "--config", "/nonexistent/hems.toml"], "/nonexistent/hems.toml: no such file"),
+        (["tui"], "needs an interactive terminal"),  # pytest's stdin is not a terminal
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO())  # not a terminal, even under `pytest -s`
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
