@@ -108,6 +108,8 @@ def _relaxed_bound(opt: Highs, model: pyo.ConcreteModel, limit: float) -> tuple[
     finally:
         for v in binaries:
             v.domain = pyo.Binary
+    if results.termination_condition == TerminationCondition.provenInfeasible:
+        return float("inf"), results  # this step cannot hold: the peaks it allows are too low
     bound = results.objective_bound if results.objective_bound is not None else results.incumbent_objective
     return (float("-inf") if bound is None else float(bound)), results
 
@@ -172,10 +174,10 @@ class _StepSearch:
                 self.bounds.append(lp_bound)
                 break
             results = self.solve(combo)
-            if results.objective_bound is not None:
-                self.bounds.append(float(results.objective_bound))
-            else:
-                self.bounds.append(lp_bound)
+            if results.termination_condition == TerminationCondition.provenInfeasible:
+                continue
+            bound = results.objective_bound
+            self.bounds.append(lp_bound if bound is None else max(float(bound), lp_bound))
             if _has_plan(results):
                 results.solution_loader.load_vars()
                 self.offer(float(results.incumbent_objective))
