@@ -21,6 +21,7 @@ from hems.control.book import Outcome, ScheduleBook
 from hems.control.config import ApplianceConfig
 from hems.control.inputs import seed_capacity
 from hems.control.scenario import (
+    SLOT_MINUTES,
     LoadFn,
     Planner,
     PriceFn,
@@ -86,6 +87,7 @@ class Control:
         self._plan_task: asyncio.Task[None] | None = None
         self._relay_sent: dict[str, str] = {}
         self._price_now: float | None = None
+        self._price_slot: datetime | None = None
         self._started = False
         self.jobs: JobRunner | None = None  #: scheduled jobs, run from this hook's cycle
         self._rejects: dict[str, tuple[datetime, int]] = {}  # appliance → (window start, count)
@@ -144,6 +146,7 @@ class Control:
             self._send_schedule(aid, schedule, now)
         self._drive_relays(now)
         self._check_load(snapshot)
+        self._update_price(now)
         power = present_power_kw(self.appliances, self.book, snapshot)
         for action in self.shedder.decide(now, self.engine.active.values(), power, interruptible(self.book)):
             self._command(action, now)
@@ -272,8 +275,6 @@ class Control:
         self.plans_made += 1
         self._planned_at = self.clock.now()
         self._store_plan(now, plan, issued)
-        first = scenario["series"]["import_price_per_kwh"]
-        self._price_now = first[0] if first else None
 
     def _store_plan(self, now: datetime, plan: dict[str, Any] | None, issued: dict[str, Schedule]) -> None:
         starts = {aid: s.start.isoformat() for aid, s in issued.items() if s.start is not None}
@@ -292,6 +293,18 @@ class Control:
             self.storage.put_doc("plan", doc, now)
         self._publish(topics.plan(self.site), doc, qos=1, retain=True)
 
+    def _update_price(self, now: datetime) -> None:
+        """The import price of the running slot [currency/kWh], asked once per slot."""
+        slot = now.replace(minute=now.minute - now.minute % SLOT_MINUTES, second=0, microsecond=0)
+        if slot == self._price_slot:
+            return
+        self._price_slot = slot
+        try:
+            self._price_now = self.prices([slot], SLOT_MINUTES)[0][0]
+        except Exception:  # no price is no reason to stop the cycle
+            log.exception("no price for %s", slot.isoformat())
+            self._price_now = None
+
     def _check_load(self, snapshot: Snapshot) -> None:
         """Re-plan when the measured import stays far from the plan's import (the picture changed)."""
         plan = (self.plan or {}).get("plan")
@@ -299,9 +312,7 @@ class Control:
         if not plan or grid is None or grid.p_import_w is None or not plan.get("slots"):
             return
         start = datetime.fromisoformat(plan["slots"][0])
-        expected = power_at(
-            start, int(plan.get("slot_minutes", 15)), plan["grid"]["import_kw"], snapshot.time
-        )
+        expected = power_at(start, SLOT_MINUTES, plan["grid"]["import_kw"], snapshot.time)
         now = snapshot.time
         if abs(grid.p_import_w / 1000.0 - expected) <= self.replan_load_kw:
             self._off_plan_since = None

@@ -30,5 +30,6 @@ async def test_build_control_with_storage_attaches_jobs_and_reports_state(tmp_pa
     await control.on_cycle(Snapshot(time=clock.now()))  # starts itself
     state = control.state()["control"]
     assert state["alerts_active"] == [] and state["mqtt_connected"] is None
+    assert state["price_now_per_kwh"] > 0  # the tariff's price without spot (none cached)
     await control.stop()
     st.close()
