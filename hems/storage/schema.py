@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS doc (key TEXT PRIMARY KEY, t INTEGER NOT NULL, body T
 """
 
 
-class SchemaError(Exception):
+class SchemaError(sqlite3.DatabaseError):
     """The file is not a hems database this version can read."""
 
 
