@@ -1,6 +1,6 @@
-"""Optimality, not just validity: on tiny random cases with two programs (on a 10 A single-phase
-fuse, with a capacity tariff, negative prices and export), the plan's cost equals the cheapest of
-all start pairs enumerated and priced by the independent checker."""
+"""Optimality, not just validity: on tiny random cases (two programs, in half of them a water heater;
+a 10 A single-phase fuse, a capacity tariff, negative prices, export) the plan's cost equals the
+cheapest of all start pairs and heating patterns, enumerated and priced by the independent checker."""
 
 from __future__ import annotations
 
@@ -39,6 +39,19 @@ def _case(seed: int) -> dict[str, Any]:
         }
         for k in range(2)
     ]
+    if seed % 2:
+        sc["appliance"].append(
+            {
+                "id": "wh",
+                "kind": "thermal",
+                "power_kw": 1.0,
+                "capacity_kwh": 2.5,
+                "initial_kwh": round(rng.uniform(0.5, 2.0), 2),
+                "min_kwh": 0.5,
+                "loss_kw": 0.05,
+                "draw_kwh": [round(rng.uniform(0.0, 0.6), 2) for _ in range(n)],
+            }
+        )
     sc["capacity_tariff"] = {
         "step_upper_kw": [1.0, 2.0],
         "step_price": [10.0, 10.0 + rng.choice([0.5, 2.0, 8.0]), 30.0],
@@ -47,14 +60,27 @@ def _case(seed: int) -> dict[str, Any]:
     return sc
 
 
+def _tank_ok(tanks: list[dict[str, Any]], pattern: tuple[int, ...]) -> bool:
+    """Does this on/off pattern (1 kW, hourly) keep the tank within [min_kwh, capacity_kwh]?"""
+    for tank in tanks:
+        stored = tank["initial_kwh"]
+        for t, on in enumerate(pattern):
+            stored += on * tank["power_kw"] - tank["loss_kw"] - tank["draw_kwh"][t]
+            if not tank["min_kwh"] - 1e-9 <= stored <= tank["capacity_kwh"] + 1e-9:
+                return False
+    return True
+
+
 def _brute_force(sc: dict[str, Any]) -> float:
     n = sc["horizon"]["slots"]
     series = sc["series"]
     best = float("inf")
-    apps = sc["appliance"]
+    apps = [a for a in sc["appliance"] if a["kind"] == "shiftable"]
+    tanks = [a for a in sc["appliance"] if a["kind"] == "thermal"]
     ranges = [range(0, n - len(a["profile_kw"]) + 1) for a in apps]
-    for starts in itertools.product(*ranges):
-        net = [series["base_load_kw"][t] - series["pv_kw"][t] for t in range(n)]
+    heating = [pattern for pattern in itertools.product((0, 1), repeat=n) if _tank_ok(tanks, pattern)]
+    for starts, pattern in itertools.product(itertools.product(*ranges), heating if tanks else [(0,) * n]):
+        net = [series["base_load_kw"][t] - series["pv_kw"][t] + pattern[t] for t in range(n)]
         for a, s in zip(apps, starts, strict=True):
             for k, kw in enumerate(a["profile_kw"]):
                 net[s + k] += kw
