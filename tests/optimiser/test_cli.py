@@ -135,3 +135,11 @@ def test_worker_plans_in_a_spawned_process_without_pyomo_in_the_caller() -> None
     )
     status, objective, pyomo_loaded = json.loads(proc.stdout.strip().splitlines()[-1])
     assert status == "optimal" and objective == pytest.approx(0.5 * 11 + 3.0) and not pyomo_loaded
+
+
+def test_relaxed_rule_is_named_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "tight.toml"
+    path.write_text(GOOD.replace("main_fuse_a = 25", "main_fuse_a = 1"), encoding="utf-8")
+    assert main(["plan", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "status: relaxed" in out and "RELAXED fuse.L1" in out

@@ -156,3 +156,21 @@ def test_extra_window_lets_a_program_run_in_the_cheaper_of_two_windows() -> None
     sc["appliance"][0]["extra_windows"] = [["2026-01-15T05:00:00+01:00", "2026-01-15T04:00:00+01:00"]]
     with pytest.raises(ValueError, match=r"appliance\[0\]\.extra_windows"):
         solve_checked(sc)
+
+
+def test_program_started_inside_the_horizon_stays_at_its_start() -> None:
+    sc = tiny(4, [1.0, 9.0, 9.0, 1.0])
+    sc["appliance"] = [
+        {
+            "id": "dw",
+            "kind": "shiftable",
+            "profile_kw": [1.0, 1.0],
+            "earliest_start": T0,
+            "latest_end": T4,
+            "started": "2026-01-15T01:00:00+01:00",
+        }
+    ]
+    r = solve_checked(sc)
+    assert r["appliances"]["dw"]["start"] == "2026-01-15T01:00:00+01:00"
+    assert r["objective"] == pytest.approx(18.0)
+    assert "running since 01:00" in r["explanation"]["text"][0]
