@@ -9,7 +9,10 @@ successful read recovers by itself.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import ClassVar
@@ -128,7 +131,11 @@ class HemsApp(App[None]):
         poll_seconds: float = 1.0,
         stored_seconds: float = 30.0,
         stale_after: timedelta = timedelta(seconds=30),
+        background: Callable[[threading.Event], object] | None = None,
     ) -> None:
+        """``background``: a blocking function run in its own thread while the dashboard is up (the
+        demo's daemon); it must return soon after the event it is given is set, which happens when
+        the dashboard closes. Its exception, if any, is kept in `background_error`."""
         super().__init__()
         self.source = source
         self.clock: Clock = clock or SystemClock()
@@ -139,6 +146,10 @@ class HemsApp(App[None]):
         self.data = Dashboard()
         self._stored_ids: tuple[str, ...] = ()  #: circuits asked for in the last stored read
         self._pending: set[str] = set()  #: worker groups asked for again while busy
+        self.background = background
+        self.background_stop = threading.Event()
+        self.background_thread: threading.Thread | None = None
+        self.background_error: BaseException | None = None
 
     # ----- time -------------------------------------------------------------------------------------
     @property
@@ -155,10 +166,25 @@ class HemsApp(App[None]):
 
     # ----- lifecycle --------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        if self.background is not None:
+            self.background_thread = threading.Thread(target=self._run_background, name="hems-background")
+            self.background_thread.start()
         self.set_interval(self.poll_seconds, self.poll_live)
         self.set_interval(self.stored_seconds, self.poll_stored)
         self.poll_live()
         self.poll_stored()
+
+    def on_unmount(self) -> None:
+        self.background_stop.set()  # run_dashboard joins the thread once the terminal is restored
+
+    def _run_background(self) -> None:
+        assert self.background is not None
+        try:
+            self.background(self.background_stop)
+        except BaseException as exc:  # shown now, re-raised by run_dashboard after the app closes
+            self.background_error = exc
+            with contextlib.suppress(RuntimeError):  # the app may be closing already
+                self.call_from_thread(self.notify, f"stopped: {exc}", severity="error", timeout=30)
 
     def _busy(self, group: str) -> bool:
         return any(w.group == group and not w.is_finished for w in self.workers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -318,3 +319,36 @@ async def test_event_kinds_of_the_control_loop_are_marked(source: CannedSource, 
         table = app.screen.query_one(DataTable)
         marks = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
         assert marks == ["· warning", "→ info", "! warning"]
+
+
+async def test_a_background_job_runs_while_the_dashboard_is_up(
+    source: CannedSource, clock: ManualClock
+) -> None:
+    """`hems demo`: the daemon runs in a thread beside the dashboard and stops when it closes."""
+    seen: list[str] = []
+
+    def daemon(stop: threading.Event) -> None:
+        seen.append("started")
+        stop.wait(10)
+        seen.append("stopped" if stop.is_set() else "timed out")
+
+    app = HemsApp(source, clock, poll_seconds=3600, stored_seconds=3600, background=daemon)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.background_thread is not None and app.background_thread.is_alive()
+        await pilot.press("q")
+    app.background_thread.join(5)
+    assert seen == ["started", "stopped"]
+
+
+async def test_a_failing_background_job_is_said_not_hidden(source: CannedSource, clock: ManualClock) -> None:
+    def daemon(stop: threading.Event) -> None:
+        raise RuntimeError("simulated meter exploded")
+
+    app = HemsApp(source, clock, poll_seconds=3600, stored_seconds=3600, background=daemon)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        assert app.background_thread is not None
+        app.background_thread.join(5)
+        await settle(pilot)
+        assert any("simulated meter exploded" in str(n.message) for n in app._notifications)
+    assert isinstance(app.background_error, RuntimeError)
