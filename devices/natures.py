@@ -15,7 +15,7 @@ Drivers and simulators implement these Protocols; the daemon only sees the Proto
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 LINES = ("L1", "L2", "L3")
@@ -100,6 +100,21 @@ class ApplianceState:
     running: bool = False
     p_w: float | None = None
     program: str | None = None
+
+
+class Clock(Protocol):
+    """What a driver needs of the daemon's injected clock (hems.clock has the full ones)."""
+
+    def now(self) -> datetime:
+        """Current instant, timezone-aware UTC."""
+        ...
+
+
+class UtcClock:
+    """Wall time, for a driver used outside the daemon (``hems read``, ``hems decode``)."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
 
 class DeviceError(Exception):

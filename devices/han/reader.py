@@ -21,8 +21,7 @@ from typing import Any
 from devices.han.config import MeterConfig
 from devices.han.decode import COUNTRY_TZ, MeterReading
 from devices.han.serial_io import ReaderStats, read_frames
-from devices.natures import DeviceError, GridReading
-from hems.clock import Clock, SystemClock
+from devices.natures import Clock, DeviceError, GridReading, UtcClock
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ class HanMeter:
     def __init__(self, config: MeterConfig, clock: Clock | None = None) -> None:
         self.config = config
         self.id = config.id
-        self.clock = clock or SystemClock()
+        self.clock = clock or UtcClock()
         self.stats = ReaderStats()
         self.timezone = config.timezone or COUNTRY_TZ.get(config.country, "Europe/Oslo")
         self._lock = threading.Lock()

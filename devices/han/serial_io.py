@@ -21,7 +21,7 @@ from devices.han.decode import DecodeOptions, MeterReading
 from devices.han.dlms import Keys
 from devices.han.errors import FrameError
 from devices.han.stream import StreamDecoder
-from hems.clock import Clock, SystemClock
+from devices.natures import Clock, UtcClock
 
 if TYPE_CHECKING:
     import serial
@@ -112,7 +112,7 @@ def read_frames(
     stats: ReaderStats | None = None,
 ) -> Iterator[tuple[datetime, MeterReading | FrameError]]:
     """Decoded frames from the meter's port, with their reception time, until ``stop`` is set."""
-    clock = clock or SystemClock()
+    clock = clock or UtcClock()
     stats = stats if stats is not None else ReaderStats()
     options = decode_options(config)
     candidates = candidate_settings(config)

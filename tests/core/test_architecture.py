@@ -1,0 +1,51 @@
+"""The direction of dependency (docs/architecture.md) and the daemon's small footprint, checked."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+FORBIDDEN = {
+    "devices": {"hems", "optimiser", "tariffs", "tui"},
+    "tariffs": {"hems", "optimiser", "devices", "tui"},
+    "optimiser": {"hems", "devices", "tui"},
+    "tui": {"devices", "optimiser"},
+}
+
+
+def imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    roots = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_dependency_direction(package: str) -> None:
+    offenders = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        bad = imported_roots(path) & FORBIDDEN[package]
+        if bad:
+            offenders.append(f"{path.relative_to(ROOT)} imports {', '.join(sorted(bad))}")
+    assert offenders == []
+
+
+def test_the_daemon_never_loads_heavy_libraries() -> None:
+    """pvlib, pandas, pyomo and textual live in workers and other processes, not in the daemon."""
+    code = (
+        "import sys, hems.app, hems.daemon, hems.commands.run, hems.commands.demo, hems.control, "
+        "devices.simulated, devices.han.reader, devices.modbus.driver\n"
+        "heavy = {'pvlib', 'pandas', 'pyomo', 'textual', 'matplotlib', 'highspy'}\n"
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
