@@ -143,3 +143,19 @@ def test_relaxed_rule_is_named_in_words(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["plan", str(path)]) == 0
     out = capsys.readouterr().out
     assert "status: relaxed" in out and "RELAXED fuse.L1" in out
+
+
+def test_worker_timeout_stops_the_process_and_reports_it() -> None:
+    from optimiser.worker import WorkerError, plan_in_subprocess
+
+    with pytest.raises(WorkerError, match="longer than"):
+        plan_in_subprocess(tomllib.loads(GOOD), timeout=0.05)
+
+
+def test_worker_reports_a_bad_scenario_as_one_line() -> None:
+    from optimiser.worker import WorkerError, plan_in_subprocess
+
+    bad = tomllib.loads(GOOD)
+    bad["series"]["base_load_kw"] = [1.0]
+    with pytest.raises(WorkerError, match=r"series\.base_load_kw: expected 4 values"):
+        plan_in_subprocess(bad, timeout=60)
