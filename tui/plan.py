@@ -76,8 +76,8 @@ def _sentences(explanation: Any, ids: list[str]) -> tuple[dict[str, str], tuple[
 
 def parse_plan(doc: Any) -> Plan | None:
     """The plan in either stored shape, or None when there is none (or it is unusable)."""
-    outer = doc if isinstance(doc, dict) else {}
-    inner = outer.get("plan") if isinstance(outer.get("plan"), dict) else outer
+    outer: dict[str, Any] = doc if isinstance(doc, dict) else {}
+    inner: dict[str, Any] = mapping(outer, "plan") or outer
     raw_slots = array(inner, "slots")
     slots = tuple(t for t in (parse_time(s) for s in raw_slots) if t is not None)
     if not slots or len(slots) != len(raw_slots):
