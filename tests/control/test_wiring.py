@@ -33,3 +33,37 @@ async def test_build_control_with_storage_attaches_jobs_and_reports_state(tmp_pa
     assert state["price_now_per_kwh"] > 0  # the tariff's price without spot (none cached)
     await control.stop()
     st.close()
+
+
+async def test_capacity_peaks_survive_a_restart(tmp_path: Path) -> None:
+    """The month's hourly peaks are read back from the database when control starts."""
+    from datetime import timedelta
+
+    from hems.storage import SampleWriter
+
+    st = Storage.open(tmp_path / "hems.db", timezone="Europe/Oslo")
+    writer = SampleWriter(st)
+    t = datetime(2026, 1, 12, 23, 0, tzinfo=UTC)  # 13 January, Oslo
+    while t < datetime(2026, 1, 14, 23, 0, tzinfo=UTC):
+        # 6 kW from 16:00 to 17:00 UTC (17–18 in Oslo) each day, 1 kW otherwise
+        p = 6000.0 if t.hour == 16 else 1000.0
+        writer.add(t, {"grid.p_import_w": p}, [])
+        t += timedelta(minutes=1)
+    writer.close()
+    config = parse_config(
+        {
+            "site": {"id": "w"},
+            "alerts": {"capacity_step_upper_kw": [2, 5, 10], "capacity_step_price": [1, 2, 3, 4]},
+        }
+    )
+    clock = ManualClock(datetime(2026, 1, 15, 9, 0, tzinfo=UTC))
+    control = build_control(config, st, clock, jobs=False)
+    await control.start()
+    tracker = control.engine.capacity
+    assert tracker is not None
+    assert {d.isoformat(): round(v, 3) for d, v in tracker.daily_peaks.items()} == {
+        "2026-01-13": 6.0,
+        "2026-01-14": 6.0,
+    }
+    await control.stop()
+    st.close()
