@@ -29,6 +29,7 @@ from optimiser.forecast.slots import SLOT
 
 LARSON_OFFSET = 0.35  #: GHI fraction left under full overcast (Larson et al. 2016) [-]
 CN_OFFSET = 0.75  #: clear-sky transmittance for Campbell–Norman [-]
+MAX_GAP_H = 6.0  #: longest gap between forecast instants that is interpolated [h]
 MOUNTING = {"roof": "close_mount_glass_glass", "open_rack": "open_rack_glass_polymer"}
 
 
@@ -133,12 +134,19 @@ def interpolate_weather(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Linear interpolation of instant forecasts to ``times``.
 
-    Returns (covered mask, cloud [%], temp_air [°C], wind_speed [m/s]); outside the forecast's span
-    ``covered`` is False. Missing temperature → 20 °C, missing wind → 1 m/s.
+    Returns (covered mask, cloud [%], temp_air [°C], wind_speed [m/s]). ``covered`` is False
+    outside the forecast's span and inside gaps longer than ``MAX_GAP_H`` (MET's coarsest step is
+    6 h; a longer gap means a truncated or damaged file). Missing temperature → 20 °C, missing
+    wind → 1 m/s.
     """
     tp = np.array([pd.Timestamp(p["time"]).timestamp() for p in points], dtype=float)
     tx = np.array([t.timestamp() for t in times], dtype=float)
-    covered = (tx >= tp[0]) & (tx <= tp[-1]) if len(tp) else np.zeros(len(tx), dtype=bool)
+    if len(tp) == 0:
+        covered = np.zeros(len(tx), dtype=bool)
+    else:
+        right = np.clip(np.searchsorted(tp, tx), 1, max(len(tp) - 1, 1))
+        gap = tp[right] - tp[right - 1] if len(tp) > 1 else np.zeros(len(tx))
+        covered = (tx >= tp[0]) & (tx <= tp[-1]) & (gap <= MAX_GAP_H * 3600.0)
 
     def interp(key: str, default: float) -> np.ndarray:
         vals = np.array([default if p.get(key) is None else float(p[key]) for p in points], dtype=float)

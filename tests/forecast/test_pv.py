@@ -150,7 +150,7 @@ def test_campbell_norman_overcast_has_no_beam() -> None:
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.lists(st.floats(0.0, 100.0), min_size=2, max_size=30))
+@given(st.lists(st.floats(0.0, 100.0), min_size=6, max_size=30))  # ≤ 6 h apart
 def test_any_cloud_cover_stays_between_overcast_and_clear(cloud: list[float]) -> None:
     slots = day_slots(date(2026, 5, 10), SITE.timezone)
     start = slots[0] - timedelta(hours=1)
@@ -165,3 +165,12 @@ def test_any_cloud_cover_stays_between_overcast_and_clear(cloud: list[float]) ->
     for g, ghi, cghi in zip(got.ac_w, got.ghi_w_m2, clear.ghi_w_m2, strict=True):
         assert 0.0 <= g <= 5000.0 + 1e-6
         assert 0.35 * cghi - 1e-6 <= ghi <= cghi + 1e-6  # Larson: between overcast and clear
+
+
+def test_gaps_longer_than_six_hours_are_not_interpolated() -> None:
+    fc = read_locationforecast(FIXTURE).to_plain()  # hourly to 21 June 23Z, then 23 June 18Z (trimmed)
+    slots = day_slots(date(2026, 6, 22), SITE.timezone)
+    got = forecast_pv(PV, SITE, slots, fc)
+    last_hourly = datetime(2026, 6, 21, 23, tzinfo=UTC)
+    assert got.covered == [t + timedelta(minutes=7.5) <= last_hourly for t in slots]
+    assert sum(got.covered) == 4  # 22:00–23:00Z on the 21st is 00:00–01:00 local on the 22nd
