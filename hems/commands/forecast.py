@@ -22,6 +22,7 @@ from hems.errors import UsageError
 NAME = "forecast"
 HELP = "PV and base-load forecast per 15-min slot of a day (pvlib, MET Norway weather)"
 LOAD_WEEKS = 6
+MAX_AWAY_DEG = 0.1  #: a weather file further than this from the site gets a warning [°]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +69,12 @@ def weather_input(
         except WeatherError as exc:
             warnings.append(f"weather file unusable ({exc}); using clear-sky")
             return None, warnings
+        away = fc.distance_deg(cfg.site.latitude, cfg.site.longitude)
+        if away is not None and away > MAX_AWAY_DEG:
+            warnings.append(
+                f"weather file {weather_file} is for {fc.latitude:.4f} N {fc.longitude:.4f} E, "
+                f"the site is at {cfg.site.latitude:.4f} N {cfg.site.longitude:.4f} E"
+            )
         return {"source": f"file {weather_file}", "points": fc.to_plain()}, warnings
     pv = cfg.pv
     if pv is None or not pv.array:

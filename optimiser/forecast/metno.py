@@ -47,6 +47,14 @@ class WeatherPoint:
 class Locationforecast:
     updated_at: datetime | None  #: when MET last updated the forecast (UTC)
     points: list[WeatherPoint]  #: sorted by time
+    latitude: float | None = None  #: of the forecast point (``geometry.coordinates[1]``) [°N]
+    longitude: float | None = None  #: [°E]
+
+    def distance_deg(self, latitude: float, longitude: float) -> float | None:
+        """Largest coordinate difference to a site [°]; None if the document had no geometry."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return max(abs(self.latitude - latitude), abs(self.longitude - longitude))
 
     def to_plain(self) -> list[dict[str, Any]]:
         """The points as JSON-friendly dicts (ISO times) for the worker process."""
@@ -120,7 +128,11 @@ def parse_locationforecast(doc: Any) -> Locationforecast:
     if not points:
         raise WeatherError("no timeseries entry with cloud_area_fraction")
     points.sort(key=lambda p: p.time)
-    return Locationforecast(updated, points)
+    lat = lon = None
+    coords = doc.get("geometry", {}).get("coordinates") if isinstance(doc.get("geometry"), dict) else None
+    if isinstance(coords, list) and len(coords) >= 2 and all(isinstance(c, int | float) for c in coords[:2]):
+        lon, lat = float(coords[0]), float(coords[1])  # GeoJSON order: lon, lat[, altitude]
+    return Locationforecast(updated, points, lat, lon)
 
 
 def read_locationforecast(path: str | Path) -> Locationforecast:

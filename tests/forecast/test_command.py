@@ -100,7 +100,12 @@ def test_weather_file_and_met_api_give_the_same_series(
         date="2026-06-21", config=str(write_config(tmp_path)), weather=str(FIXTURE), db=None
     )
     from_file = run_forecast(build_request(args, datetime(2026, 6, 20, tzinfo=UTC)))
-    assert from_file["sources"]["weather"] == f"file {FIXTURE}"
+    assert from_file["sources"]["weather"] == f"file {FIXTURE}" and from_file["warnings"] == []
+    bergen = tmp_path / "bergen.toml"
+    bergen.write_text(CONFIG.format(weather="").replace("59.91", "60.39").replace("10.75", "5.32"))
+    args.config = str(bergen)
+    elsewhere = build_request(args, datetime(2026, 6, 20, tzinfo=UTC))
+    assert "is for 59.9100 N 10.7500 E, the site is at 60.3900 N 5.3200 E" in elsewhere["warnings"][0]
     weather = f'[pv.weather]\ncontact = "ops@example.org"\nurl = "{url}"\ncache_dir = "{tmp_path / "cache"}"'
     from_api, _ = run_json(capsys, "--date", "2026-06-21", "--config", str(write_config(tmp_path, weather)))
     assert from_api["sources"]["weather"].startswith("MET Norway API (fetched)")

@@ -33,6 +33,8 @@ def test_parse_recorded_compact_file() -> None:
     assert (first.cloud_area_fraction_pct, first.air_temperature_c, first.wind_speed_m_s) == (0.0, 13.0, 2.0)
     assert last.time == datetime(2026, 6, 24, 6, tzinfo=UTC)
     assert (last.cloud_area_fraction_pct, last.air_temperature_c) == (12.5, 14.1)
+    assert (fc.latitude, fc.longitude) == (59.91, 10.75)  # GeoJSON order is lon, lat
+    assert fc.distance_deg(60.39, 5.32) == pytest.approx(5.43)
     plain = fc.to_plain()
     assert plain[0]["time"] == "2026-06-20T21:00:00Z" and json.dumps(plain)
 
