@@ -95,14 +95,10 @@ class Hysteresis:
 
     def feed(self, time: datetime, conditions: Iterable[Condition]) -> list[Alert]:
         out: list[Alert] = []
-        seen: set[str] = set()
         for c in conditions:
-            seen.add(c.key)
             out.extend(self._one(time, c))
-        for key in list(self.active):  # a rule that stopped reporting (device gone) counts as ok
-            if key not in seen:
-                old = self.active[key]
-                out.extend(self._one(time, Condition(key, old.kind, 0, f"{key}: no longer measured")))
+        # a rule that did not report this time (its meter missing) keeps its level: unknown is not ok,
+        # and the missing meter raises its own "device lost" alert
         return out
 
     def _one(self, time: datetime, c: Condition) -> list[Alert]:
@@ -310,7 +306,8 @@ class AlertEngine:
 
     def _devices(self, snapshot: Snapshot) -> list[Condition]:
         out = []
-        for device in set(self._missing_since) | set(snapshot.errors):
+        reported = {k.removeprefix("device.") for k in self.hysteresis.active if k.startswith("device.")}
+        for device in set(self._missing_since) | set(snapshot.errors) | reported:
             key = f"device.{device}"
             if device in snapshot.errors:
                 since = self._missing_since.setdefault(device, snapshot.time)

@@ -127,3 +127,20 @@ def test_device_lost_after_a_while_and_back() -> None:
     assert [(a.key, a.level) for a in lost] == [("device.han", "warning")]
     back = cycles(eng, clock, 8)
     assert [(a.key, a.level) for a in back] == [("device.han", "cleared")]
+
+
+def test_a_missing_meter_does_not_clear_a_warning() -> None:
+    clock = ManualClock(T0)
+    eng = engine()
+    assert [a.level for a in cycles(eng, clock, 2, i_ev=1.4 * 16)] == ["warning"]
+    for _ in range(30):  # the circuit meter is silent for five minutes
+        clock.advance(10)
+        t = clock.now()
+        gone = Snapshot(
+            time=t,
+            grid=GridReading(time=t, p_import_w=1000.0, i_l1_a=5.0, i_l2_a=3.0, i_l3_a=3.0),
+            errors=MappingProxyType({"ev-meter": "timeout"}),
+        )
+        for a in eng.evaluate(gone):
+            assert a.key != "breaker.circuit.ev"
+    assert "breaker.circuit.ev" in eng.active and "device.ev-meter" in eng.active
