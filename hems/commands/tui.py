@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from hems.errors import UsageError
 
@@ -23,6 +24,9 @@ class Target:
     db: Path | None
     timezone: str | None
     stale_after: timedelta
+    mqtt: Any = None  #: the [mqtt] section when the live state comes from the broker
+    site: str = "home"
+    static: dict[str, Any] = field(default_factory=dict)  #: site facts and breaker ratings (config)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=f"the daemon's live state file (default: [storage] state_file, else {DEFAULT_STATE})",
     )
+    parser.add_argument(
+        "--live",
+        choices=("auto", "file", "mqtt"),
+        default="auto",
+        help="live data from the state file or the broker in [mqtt] (auto: the file when it exists, "
+        "else the broker when configured)",
+    )
 
 
 def resolve(args: argparse.Namespace) -> Target:
@@ -40,6 +51,9 @@ def resolve(args: argparse.Namespace) -> Target:
     db = Path(args.db) if args.db else None
     state = Path(args.state) if args.state else None
     timezone, stale_after = None, timedelta(seconds=30)
+    live = getattr(args, "live", "auto")
+    if live == "mqtt" and not args.config:
+        raise UsageError("--live mqtt needs --config FILE with an [mqtt] section")
     if args.config:
         from hems.config import load_config
 
@@ -54,7 +68,27 @@ def resolve(args: argparse.Namespace) -> Target:
                 state = beside
         timezone = cfg.site.timezone
         stale_after = timedelta(seconds=3 * cfg.site.cycle_seconds)
-    elif db is not None and not db.is_file():
+        broker = None
+        if live == "mqtt" or (live == "auto" and not state.exists()):
+            broker = cfg.mqtt
+            if broker is None and live == "mqtt":
+                raise UsageError(f"{args.config}: --live mqtt needs an [mqtt] section")
+        site = cfg.site
+        static = {
+            "site": {
+                "id": site.id,
+                "main_fuse_a": site.main_fuse_a,
+                "network": site.network,
+                "voltage_v": site.voltage_v,
+                "timezone": site.timezone,
+            },
+            "circuit_info": {
+                c.id: {"name": c.name or c.id, "line": c.line, "breaker_a": c.breaker_a, "curve": c.curve}
+                for c in cfg.circuit
+            },
+        }
+        return Target(state, db, timezone, stale_after, broker, site.id, static)
+    if db is not None and not db.is_file():
         raise UsageError(f"{db}: no such database (check --db, or give --config FILE)")
     return Target(state or Path(DEFAULT_STATE), db, timezone, stale_after)
 
@@ -65,11 +99,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("hems tui needs an interactive terminal (over SSH: ssh -t)")
 
     from tui import run_dashboard
-    from tui.source import LocalSource
+    from tui.source import DataSource, LocalSource
 
-    source = LocalSource(target.state, target.db)
+    source: DataSource = LocalSource(target.state, target.db)
+    if target.mqtt is not None:
+        from tui.mqtt import MqttSource
+
+        source = MqttSource(target.mqtt, target.site, source, target.static)
     try:
         run_dashboard(source, timezone=target.timezone, stale_after=target.stale_after)
     finally:
-        source.close()
+        source.close()  # type: ignore[attr-defined]
     return 0

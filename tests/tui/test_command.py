@@ -52,3 +52,31 @@ def test_bad_input_is_one_line_and_exit_2(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_live_state_from_the_broker_when_there_is_no_state_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "hems.toml"
+    cfg.write_text(
+        f'[storage]\npath = "{tmp_path / "hems.db"}"\nstate_file = "{tmp_path / "state.json"}"\n'
+        '[mqtt]\nhost = "broker.lan"\n'
+        '[[circuit]]\nid = "kitchen"\nname = "Kitchen"\nline = "L1"\nbreaker_a = 16\n'
+    )
+    target = resolve(args(config=str(cfg), live="auto"))
+    assert target.mqtt is not None and target.mqtt.host == "broker.lan" and target.site == "home"
+    assert target.static["circuit_info"]["kitchen"] == {
+        "name": "Kitchen",
+        "line": "L1",
+        "breaker_a": 16.0,
+        "curve": "C",
+    }
+    (tmp_path / "state.json").write_text("{}")  # the daemon is on this machine: its file wins
+    assert resolve(args(config=str(cfg), live="auto")).mqtt is None
+    assert resolve(args(config=str(cfg), live="mqtt")).mqtt is not None
+    assert resolve(args(config=str(cfg), live="file")).mqtt is None
+
+
+def test_live_mqtt_needs_an_mqtt_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "hems.toml"
+    cfg.write_text("[site]\n")
+    assert main(["tui", "--config", str(cfg), "--live", "mqtt"]) == 2
+    assert "--live mqtt needs an [mqtt] section" in capsys.readouterr().err
