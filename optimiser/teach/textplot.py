@@ -9,6 +9,7 @@ main fuse (`=`). Slots are grouped into columns when the day is longer than the 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -33,16 +34,17 @@ def _letters(names: list[str]) -> dict[str, str]:
 
 
 def _groups(n: int, width: int) -> tuple[list[range], int]:
-    """Slot ranges per column and the characters per column."""
-    room = width - _LABEL
+    """Slot ranges per column and the characters per column (room is left for "  fuse 25 A")."""
+    room = width - _LABEL - 12
     per = math.ceil(n / room)
     cols = [range(i, min(i + per, n)) for i in range(0, n, per)]
     return cols, max(1, min(4, room // len(cols)))
 
 
 def _axis(p: Problem, cols: list[range], cw: int) -> str:
-    hours = max(1, round(len(cols) * cw / 6 / max(1.0, 1 / p.h)))  # about six labels
-    step = next(s for s in (1, 2, 3, 4, 6, 12, 24) if s >= hours * p.h * len(cols[0]) or s == 24)
+    """Hour labels (HH) under the columns, as often as they fit with a space between."""
+    col_h = len(cols[0]) * p.h  # hours per column
+    step = next((s for s in (1, 2, 3, 4, 6, 12) if s / col_h * cw >= 3), 24)
     line = [" "] * (len(cols) * cw)
     for c, slots in enumerate(cols):
         when = p.time_of(slots[0])
@@ -124,7 +126,8 @@ def text_chart(s: Solved, width: int = WIDTH) -> str:
         layers.append(("b", mean(plan.charge_kw)))
     per = len(cols[0])
     span = f"{per * p.h * 60:g} min per column" if per > 1 else f"{p.h * 60:g} min per slot"
-    lines = [f"Plan of {s.source} ({span}, local time)"[:width], "Import price [per kWh]"]
+    name = "/".join(Path(s.source).parts[-2:])
+    lines = [f"Plan of {name} ({span}, local time)"[:width], "Import price [per kWh]"]
     lines += _bars(mean(p.import_price), 6, cw)
     lines += [_axis(p, cols, cw), "Power [kW]: what uses it (stacked), PV as *"]
     lines += _stack(layers, mean(p.pv_kw), 10, cw)
