@@ -177,3 +177,13 @@ def test_history_from_the_database_drives_bias_accuracy_and_load(
     assert request["past_pv_forecasts"][0] == [answer["slots"][0]["start"], 0.0, 0.0, False]
     # no temperature channel: the archived forecasts' temperatures stand in for the load model
     assert request["temperature_history"][0] == [answer["slots"][0]["start"], 12.5]
+
+
+def test_the_configuration_example_in_the_docs_is_valid(tmp_path: Path) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "forecast.md").read_text(encoding="utf-8")
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.toml"
+    path.write_text(example, encoding="utf-8")
+    cfg = load_config(path)
+    assert cfg.pv is not None and cfg.pv.array[0].name == "south roof"
+    assert cfg.pv.weather.contact == "ola@example.no" and cfg.pv.clear_sky_derate == 0.65
