@@ -23,7 +23,7 @@ import pyomo.environ as pyo  # noqa: E402
 from optimiser.model import build_model  # noqa: E402
 from optimiser.problem import resolve  # noqa: E402
 from optimiser.scenario import load_scenario  # noqa: E402
-from optimiser.solve import solve_model  # noqa: E402
+from optimiser.solve import _solve_once, solve_model  # noqa: E402
 
 
 def _binaries(model: pyo.ConcreteModel) -> int:
@@ -36,13 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--gap", type=float, default=1e-4)
     parser.add_argument("--time-limit", type=float, default=30.0)
+    parser.add_argument("--one-mip", action="store_true", help="no step search: one MIP picks the steps")
     args = parser.parse_args(argv)
     files = args.files or sorted((ROOT / "examples" / "scenarios").glob("*.toml"))
     header = (
-        f"{'scenario':<16} {'status':<10} {'objective':>11} {'gap':>9} {'build s':>15} {'solve s':>15} "
+        f"{'scenario':<24} {'status':<10} {'objective':>11} {'gap':>9} {'build s':>15} {'solve s':>15} "
         f"{'highs s':>7} {'total s':>7} {'nodes':>5} {'bin':>4}"
     )
-    print(f"# python bench/plan.py --repeat {args.repeat} --gap {args.gap}   (median (best) of repeats)")
+    flags = " --one-mip" if args.one_mip else ""
+    print(
+        f"# python bench/plan.py --repeat {args.repeat} --gap {args.gap}{flags}   (median (best) of repeats)"
+    )
     print(header)
     print("-" * len(header))
     for path in files:
@@ -52,13 +56,14 @@ def main(argv: list[str] | None = None) -> int:
             began = time.perf_counter()
             built = build_model(problem)
             builds.append(time.perf_counter() - began)
-            outcome = solve_model(built, gap=args.gap, time_limit=args.time_limit)
+            solve = _solve_once if args.one_mip else solve_model
+            outcome = solve(built, gap=args.gap, time_limit=args.time_limit)
             solves.append(outcome.solve_seconds)
             highs.append(outcome.highs_seconds)
             totals.append(builds[-1] + solves[-1])
         objective = "-" if outcome.objective is None else f"{outcome.objective:.4f}"
         print(
-            f"{path.stem:<16} {outcome.status:<10} {objective:>11} {outcome.mip_gap:>9.2e} "
+            f"{path.stem:<24} {outcome.status:<10} {objective:>11} {outcome.mip_gap:>9.2e} "
             f"{statistics.median(builds):>6.3f} ({min(builds):.3f}) "
             f"{statistics.median(solves):>6.3f} ({min(solves):.3f}) {statistics.median(highs):>7.3f} "
             f"{statistics.median(totals):>7.3f} {outcome.nodes:>5} {_binaries(built.model):>4}"

@@ -143,6 +143,14 @@ line = "3P"
     )
 
 
+def norwegian_winter_low_peaks() -> str:
+    """The winter day early in a mild month: low recorded peaks make the step cap bind hard."""
+    text = norwegian_winter().replace("month_peaks_kw = [5.3, 4.9, 4.7, 4.1]", "month_peaks_kw = [2.0]")
+    return text.replace(
+        "# Norwegian winter day:", "# Norwegian winter day, low recorded peaks (hard step cap):"
+    )
+
+
 def summer_pv() -> str:
     price, export, base, pv = _summer()
     return (
@@ -294,6 +302,7 @@ draw_kwh = {_fmt(_draw())}
 def main() -> None:
     files = {
         "norway_winter.toml": norwegian_winter(),
+        "norway_winter_low_peaks.toml": norwegian_winter_low_peaks(),
         "summer_pv.toml": summer_pv(),
         "it_house.toml": it_house(),
         "italy_3kw.toml": italian_3kw(),

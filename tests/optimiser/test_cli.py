@@ -44,7 +44,9 @@ line = "L1"
 """
 
 
-@pytest.mark.parametrize("name", ["norway_winter", "summer_pv", "it_house", "italy_3kw"])
+@pytest.mark.parametrize(
+    "name", ["norway_winter", "norway_winter_low_peaks", "summer_pv", "it_house", "italy_3kw"]
+)
 def test_example_plans_pass_the_independent_checker(
     name: str, examples_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
