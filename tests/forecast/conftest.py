@@ -35,7 +35,7 @@ def met() -> Iterator[tuple[MetServer, str]]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             state.requests.append({"path": self.path, **{k: v for k, v in self.headers.items()}})
-            if state.status != 200:
+            if state.status not in (200, 203):
                 self.send_response(state.status)
                 self.send_header("Expires", format_datetime(state.expires, usegmt=True))
                 self.end_headers()
@@ -46,7 +46,7 @@ def met() -> Iterator[tuple[MetServer, str]]:
                 self.end_headers()
                 return
             payload = gzip.compress(body) if state.gzip else body
-            self.send_response(200)
+            self.send_response(state.status)
             self.send_header("Content-Type", "application/json")
             if state.gzip:
                 self.send_header("Content-Encoding", "gzip")

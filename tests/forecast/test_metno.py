@@ -162,3 +162,19 @@ def test_server_errors_fall_back_to_the_cache_or_raise(met: tuple[Any, str], tmp
 def test_unreachable_server_raises_a_weather_error(tmp_path: Path) -> None:
     with pytest.raises(WeatherError, match=re.escape("127.0.0.1:9/")):
         _get("http://127.0.0.1:9/compact", tmp_path, NOW)
+
+
+def test_deprecated_product_is_used_with_a_warning(met: tuple[Any, str], tmp_path: Path) -> None:
+    state, url = met
+    state.status = 203
+    got = _get(url, tmp_path, NOW)
+    assert got.how == "fetched" and "deprecated" in (got.warning or "")
+    assert len(got.forecast.points) == 30
+
+
+def test_unwritable_cache_still_returns_the_forecast(met: tuple[Any, str], tmp_path: Path) -> None:
+    _, url = met
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x", encoding="utf-8")
+    got = _get(url, blocker / "cache", NOW)
+    assert got.how == "fetched" and "cannot cache" in (got.warning or "")
