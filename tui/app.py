@@ -274,6 +274,8 @@ class HemsApp(App[None]):
         d.today_kwh, d.today = message.today_kwh, message.today
         if d.live is not None and tuple(c.id for c in d.live.circuits) != self._stored_ids:
             self.poll_stored()  # circuits appeared while that read was under way: ask for them
+        if isinstance(self.screen, HistoryScreen) and d.anchor is None:
+            self.load_history()  # the period shown is still running: keep it up to date
         self._redraw()
 
     def on_history_update(self, message: HistoryUpdate) -> None:

@@ -352,3 +352,15 @@ async def test_a_failing_background_job_is_said_not_hidden(source: CannedSource,
         await settle(pilot)
         assert any("simulated meter exploded" in str(n.message) for n in app._notifications)
     assert isinstance(app.background_error, RuntimeError)
+
+
+async def test_history_of_the_running_period_keeps_up(source: CannedSource, clock: ManualClock) -> None:
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("h")
+        await settle(pilot)
+        assert "Imported 13.00 kWh" in screen_text(app)
+        clock.advance(3600)  # an hour later the stored read brings the new hour along
+        app.poll_stored()
+        await settle(pilot)
+        assert "Imported 14.00 kWh" in screen_text(app)
