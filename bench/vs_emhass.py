@@ -247,13 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     theirs = {r["name"]: r for r in json.loads(proc.stdout)}
     print(f"# python bench/vs_emhass.py --repeat {args.repeat}  (emhass {args.emhass}, HiGHS both)")
     print(
-        f"{'scenario':<20} {'ours cost':>10} {'ours s':>7} {'ours status':<12} {'emhass cost':>11} "
+        f"{'scenario':<30} {'ours cost':>10} {'ours s':>7} {'ours status':<12} {'emhass cost':>11} "
         f"{'emhass s':>8} status"
     )
     for name, (cost, seconds, status) in ours.items():
         th = theirs.get(name, {})
         print(
-            f"{name:<20} {cost:>10.4f} {seconds:>7.3f} {status:<12} {th.get('cost', float('nan')):>11.4f} "
+            f"{name:<30} {cost:>10.4f} {seconds:>7.3f} {status:<12} {th.get('cost', float('nan')):>11.4f} "
             f"{th.get('seconds', float('nan')):>8.3f} {th.get('status', '-')}"
         )
     return 0
