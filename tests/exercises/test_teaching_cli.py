@@ -1,0 +1,192 @@
+"""`hems plan --explain / --compare / --plot / --png` on tiny scenarios whose answers are known by hand.
+
+Exercise 01 (one washing machine: 2.0 kW then 0.5 kW, 20:00-02:00, 2.00 NOK/kWh until midnight and
+1.00 after): the five starts cost 5.00, 5.00, 5.00, 4.50 and 2.50 NOK (20:00 ... 00:00).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from optimiser.teach.cli import add_teaching_arguments, run_teaching
+
+Hems = Callable[[Sequence[str]], int]
+
+
+@pytest.fixture
+def two_prices(exercises_dir: Path) -> Path:
+    return exercises_dir / "01-two-prices" / "scenario.toml"
+
+
+def _variant(tmp_path: Path, source: Path, name: str, old: str, new: str) -> Path:
+    text = source.read_text(encoding="utf-8")
+    assert old in text
+    target = tmp_path / name
+    target.write_text(text.replace(old, new), encoding="utf-8")
+    return target
+
+
+def test_explain_states_the_model_with_this_scenarios_numbers(
+    hems: Hems, two_prices: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert hems(["plan", str(two_prices), "--explain"]) == 0
+    raw = capsys.readouterr().out
+    out = " ".join(raw.split())
+    # variables: import and export in 6 slots (12) + one yes/no per start (5) = 17, 5 of them yes/no;
+    # constraints: one balance per slot (6) + "exactly one start" (1) = 7
+    assert "5 yes/no variables start[s]" in out
+    assert "In total: 17 variables, 5 of them yes/no" in out
+    assert "In total: 7 constraints" in out
+    assert "power 2, 0.5 kW in the 2 slots after its start (2.50 kWh)" in out
+    assert "must have finished by 02:00" in out
+    assert "import price from 1.000 per kWh (at 00:00) to 2.000 per kWh (at 20:00)" in out
+    assert "cost: 2.50 = energy 2.50 + capacity 0.00" in out
+    costs = {line.split()[1].rstrip(":"): line.split()[2] for line in raw.splitlines() if "  start " in line}
+    assert costs == {"20:00": "5.00", "21:00": "5.00", "22:00": "5.00", "23:00": "4.50", "00:00": "2.50"}
+    assert "start 00:00:     2.50  <- chosen" in raw
+    assert max(len(line) for line in raw.splitlines()) <= 80
+
+
+def test_explain_names_the_fuse_in_amperes_and_kilowatts(
+    hems: Hems, exercises_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert hems(["plan", str(exercises_dir / "03-fuse-one-at-a-time" / "scenario.toml"), "--explain"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "at most 16 A on every line in every slot; at most 3.68 kW in total (16 A x 230 V)" in out
+    assert "start 02:00: 2.84 (would overload the fuse)" in out  # washing machine next to the dryer
+    assert "highest line current: 13.0 A on L1 (fuse 16 A)" in out  # (0.5 + 2.5) kW / 230 V
+
+
+def test_compare_shows_the_changed_window_and_why_the_start_moved(
+    hems: Hems, two_prices: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    early = _variant(
+        tmp_path, two_prices, "early.toml", 'latest_end = "2026-01-16T02:00', 'latest_end = "2026-01-16T01:00'
+    )
+    assert hems(["plan", "--compare", str(two_prices), str(early)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "appliance washing_machine: latest_end: 2026-01-16T02:00:00+01:00 -> 2026-01-16T01:00:00+01:00" in out
+    )
+    assert "objective: 2.50 -> 4.50 (+2.00)" in out
+    assert "washing_machine: start moved 00:00 -> 23:00 (1 h earlier)." in out
+    assert "In B the old start 00:00 is not allowed any more (outside its window)." in out
+    assert "In A the new start 23:00 would have cost 4.50 against 2.50 for the old one." in out
+
+
+def test_compare_shows_a_changed_price_and_prices_both_starts(
+    hems: Hems, two_prices: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dear = _variant(
+        tmp_path,
+        two_prices,
+        "dear.toml",
+        "[2.00, 2.00, 2.00, 2.00, 1.00, 1.00]",
+        "[2.00, 2.00, 2.00, 1.50, 3.00, 1.00]",
+    )
+    # starts: 20:00 5.00, 21:00 5.00, 22:00 2.0x2.00 + 0.5x1.50 = 4.75, 23:00 2.0x1.50 + 0.5x3.00 = 4.50,
+    # 00:00 2.0x3.00 + 0.5x1.00 = 6.50: the start moves to 23:00
+    assert hems(["plan", str(dear), "--compare", str(two_prices)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "series.import_price_per_kwh: 2 slot(s) changed: 23:00 2 -> 1.5, 00:00 1 -> 3" in out
+    assert "washing_machine: start moved 00:00 -> 23:00 (1 h earlier)." in out
+    assert "In B the old start 00:00 would cost 6.50, the new one costs 4.50: 2.00 cheaper." in out
+    assert "In A the new start 23:00 would have cost 4.50 against 2.50 for the old one." in out
+
+
+def test_compare_of_a_scenario_with_itself_finds_nothing(
+    hems: Hems, two_prices: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert hems(["plan", str(two_prices), "--compare", str(two_prices)]) == 0
+    out = capsys.readouterr().out
+    assert "nothing: the two scenarios are the same." in out
+    assert "washing_machine: still starts at 00:00." in out
+
+
+def test_plot_fits_80_columns_and_puts_the_program_in_its_hours(
+    hems: Hems, two_prices: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert hems(["plan", str(two_prices), "--plot"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert all(len(line) <= 80 and line.isascii() for line in lines)
+    power = lines[lines.index("Power [kW]: what uses it (stacked), PV as *") + 1 :]
+    power = power[: next(i for i, line in enumerate(power) if line.lstrip().startswith("+"))]
+    axis = next(line for line in lines if line.lstrip().startswith("+"))
+    cw = (axis.index("21") - axis.index("20")) if "21" in axis else None
+    assert cw, axis
+    start = axis.index("00")  # the 00:00 column: the program runs 00:00 and 01:00, nowhere else
+    columns = {i for line in power for i, c in enumerate(line) if c == "W"}
+    assert columns == set(range(start, start + 2 * cw))
+    # bars are as tall as the power: 10 rows span 0..2.1 kW (0.21 kW each, filled where the row's middle
+    # is below the bar): 2.0 kW fills all 10 rows, 0.5 kW the lowest 2
+    assert sum(line[start : start + 1] == "W" for line in power) == 10
+    assert sum(line[start + cw : start + cw + 1] == "W" for line in power) == 2
+    assert "W washing_machine" in lines[-2]
+
+
+def test_plot_of_a_96_slot_day_with_fuse_fits_80_columns(
+    hems: Hems, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "norway_winter.toml"
+    assert hems(["plan", str(day), "--plot"]) == 0
+    out = capsys.readouterr().out
+    assert all(len(line) <= 80 for line in out.splitlines())
+    assert "(30 min per column" in out and "fuse 25 A" in out
+
+
+def test_png_is_written(
+    hems: Hems, exercises_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "plan.png"
+    assert hems(["plan", str(exercises_dir / "05-sunny-day" / "scenario.toml"), "--png", str(target)]) == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and target.stat().st_size > 20_000
+    assert f"chart written to {target}" in capsys.readouterr().out
+
+
+def test_lp_file_is_written_next_to_the_explanation(
+    hems: Hems, two_prices: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lp = tmp_path / "model.lp"
+    assert hems(["plan", str(two_prices), "--explain", "--lp", str(lp)]) == 0
+    text = lp.read_text(encoding="utf-8")
+    assert all(f"start(0_{s})" in text for s in range(5)) and "min" in text and "binary" in text
+    assert "THE MODEL IN WORDS" in capsys.readouterr().out
+
+
+def test_a_bad_scenario_is_one_line_and_exit_2(
+    hems: Hems, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[horizon]\nstart = "2026-01-15T00:00:00+01:00"\nslots = 2\n', encoding="utf-8")
+    assert hems(["plan", str(bad), "--explain"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(bad) in err[0] and "site" in err[0]
+
+
+def test_json_with_a_text_view_is_refused(
+    hems: Hems, two_prices: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert hems(["plan", str(two_prices), "--json", "--plot"]) == 2
+    assert "--json cannot be combined" in capsys.readouterr().err
+
+
+def test_without_teaching_flags_the_normal_plan_runs(two_prices: Path) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scenario")
+    add_teaching_arguments(parser)
+    assert run_teaching(parser.parse_args([str(two_prices)])) is None
+
+
+def test_the_flags_module_imports_neither_pyomo_nor_matplotlib() -> None:
+    code = (
+        "import sys, optimiser.teach.cli; "
+        "print(sorted(m for m in ('pyomo', 'matplotlib', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
