@@ -47,7 +47,7 @@ def _aware(value: datetime) -> datetime:
 class HorizonSpec(_Table):
     start: datetime  #: start of slot 0, with offset
     slots: int = Field(gt=0, le=2000)  #: number of slots
-    slot_minutes: int = Field(15, gt=0, le=60)  #: slot length [min]; must divide 60
+    slot_minutes: int = Field(gt=0, le=60)  #: slot length [min]; must divide 60
 
     _start_aware = field_validator("start")(_aware)
 
@@ -85,7 +85,7 @@ class SeriesSpec(_Table):
 class CapacityTariffSpec(_Table):
     step_upper_kw: list[float]  #: upper bounds of the steps [kW]
     step_price: list[float]  #: price per month of each step [currency/month]
-    month_peaks_kw: list[Annotated[float, Field(ge=0)]] = Field(default_factory=list)  #: [kW]
+    month_peaks_kw: list[Annotated[float, Field(ge=0)]]  #: recorded daily peaks, other days [kW]
     today_peak_kw: float = Field(0.0, ge=0)  #: [kW]
 
 

@@ -51,7 +51,7 @@ def _quarter_hours(start: str, n: int, base: list[float], upper: float) -> dict[
         "horizon": {"start": start, "slots": n, "slot_minutes": 15},
         "site": {"timezone": "Europe/Oslo", "network": "TN", "voltage_v": 230},
         "series": {"import_price_per_kwh": [1.0] * n, "base_load_kw": base},
-        "capacity_tariff": {"step_upper_kw": [upper], "step_price": [0, 100]},
+        "capacity_tariff": {"step_upper_kw": [upper], "step_price": [0, 100], "month_peaks_kw": []},
     }
 
 

@@ -33,6 +33,7 @@ base_load_kw = [0.5, 0.5, 0.5, 0.5]
 [capacity_tariff]
 step_upper_kw = [2, 5]
 step_price = [100, 200, 300]
+month_peaks_kw = []
 
 [[appliance]]
 id = "dw"
@@ -67,6 +68,7 @@ BAD = [
     ("", "step_price = [100, 200, 300]", "capacity_tariff.step_price", "non-decreasing"),
     ("", 'line = "L1"', "appliance[0].line", "on a TN site"),
     ("", "slot_minutes = 60", "horizon.slot_minutes", "divisor of 60"),
+    ("", "month_peaks_kw = []", "capacity_tariff.month_peaks_kw", "required key is missing"),
     ("", 'start = "2026-01-15T00:00:00+01:00"', "horizon.start", "UTC offset"),
 ]
 REPLACE = {
@@ -76,6 +78,7 @@ REPLACE = {
     "appliance[0].line": 'line = "L1L2"',
     "horizon.slot_minutes": "slot_minutes = 7",
     "horizon.start": 'start = "2026-01-15T00:00:00"',
+    "capacity_tariff.month_peaks_kw": "",
 }
 
 
