@@ -36,14 +36,17 @@ def _kw(values: Any) -> str:
 
 
 def model_size(p: Problem) -> dict[str, int]:
-    """Variables (of which yes/no) and constraints of the model the solver gets for `p`."""
+    """Variables (of which yes/no), constraints and capacity steps left to choose from in the model
+    the solver gets for `p`."""
     built = build_model(p)
-    variables = list(built.model.component_data_objects(pyo.Var))
-    rows = list(built.model.component_data_objects(pyo.Constraint, active=True))
+    m = built.model
+    variables = list(m.component_data_objects(pyo.Var))
+    rows = list(m.component_data_objects(pyo.Constraint, active=True))
     return {
         "variables": len(variables),
         "binaries": sum(1 for v in variables if v.is_binary()),
         "constraints": len(rows),
+        "capacity_steps": len(m.step) if hasattr(m, "step") else 0,
     }
 
 
@@ -55,7 +58,7 @@ def amps_per_kw(p: Problem, line: str) -> str:
     return " and ".join(parts)
 
 
-def _variables(p: Problem) -> list[str]:
+def _variables(p: Problem, steps: int) -> list[str]:
     out = [f"grid: import[t] and export[t] >= 0 [kW] in each of the {p.n} slots."]
     for app in p.shiftables:
         if app.fixed_start is not None:
@@ -83,10 +86,15 @@ def _variables(p: Problem) -> list[str]:
             f"battery: charge[t] (0..{b.max_charge_kw:g} kW), discharge[t] (0..{b.max_discharge_kw:g} kW) "
             "and the energy soc[t] stored at the end of each slot [kWh]."
         )
-    if p.capacity is not None:
+    if p.capacity is not None and steps:
         out.append(
-            "capacity tariff: each day's peak [kW] (largest one-hour average import), and yes/no step[j] "
-            "for the step the month lands in."
+            "capacity tariff: each day's peak [kW] (largest one-hour average import), and "
+            f"{steps} yes/no step[j], one per step the month can still land in."
+        )
+    elif p.capacity is not None:
+        out.append(
+            "capacity tariff: no variables needed: whatever the plan does, the month stays on the same "
+            "step, so its cost is a fixed number."
         )
     return out
 
@@ -137,11 +145,11 @@ def _constraints(p: Problem) -> list[str]:
         ]
         steps.append(f"above {cap.step_upper_kw[-1]:g} kW: {cap.step_price[-1]:g}")
         for month in cap.months:
-            recorded = ", ".join(f"{v:g}" for v in month.recorded_kw) or "none"
+            recorded = ", ".join(f"{v:g}" for v in month.recorded_kw) + " kW" if month.recorded_kw else "none"
             out.append(
                 f"capacity tariff ({month.days[0]:%Y-%m}): the month's price per step is {'; '.join(steps)}. "
                 "The step is chosen by the mean of the three largest daily peaks; peaks already recorded "
-                f"this month: {recorded} kW (their step costs {cap.base_price(month):g}). Only a step "
+                f"this month: {recorded} (their step costs {cap.base_price(month):g}). Only a step "
                 "higher than that costs extra."
             )
     return out
@@ -228,11 +236,12 @@ def explain_model(s: Solved) -> str:
     first, last = p.times[0], p.time_of(p.n)
     lines = [
         f"THE MODEL IN WORDS: {s.source}",
-        f"{p.n} slots of {p.h * 60:g} min, from {first:%a %d %b %Y %H:%M} to {last:%H:%M} "
+        f"{p.n} slots of {p.h * 60:g} min, from {first:%a %d %b %Y %H:%M} to "
+        f"{last:%H:%M}" + (f" on {last:%a %d %b}" if last.date() != first.date() else "") + " "
         f"({first.tzinfo}). Power in kW, energy in kWh, money in the scenario's currency.",
         "",
         "1. Decision variables: what the solver may choose",
-        *[f"   - {text}" for text in _variables(p)],
+        *[f"   - {text}" for text in _variables(p, size["capacity_steps"])],
         f"   In total: {size['variables']} variables, {size['binaries']} of them yes/no (0 or 1). "
         "Yes/no variables make this a MILP (mixed-integer linear program).",
         "",
