@@ -89,7 +89,7 @@ def state_static(config: HemsConfig, circuits: list[dict[str, Any]]) -> dict[str
 def control_hooks(config: HemsConfig, storage: Storage | None, clock: Clock) -> list[CycleHook]:
     """Alert rules, control and MQTT publishing (hems.control), when that part is installed."""
     try:
-        from hems.control import build_control  # type: ignore[attr-defined]
+        from hems.control import build_control
     except ImportError:
         return []
     return [build_control(config, storage, clock)]

@@ -2,8 +2,8 @@
 
 Each part owns the model of its own section (devices/han → [meter], devices/modbus → [[circuit]],
 tariffs → [tariff], optimiser/forecast → [pv], hems/mqtt → [mqtt], hems/control → [[appliance]],
-hems/alerts → [alerts], hems/telemetry → [telemetry]); this module composes them and turns every validation error into one
-line naming the file, the key and what was expected (`UsageError`, exit 2).
+hems/alerts → [alerts], hems/telemetry → [telemetry]); this module composes them and turns every
+validation error into one line naming the file, the key and what was expected (`UsageError`, exit 2).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from devices.han.config import MeterConfig
-from hems.alerts.config import AlertsConfig
 from devices.modbus.config import CircuitConfig
+from hems.alerts.config import AlertsConfig
 from hems.control.config import ApplianceConfig
 from hems.errors import UsageError
 from hems.mqtt.config import MqttConfig

@@ -196,7 +196,7 @@ class SimCircuitMeter:
             i_a=round(i, 2),
             p_w=round(p, 1),
             e_import_kwh=round(self._e_wh / 1000.0, 3),
-            **per_line,  # type: ignore[arg-type]
+            **per_line,
         )
 
 

@@ -67,7 +67,7 @@ class RowCodec:
         one, offset = self._stat_at[index]
         if offset + one.size > len(blob):
             return None
-        return one.unpack_from(blob, offset)  # type: ignore[return-value]
+        return one.unpack_from(blob, offset)
 
 
 # ----- batches: all cycles of one write transaction in one compressed row ----------------------------
