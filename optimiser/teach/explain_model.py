@@ -194,16 +194,22 @@ def _objective(p: Problem) -> list[str]:
 
 
 def _slot_table(s: Solved) -> list[str]:
+    """One row per slot: price, base, PV, each appliance's power, heat in each tank, grid."""
     p, r = s.problem, s.result
     names = list(r["appliances"])
+    tanks = [n for n in names if "stored_kwh" in r["appliances"][n]]
     head = f"{'time':>5} {'price':>6} {'base':>5} {'PV':>5} " + " ".join(f"{n[:8]:>8}" for n in names)
-    head += f" {'import':>6} {'export':>6}"
-    out = [head, "      /kWh    kW    kW " + " ".join(f"{'kW':>8}" for _ in names) + "     kW     kW"]
+    head += "".join(f" {'tank':>5}" for _ in tanks) + f" {'import':>6} {'export':>6}"
+    units = "      /kWh    kW    kW " + " ".join(f"{'kW':>8}" for _ in names)
+    out = [head, units + "".join(f" {'kWh':>5}" for _ in tanks) + "     kW     kW"]
     for t in range(p.n):
         row = f"{clock(p, t):>5} {p.import_price[t]:6.3f} {p.base_kw[t]:5.2f} {p.pv_kw[t]:5.2f} "
         row += " ".join(f"{r['appliances'][n]['power_kw'][t]:8.2f}" for n in names)
+        row += "".join(f" {r['appliances'][n]['stored_kwh'][t]:5.2f}" for n in tanks)
         row += f" {r['grid']['import_kw'][t]:6.2f} {r['grid']['export_kw'][t]:6.2f}"
         out.append(row)
+    if tanks:
+        out.append("(tank: heat stored at the end of the slot)")
     return out
 
 
@@ -227,6 +233,15 @@ def _alternatives(s: Solved) -> list[str]:
             fuse = "" if o["fuse_ok"] else "  (would overload the fuse)"
             out.append(f"  start {clock(p, o['slot'])}: {_money(o['cost']):>8}{fuse}{mark}")
     return out
+
+
+def _status_words(r: dict[str, Any]) -> str:
+    gap = f"{r['mip_gap'] * 100:.2g} %"
+    if r["status"] == "optimal":
+        return f"the solver proved that no plan is cheaper by more than {gap}."
+    if r["status"] == "time_limit":
+        return f"time ran out; a better plan may exist, at most {gap} cheaper."
+    return "not every rule could hold; the plan breaks as few as it can (below)."
 
 
 def explain_model(s: Solved) -> str:
@@ -253,7 +268,7 @@ def explain_model(s: Solved) -> str:
         *[f"   {text}" for text in _objective(p)],
         "",
         "4. The solution",
-        f"   status: {r['status']} (proven within {r['mip_gap'] * 100:.3g} % of the best possible)",
+        f"   status: {r['status']}: {_status_words(r)}",
         f"   cost: {_money(r['objective'])} = energy {_money(r['energy_cost'])} "
         f"+ capacity {_money(r['capacity_cost'])}",
     ]

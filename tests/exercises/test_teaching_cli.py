@@ -160,13 +160,14 @@ def test_lp_file_is_written_next_to_the_explanation(
 
 
 def test_a_bad_scenario_is_one_line_and_exit_2(
-    hems: Hems, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    hems: Hems, two_prices: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bad = tmp_path / "bad.toml"
-    bad.write_text('[horizon]\nstart = "2026-01-15T00:00:00+01:00"\nslots = 2\n', encoding="utf-8")
+    bad = _variant(tmp_path, two_prices, "bad.toml", "voltage_v = 230", "voltage_v = -230")
     assert hems(["plan", str(bad), "--explain"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and str(bad) in err[0] and "site" in err[0]
+    assert len(err) == 1 and f"{bad}: site.voltage_v:" in err[0]
+    assert hems(["plan", str(two_prices), "--compare", str(tmp_path / "missing.toml")]) == 2
+    assert "missing.toml: (file): expected an existing scenario file" in capsys.readouterr().err
 
 
 def test_json_with_a_text_view_is_refused(
