@@ -43,7 +43,7 @@ def _series_change(p: Problem, key: str, a: list[float], b: list[float]) -> str:
 
 def _table_changes(prefix: str, a: dict[str, Any], b: dict[str, Any], p: Problem) -> list[str]:
     out = []
-    for key in sorted(set(a) | set(b), key=lambda k: (k not in a, list(a).index(k) if k in a else 0)):
+    for key in [*a, *(k for k in b if k not in a)]:
         va, vb = a.get(key), b.get(key)
         if va == vb:
             continue
@@ -53,8 +53,10 @@ def _table_changes(prefix: str, a: dict[str, Any], b: dict[str, Any], p: Problem
             text = _series_change(p, name, [float(x) for x in va], [float(x) for x in vb])
             if text:
                 out.append(text)
-        elif isinstance(va, dict) and isinstance(vb, dict):
-            out += _table_changes(f"{name}.", va, vb, p)
+        elif isinstance(va, dict) or isinstance(vb, dict):
+            if va is None or vb is None:
+                out.append(f"{name}: {'added' if va is None else 'taken out'}")
+            out += _table_changes(f"{name}.", va or {}, vb or {}, p)
         else:
             out.append(f"{name}: {_fmt(va)} -> {_fmt(vb)}")
     return out

@@ -60,7 +60,7 @@ def test_explain_names_the_fuse_in_amperes_and_kilowatts(
     out = " ".join(capsys.readouterr().out.split())
     assert "at most 16 A on every line in every slot; at most 3.68 kW in total (16 A x 230 V)" in out
     assert "start 02:00: 2.84 (would overload the fuse)" in out  # washing machine next to the dryer
-    assert "highest line current: 13.0 A on L1 (fuse 16 A)" in out  # (0.5 + 2.5) kW / 230 V
+    assert "highest line current: 12.6 A on L1 (fuse 16 A)" in out  # (0.4 + 2.5) kW / 230 V
 
 
 def test_compare_shows_the_changed_window_and_why_the_start_moved(
