@@ -94,12 +94,14 @@ def _brute_force(sc: dict[str, Any]) -> float:
     return best
 
 
-@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("seed", range(24))
 def test_plan_is_the_cheapest_of_all_start_pairs(seed: int) -> None:
     sc = _case(seed)
     expected = _brute_force(sc)
-    assert expected < float("inf")
     result = plan_scenario(copy.deepcopy(sc), gap=0.0)
     assert check_plan(sc, result) == []
+    if expected == float("inf"):  # no start pair and heating pattern keeps every rule
+        assert result["status"] == "relaxed"
+        return
     assert result["status"] == "optimal"
     assert result["objective"] == pytest.approx(expected, abs=1e-6)
