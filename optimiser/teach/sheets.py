@@ -12,7 +12,7 @@ the scenario afresh and compare; a sheet cannot drift from the tool. Keys of an 
 - ``[on_hours]`` id = ["HH:MM", ...] (slots where the appliance uses power),
 - ``[mean_price_paid]`` id = mean import price of an energy need or tank [currency/kWh].
 
-Numbers match when they agree within 0.005 (sheets write them with two decimals), and every
+Numbers match when they print the same with two decimals (as `hems plan` shows them), and every
 number and time of a block must also appear in the sheet's own text, so words and block agree.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 
 from optimiser.teach.session import Solved, solve_file
 
-TOLERANCE = 0.005  #: numbers in sheets are written with two decimals
+DECIMALS = 2  #: numbers in sheets are written, and compared, with two decimals
 _BLOCK = re.compile(r"^```answer[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 _KEYS = {"scenario", "status", "objective", "energy_cost", "capacity_cost", "max_import_kw", "export_kwh"}
 _TABLES = {"start", "appliance_cost", "on_hours", "mean_price_paid"}
@@ -78,9 +78,10 @@ def observed(s: Solved, block: dict[str, Any]) -> dict[str, Any]:
 
 
 def _same(expected: Any, got: Any) -> bool:
+    """Equal; numbers: equal as printed with two decimals (what students see on the screen)."""
     if isinstance(expected, bool) or not isinstance(expected, int | float):
         return bool(expected == got)
-    return isinstance(got, int | float) and abs(expected - got) <= TOLERANCE + 1e-9
+    return isinstance(got, int | float) and f"{expected:.{DECIMALS}f}" == f"{got:.{DECIMALS}f}"
 
 
 def differences(expected: dict[str, Any], got: dict[str, Any], prefix: str = "") -> list[str]:
@@ -108,7 +109,7 @@ def _mentions(expected: dict[str, Any]) -> list[str]:
         elif isinstance(value, list):
             out += [str(v) for v in value]
         elif isinstance(value, float | int) and not isinstance(value, bool):
-            out.append(f"{value:.2f}")
+            out.append(f"{value:.{DECIMALS}f}")
         else:
             out.append(str(value))
     return out

@@ -7,6 +7,7 @@ Exercise 01 (one washing machine: 2.0 kW then 0.5 kW, 20:00-02:00, 2.00 NOK/kWh 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -147,6 +148,16 @@ def test_png_is_written(
     assert hems(["plan", str(exercises_dir / "05-sunny-day" / "scenario.toml"), "--png", str(target)]) == 0
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and target.stat().st_size > 20_000
     assert f"chart written to {target}" in capsys.readouterr().out
+
+
+def test_png_with_json_keeps_stdout_pure_json(
+    hems: Hems, two_prices: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "plan.png"
+    assert hems(["plan", str(two_prices), "--json", "--png", str(target)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["appliances"]["washing_machine"]["start"] == "2026-01-16T00:00:00+01:00"
+    assert target.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_lp_file_is_written_next_to_the_explanation(
