@@ -72,8 +72,8 @@ def _variables(p: Problem, steps: int) -> list[str]:
     for e in p.energies:
         onoff = f", plus yes/no on[t] because it needs at least {e.min_kw:g} kW when on" if e.min_kw else ""
         out.append(
-            f"{e.id}: charging power ev_kw[t] between 0 and {e.max_kw:g} kW in each of the "
-            f"{e.end - e.first} slots of its window{onoff}."
+            f"{e.id}: its power [kW] (ev_kw[t] in the LP file), between 0 and {e.max_kw:g} kW, "
+            f"in each of the {e.end - e.first} slots of its window{onoff}."
         )
     for th in p.thermals:
         out.append(
@@ -237,6 +237,8 @@ def _alternatives(s: Solved) -> list[str]:
 
 def _status_words(r: dict[str, Any]) -> str:
     gap = f"{r['mip_gap'] * 100:.2g} %"
+    if r["status"] == "optimal" and r["mip_gap"] == 0:
+        return "the solver proved that no plan is cheaper."
     if r["status"] == "optimal":
         return f"the solver proved that no plan is cheaper by more than {gap}."
     if r["status"] == "time_limit":
