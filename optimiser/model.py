@@ -196,6 +196,11 @@ def define_battery(b: Built, base_line_min_a: np.ndarray) -> None:
     b.min_kw -= bat.max_discharge_kw
 
 
+def grid_needs_direction(p: Problem) -> np.ndarray:
+    """Slots where importing and exporting at once would pay: export price above import price."""
+    return np.asarray(p.export_price > p.import_price, dtype=bool)
+
+
 def define_grid(b: Built) -> None:
     """Import/export and the balance; a complementarity binary only where export pays more than import.
 
@@ -218,9 +223,8 @@ def define_grid(b: Built) -> None:
         T,
         rule=lambda m, t: m.imp[t] - m.exp[t] == float(const[t]) + sum(c * v for c, v in by_slot[t]),
     )
-    arbitrage = [
-        t for t in T if p.export_price[t] > p.import_price[t] and max_import[t] > 0 and max_export[t] > 0
-    ]
+    need = grid_needs_direction(p)
+    arbitrage = [t for t in T if need[t] and max_import[t] > 0 and max_export[t] > 0]
     m.importing = pyo.Var(arbitrage, domain=pyo.Binary)
     m.import_only = pyo.Constraint(
         arbitrage, rule=lambda m, t: m.imp[t] <= float(max_import[t]) * m.importing[t]

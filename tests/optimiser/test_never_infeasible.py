@@ -110,3 +110,20 @@ def test_contradictory_scenarios_still_get_a_checked_plan(seed: int) -> None:
     result = plan_scenario(copy.deepcopy(sc))
     assert result["status"] in ("optimal", "relaxed")
     assert check_plan(sc, result) == []
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_leaving_out_direction_binaries_loses_nothing(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grid and battery direction binaries exist only where they can matter; with them in every
+    slot (the obvious formulation) the optimum is the same."""
+    import numpy as np
+
+    import optimiser.model as model
+
+    sc = _wild(seed)
+    lean = plan_scenario(copy.deepcopy(sc), gap=0.0)
+    monkeypatch.setattr(model, "grid_needs_direction", lambda p: np.ones(p.n, dtype=bool))
+    monkeypatch.setattr(model, "battery_needs_direction", lambda p, base: np.ones(p.n, dtype=bool))
+    full = plan_scenario(copy.deepcopy(sc), gap=0.0)
+    assert check_plan(sc, full) == []
+    assert lean["objective"] == pytest.approx(full["objective"], rel=1e-6, abs=1e-5)
