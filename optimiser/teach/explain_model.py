@@ -166,7 +166,10 @@ def _fuse_words(p: Problem) -> str:
             f"{3 * fuse * v / 1000:.2f} kW if spread evenly over all three"
         )
     else:
-        limit = f"IT network: a two-line appliance draws 1 kW / {v:g} V on both of its lines"
+        limit = (
+            f"IT network ({v:g} V between lines): a two-line appliance draws {1000 / v:.2f} A per kW "
+            "on both of its lines"
+        )
     return (
         f"main fuse: at most {fuse:g} A on every line in every slot; {limit}. "
         f"Base load and PV are spread over all lines ({amps_per_kw(p, '3P')} per kW)."

@@ -101,6 +101,20 @@ def test_compare_shows_a_changed_price_and_prices_both_starts(
     assert "In A the new start 23:00 would have cost 4.50 against 2.50 for the old one." in out
 
 
+def test_compare_shows_the_hours_an_energy_need_moved_to(
+    hems: Hems, exercises_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # exercise 04: 20 kWh at up to 7.4 kW fills 02:00 (0.65), 01:00 (0.70), 03:00 (0.75) = 13.89 NOK.
+    # At 0.60 NOK/kWh, 00:00 replaces 03:00: 7.4 x 0.60 + 7.4 x 0.65 + 5.2 x 0.70 = 12.89 NOK
+    ev = exercises_dir / "04-ev-cheapest-hours" / "scenario.toml"
+    cheap = _variant(tmp_path, ev, "cheap.toml", "0.90, 0.85, 0.70, 0.65", "0.90, 0.60, 0.70, 0.65")
+    assert hems(["plan", "--compare", str(ev), str(cheap)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "series.import_price_per_kwh: 1 slot(s) changed: 00:00 0.85 -> 0.6" in out
+    assert "objective: 13.89 -> 12.89 (-1.00)" in out
+    assert "slots no longer used: 03:00; new slots: 00:00." in out
+
+
 def test_compare_of_a_scenario_with_itself_finds_nothing(
     hems: Hems, two_prices: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
