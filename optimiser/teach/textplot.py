@@ -62,17 +62,32 @@ def _rows(top: float, bottom: float, height: int) -> list[tuple[float, float, st
     for r in range(height, 0, -1):
         low, high = bottom + (r - 1) * step, bottom + r * step
         label = f"{high:7.2f}" if r in (height, (height + 1) // 2) else " " * 7
+        if r == 1 and bottom != 0:
+            label = f"{low:7.2f}"  # a price axis that does not start at 0 says where it starts
         out.append((low, high, label))
     return out
 
 
+def _axis_bottom(top: float, least: float) -> float:
+    """Where a bar axis starts: at the smallest value if it is negative; with only positive values a
+    little below the smallest one, so the differences between hours show; at 0 for a flat series."""
+    if least < 0:
+        return least
+    return max(0.0, least - 0.25 * (top - least)) if top > least else 0.0
+
+
 def _bars(values: np.ndarray, height: int, cw: int, char: str = "#") -> list[str]:
-    top = max(float(values.max()), 0.0) or 1.0
-    bottom = min(float(values.min()), 0.0)
+    """Bars from the axis' bottom (labelled when it is not 0); negative values hang below 0."""
+    top, least = float(values.max()), float(values.min())
+    bottom = _axis_bottom(top, least)
+    top = top if top > bottom else bottom + 1.0
     out = []
     for low, high, label in _rows(top, bottom, height):
         mid = (low + high) / 2
-        cells = [char * cw if (v >= mid > 0 or v <= mid < 0) else " " * cw for v in values]
+        if bottom >= 0:
+            cells = [char * cw if v >= mid else " " * cw for v in values]
+        else:
+            cells = [char * cw if (v >= mid > 0 or v <= mid < 0) else " " * cw for v in values]
         out.append(f"{label}|" + "".join(cells).rstrip())
     return out
 
@@ -128,7 +143,7 @@ def text_chart(s: Solved, width: int = WIDTH) -> str:
     span = f"{per * p.h * 60:g} min per column" if per > 1 else f"{p.h * 60:g} min per slot"
     name = "/".join(Path(s.source).parts[-2:])
     lines = [f"Plan of {name} ({span}, local time)"[:width], "Import price [per kWh]"]
-    lines += _bars(mean(p.import_price), 6, cw)
+    lines += _bars(mean(p.import_price), 7, cw)
     lines += [_axis(p, cols, cw), "Power [kW]: what uses it (stacked), PV as *"]
     lines += _stack(layers, mean(p.pv_kw), 10, cw)
     lines.append(_axis(p, cols, cw))
@@ -136,7 +151,7 @@ def text_chart(s: Solved, width: int = WIDTH) -> str:
         amps = line_currents(p, plan)
         worst = np.max(np.vstack([np.abs(a) for a in amps.values()]), axis=0)
         peak = np.array([float(worst[list(g)].max()) for g in cols])
-        lines.append("Current on the most loaded line [A] and the main fuse (=)")
+        lines.append("Current on the most loaded line [A], either direction, and the main fuse (=)")
         lines += _currents(peak, p.fuse_a, 6, cw)
         lines.append(_axis(p, cols, cw))
     legend = ["Legend: . base load", "* PV"] + [f"{letters[n]} {n}" for n in names]

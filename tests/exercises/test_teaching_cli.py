@@ -143,6 +143,12 @@ def test_plot_fits_80_columns_and_puts_the_program_in_its_hours(
     assert sum(line[start : start + 1] == "W" for line in power) == 10
     assert sum(line[start + cw : start + cw + 1] == "W" for line in power) == 2
     assert "W washing_machine" in lines[-2]
+    # prices: 2.00 until midnight, 1.00 after; the axis starts at 1.00 - 0.25 x 1.00 = 0.75 (labelled),
+    # so the dear hours fill all 7 rows and the cheap ones only the bottom row (0.75 to 0.93 per kWh)
+    price = lines[lines.index("Import price [per kWh]") + 1 : lines.index("Import price [per kWh]") + 8]
+    assert price[-1].startswith("   0.75|")
+    assert sum(line[axis.index("20")] == "#" for line in price) == 7
+    assert sum(line[start : start + 1] == "#" for line in price) == 1
 
 
 def test_plot_of_a_96_slot_day_with_fuse_fits_80_columns(
