@@ -27,7 +27,7 @@ def write_png(s: Solved, path: str | Path, dpi: int = 110) -> Path:
     panels = 3 if p.fuse_a is not None else 2
     fig, axes = plt.subplots(panels, 1, figsize=(11, 2.6 * panels + 1), sharex=True, layout="constrained")
     fig.suptitle(
-        f"{Path(s.source).name}: cost {r['objective']:.2f} = energy {r['energy_cost']:.2f}"
+        f"{'/'.join(Path(s.source).parts[-2:])}: cost {r['objective']:.2f} = energy {r['energy_cost']:.2f}"
         f" + capacity {r['capacity_cost']:.2f}  ({r['status']})"
     )
 
@@ -58,8 +58,14 @@ def write_png(s: Solved, path: str | Path, dpi: int = 110) -> Path:
         ax.step(x, steps(p.pv_kw), where="post", color="orange", linewidth=2, label="PV")
     imp = np.asarray(r["grid"]["import_kw"], dtype=float)
     ax.step(x, steps(imp), where="post", color="black", linewidth=1.2, label="grid import")
+    exp = np.asarray(r["grid"]["export_kw"], dtype=float)
+    if np.any(exp > 0):
+        ax.step(
+            x, steps(exp), where="post", color="black", linestyle="--", linewidth=1.2, label="grid export"
+        )
     ax.set_ylabel("power [kW]")
-    ax.legend(loc="upper left", fontsize="small", ncol=3)
+    ax.set_ylim(0, 1.45 * max(float(bottom.max()), float(p.pv_kw.max()), float(imp.max()), 0.1))
+    ax.legend(loc="upper left", fontsize="small", ncol=4)  # room above the bars (ylim)
 
     if p.fuse_a is not None:
         ax = axes[2]
@@ -68,8 +74,10 @@ def write_png(s: Solved, path: str | Path, dpi: int = 110) -> Path:
         ax.axhline(p.fuse_a, color="red", label=f"main fuse {p.fuse_a:g} A")
         if min(float(a.min()) for a in line_currents(p, plan).values()) < 0:
             ax.axhline(-p.fuse_a, color="red")  # PV and battery push current back: the fuse holds both ways
+        lowest = min(float(a.min()) for a in line_currents(p, plan).values())
+        ax.set_ylim(-1.15 * p.fuse_a if lowest < 0 else 0.0, 1.4 * p.fuse_a)
         ax.set_ylabel("current [A] (+ from the grid)")
-        ax.legend(loc="best", fontsize="small", ncol=4)
+        ax.legend(loc="upper left", fontsize="small", ncol=4)
 
     ticks = [t for t in range(p.n + 1) if p.time_of(t).minute == 0 and p.time_of(t).hour % 3 == 0]
     axes[-1].set_xticks([t * p.h for t in ticks], [p.time_of(t).strftime("%H:%M") for t in ticks])
