@@ -18,7 +18,7 @@ import numpy as np
 from optimiser.evaluate import Plan
 from optimiser.plan import plan_scenario
 from optimiser.problem import Problem, resolve
-from optimiser.scenario import ScenarioError, ScenarioSpec, parse_scenario
+from optimiser.scenario import ScenarioSpec, load_scenario
 
 
 @dataclass(frozen=True)
@@ -31,19 +31,6 @@ class Solved:
     problem: Problem
     result: dict[str, Any]  #: `hems plan --json` object (with "explanation")
     plan: Plan
-
-
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """The TOML structure of a scenario file; `ScenarioError` (one line) when it cannot be read."""
-    p = Path(path)
-    try:
-        return tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{p}: (file): expected an existing scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{p}: (file): expected a readable UTF-8 TOML file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{p}: (syntax): expected valid TOML ({exc})") from None
 
 
 def slot_of(problem: Problem, when: str) -> int:
@@ -88,8 +75,8 @@ def solve_file(
     path: str | Path, gap: float = 1e-4, time_limit: float = 30.0, lp_path: str | Path | None = None
 ) -> Solved:
     """Read, validate and plan a scenario file (raises `ScenarioError`, `optimiser.plan.PlanError`)."""
-    data = read_toml(path)
-    spec = parse_scenario(data, str(path))
+    spec = load_scenario(path)  # one-line errors naming file, key and expectation
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))  # as written, for --compare
     result = plan_scenario(spec, gap=gap, time_limit=time_limit, lp_path=lp_path, source=str(path))
     problem = resolve(spec)
     return Solved(str(path), data, spec, problem, result, plan_from_result(problem, result))

@@ -208,11 +208,16 @@ def test_json_with_a_text_view_is_refused(
     assert "--json cannot be combined" in capsys.readouterr().err
 
 
-def test_without_teaching_flags_the_normal_plan_runs(two_prices: Path) -> None:
+def test_without_teaching_flags_the_normal_plan_runs(
+    hems: Hems, two_prices: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario")
     add_teaching_arguments(parser)
     assert run_teaching(parser.parse_args([str(two_prices)])) is None
+    assert hems(["plan", str(two_prices)]) == 0
+    out = capsys.readouterr().out
+    assert "washing_machine: starts 00:00, costs 2.50" in out and "THE MODEL IN WORDS" not in out
 
 
 def test_the_flags_module_imports_neither_pyomo_nor_matplotlib() -> None:
