@@ -69,15 +69,19 @@ class _State:
 class JobRunner:
     """Runs `Job`s on the injected clock; persists progress on ``connection`` (optional)."""
 
-    def __init__(self, clock: Clock, connection: sqlite3.Connection | None = None) -> None:
+    def __init__(
+        self, clock: Clock, connection: sqlite3.Connection | None = None, lock: threading.RLock | None = None
+    ) -> None:
+        """``lock``: the storage's lock when ``connection`` is shared with other threads."""
         self.clock = clock
         self.db = connection
-        self.lock = threading.RLock()
+        self.lock = lock or threading.RLock()
         self.jobs: dict[str, Job] = {}
         self.state: dict[str, _State] = {}
         if self.db is not None:
-            with self.lock, self.db:
+            with self.lock:
                 self.db.execute(_SCHEMA)
+                _commit(self.db)
 
     def add(self, job: Job) -> None:
         self.jobs[job.name] = job
@@ -149,19 +153,21 @@ class JobRunner:
         if self.db is None:
             return
         now = int(self.clock.now().timestamp())
-        with self.lock, self.db:
+        with self.lock:
             self.db.execute(
                 "INSERT INTO job_run (name, last_fire, last_ok, last_error) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET last_fire = excluded.last_fire, "
                 "last_ok = COALESCE(excluded.last_ok, job_run.last_ok), last_error = excluded.last_error",
                 (name, int(fire.timestamp()), now if ok else None, error),
             )
+            _commit(self.db)
 
     def _record_error(self, name: str, error: str) -> None:
         if self.db is None:
             return
-        with self.db:
+        with self.lock:
             self.db.execute("UPDATE job_run SET last_error = ? WHERE name = ?", (error, name))
+            _commit(self.db)
 
     async def stop(self) -> None:
         """Cancel running jobs (they are retried after the restart: not marked done)."""
@@ -170,6 +176,13 @@ class JobRunner:
                 st.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await st.task
+
+
+def _commit(db: sqlite3.Connection) -> None:
+    """Commit on a connection with implicit transactions (the storage's is autocommit: committing
+    there could end another thread's transaction)."""
+    if db.isolation_level is not None and db.in_transaction:
+        db.commit()
 
 
 def daily(hour: int, minute: int, timezone: str) -> CronTrigger:

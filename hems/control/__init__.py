@@ -93,7 +93,7 @@ def build_control(
 
     site = config.site
     connection = storage.connection if storage is not None else sqlite3.connect(":memory:")
-    book = ScheduleBook(connection, config.appliance)
+    book = ScheduleBook(connection, config.appliance, getattr(storage, "lock", None))
     if prices is None:
         try:
             from hems.control.inputs import tariff_prices
@@ -157,7 +157,7 @@ def build_jobs(config: HemsConfig, storage: Any, clock: Clock, replan: Any = Non
         parts["telemetry"] = telemetry_job(config.telemetry, storage, clock, deidentify_site(site))
     except ImportError as exc:
         log.warning("no telemetry job: %s", exc)
-    runner = JobRunner(clock, storage.connection)
+    runner = JobRunner(clock, storage.connection, storage.lock)
     for job in standard_jobs(tz, telemetry_hour=config.telemetry.upload_hour, replan=replan, **parts):
         runner.add(job)
     return runner

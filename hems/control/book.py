@@ -9,6 +9,7 @@ changes nothing. Versions and requests persist in the box's SQLite database (tab
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from hems.mqtt.payloads import (
     parse_request,
     parse_status,
 )
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS control_appliance (
@@ -76,13 +79,20 @@ class Outcome:
 class ScheduleBook:
     """Per-appliance scheduling state for the configured appliances, persisted on ``connection``."""
 
-    def __init__(self, connection: sqlite3.Connection, appliances: list[ApplianceConfig]) -> None:
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        appliances: list[ApplianceConfig],
+        lock: threading.RLock | None = None,
+    ) -> None:
+        """``lock``: the storage's lock when ``connection`` is shared with other threads."""
         self.db = connection
-        self.lock = threading.RLock()
+        self.lock = lock or threading.RLock()
         self.config = {a.id: a for a in appliances}
         self.entries: dict[str, Entry] = {a.id: Entry(a.id) for a in appliances}
-        with self.lock, self.db:
+        with self.lock:
             self.db.execute(_SCHEMA)
+            _commit(self.db)
         self._load()
 
     def _load(self) -> None:
@@ -99,7 +109,7 @@ class ScheduleBook:
             e.schedule = Schedule.model_validate_json(schedule) if schedule else None
 
     def _save(self, e: Entry) -> None:
-        with self.lock, self.db:
+        with self.lock:
             self.db.execute(
                 "INSERT OR REPLACE INTO control_appliance VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -111,6 +121,7 @@ class ScheduleBook:
                     e.acked,
                 ),
             )
+            _commit(self.db)
 
     # --- messages from appliances -----------------------------------------------------------------
     def on_request(self, aid: str, raw: bytes, now: datetime) -> Outcome:
@@ -245,3 +256,30 @@ class ScheduleBook:
             }
             for aid, e in self.entries.items()
         }
+
+
+class RateLimit:
+    """At most ``per_minute`` events per key in a fixed one-minute window (keys are bounded)."""
+
+    def __init__(self, per_minute: int, max_keys: int = 1000) -> None:
+        self.per_minute = per_minute
+        self.max_keys = max_keys
+        self._windows: dict[str, tuple[datetime, int]] = {}  # key → (window start, count)
+
+    def allow(self, key: str, now: datetime) -> bool:
+        if len(self._windows) > self.max_keys:  # hostile clients inventing ids: forget old windows
+            self._windows = {k: v for k, v in self._windows.items() if (now - v[0]).total_seconds() < 60}
+        start, count = self._windows.get(key, (now, 0))
+        if (now - start).total_seconds() >= 60:
+            start, count = now, 0
+        self._windows[key] = (start, count + 1)
+        if count == self.per_minute:
+            log.warning("too many bad messages from %s: ignoring them for a minute", key)
+        return count < self.per_minute
+
+
+def _commit(db: sqlite3.Connection) -> None:
+    """Commit on a connection with implicit transactions; the storage's (autocommit) needs none,
+    and committing there could end another thread's transaction."""
+    if db.isolation_level is not None and db.in_transaction:
+        db.commit()

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from hems.alerts.engine import Alert, AlertEngine
 from hems.clock import Clock
-from hems.control.book import Outcome, ScheduleBook
+from hems.control.book import Outcome, RateLimit, ScheduleBook
 from hems.control.config import ApplianceConfig
 from hems.control.inputs import seed_capacity
 from hems.control.scenario import (
@@ -28,7 +29,9 @@ from hems.control.scenario import (
     SiteFacts,
     build_scenario,
     capacity_table,
+    plan_document,
     power_at,
+    same_timeline,
     schedules_from_plan,
 )
 from hems.control.shedding import ShedAction, Shedder, interruptible, present_power_kw
@@ -90,8 +93,7 @@ class Control:
         self._price_slot: datetime | None = None
         self._started = False
         self.jobs: JobRunner | None = None  #: scheduled jobs, run from this hook's cycle
-        self._rejects: dict[str, tuple[datetime, int]] = {}  # appliance → (window start, count)
-        self.max_rejects_per_minute = 10  #: a flood of bad messages is answered only this often
+        self._rejects = RateLimit(per_minute=10)  #: a flood of bad messages is answered this often
         self._planned_at: datetime | None = None
         self._off_plan_since: datetime | None = None
         self.replan_load_kw = 1.5  #: measured import this far from the plan's ... [kW]
@@ -173,14 +175,9 @@ class Control:
     def _report(self, alert: Alert) -> None:
         level = logging.INFO if alert.level == "cleared" else logging.WARNING
         log.log(level, "alert %s %s: %s", alert.key, alert.level, alert.message)
-        if self.storage is not None:
-            self.storage.log_event(
-                alert.time,
-                f"alert.{alert.kind}",
-                alert.level,
-                alert.message,
-                {"key": alert.key, **alert.data},
-            )
+        self._event(
+            alert.time, f"alert.{alert.kind}", alert.level, alert.message, {"key": alert.key, **alert.data}
+        )
         self._publish(topics.alert(self.site), alert.to_payload(), qos=1)
 
     # --- incoming messages ----------------------------------------------------------------------
@@ -218,13 +215,7 @@ class Control:
             )
 
     def _reject(self, aid: str, leaf: str, out: Outcome, now: datetime) -> None:
-        start, count = self._rejects.get(aid, (now, 0))
-        if (now - start).total_seconds() >= 60:
-            start, count = now, 0
-        self._rejects[aid] = (start, count + 1)
-        if count >= self.max_rejects_per_minute:  # a flood: refused, but not answered nor logged
-            if count == self.max_rejects_per_minute:
-                log.warning("too many bad messages from %s: ignoring them for a minute", aid)
+        if not self._rejects.allow(aid, now):  # a flood: refused, but neither answered nor logged
             return
         log.warning("rejected %s from %s: %s", leaf, aid, out.reason)
         self._event(
@@ -249,13 +240,28 @@ class Control:
     # --- planning -------------------------------------------------------------------------------
     async def _replan(self, now: datetime) -> None:
         pending = self.book.pending(now)
-        if not pending:
-            self._store_plan(now, None, {})
+        current = self.book.schedules()
+        # a program that has started keeps its schedule, its power part of the picture ...
+        committed = {  # ... unless the appliance has asked again since (a new request seq)
+            a: s
+            for a, s in current.items()
+            if a in pending and s.start and s.start <= now and s.seq == self.book.entries[a].last_seq
+        }
+        to_plan = {a: r for a, r in pending.items() if a not in committed}
+        if not to_plan:
+            self._store_plan(now, None)
             return
         capacity = capacity_table(self.engine.capacity, self.clock.now())
         try:
             scenario = build_scenario(
-                now, pending, self.appliances, self.site_facts, self.prices, self.base_load, capacity
+                now,
+                to_plan,
+                self.appliances,
+                self.site_facts,
+                self.prices,
+                self.base_load,
+                capacity,
+                list(committed.values()),
             )
             plan = await asyncio.wait_for(
                 asyncio.to_thread(self.planner, scenario, self.plan_timeout_s), self.plan_timeout_s + 10
@@ -266,31 +272,30 @@ class Control:
             return
         fields = schedules_from_plan(plan, scenario)
         still = self.book.pending(self.clock.now())  # an appliance may have left meanwhile
-        issued = {}
-        for aid in pending:
-            if aid in fields and aid in still:
-                schedule = self.book.issue(aid, fields[aid], self.clock.now())
-                self._send_schedule(aid, schedule, self.clock.now())
-                issued[aid] = schedule
+        for aid in to_plan:
+            if aid not in fields or aid not in still:
+                continue
+            old = self.book.schedules().get(aid)
+            entry = self.book.entries[aid]
+            if (
+                old is not None
+                and not entry.refused
+                and old.seq == entry.last_seq
+                and same_timeline(old, fields[aid])
+            ):
+                continue  # unchanged: no new version for the appliance to acknowledge
+            schedule = self.book.issue(aid, fields[aid], self.clock.now())
+            self._send_schedule(aid, schedule, self.clock.now())
         self.plans_made += 1
         self._planned_at = self.clock.now()
-        self._store_plan(now, plan, issued)
+        self._store_plan(now, plan)
 
-    def _store_plan(self, now: datetime, plan: dict[str, Any] | None, issued: dict[str, Schedule]) -> None:
-        starts = {aid: s.start.isoformat() for aid, s in issued.items() if s.start is not None}
-        doc = {
-            "time": now.isoformat(),
-            "status": plan.get("status") if plan else "empty",
-            "objective": plan.get("objective") if plan else None,
-            "starts": starts,
-            "next_start": min(starts.values(), default=None),
-            "schedules": {aid: s.model_dump(mode="json") for aid, s in issued.items()},
-            "book": self.book.summary(),
-            "plan": plan,
-        }
+    def _store_plan(self, now: datetime, plan: dict[str, Any] | None) -> None:
+        doc = plan_document(now, plan, self.book.schedules(), self.book.summary())
         self.plan = doc
         if self.storage is not None:
-            self.storage.put_doc("plan", doc, now)
+            storage = self.storage
+            self._guard(lambda: storage.put_doc("plan", doc, now), "store the plan")
         self._publish(topics.plan(self.site), doc, qos=1, retain=True)
 
     def _update_price(self, now: datetime) -> None:
@@ -389,7 +394,13 @@ class Control:
         self, now: datetime, kind: str, level: str, message: str, data: dict[str, Any] | None = None
     ) -> None:
         if self.storage is not None:
-            try:
-                self.storage.log_event(now, kind, level, message, data or {})
-            except Exception:
-                log.exception("could not record event %s", kind)
+            storage = self.storage
+            self._guard(lambda: storage.log_event(now, kind, level, message, data or {}), f"record {kind}")
+
+    @staticmethod
+    def _guard(action: Callable[[], object], what: str) -> None:
+        """Storage trouble (a full disk) is logged; alerting and control go on."""
+        try:
+            action()
+        except Exception:
+            log.exception("could not %s", what)

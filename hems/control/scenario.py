@@ -18,7 +18,7 @@ from typing import Any
 
 from hems.alerts.capacity import CapacityTracker
 from hems.control.config import ApplianceConfig
-from hems.mqtt.payloads import ApplianceRequest
+from hems.mqtt.payloads import ApplianceRequest, Schedule
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +70,21 @@ def build_scenario(
     prices: PriceFn,
     base_load: LoadFn | None = None,
     capacity: dict[str, Any] | None = None,
+    committed: list[Schedule] | None = None,
 ) -> dict[str, Any]:
-    """The scenario for the pending ``requests`` (see docs/scenario-format.md)."""
+    """The scenario for the pending ``requests`` (see docs/scenario-format.md).
+
+    ``committed``: schedules already running (not moved any more); their power joins the base load.
+    """
     start, n = horizon(now, requests)
     slots = [start + timedelta(minutes=SLOT_MINUTES * i) for i in range(n)]
     import_price, export_price = prices(slots, SLOT_MINUTES)
     base = base_load(slots, SLOT_MINUTES) if base_load else [0.0] * n
+    for s in committed or []:
+        base = [
+            b + power_at(s.slot_start, s.slot_minutes, s.power_kw, t)
+            for b, t in zip(base, slots, strict=True)
+        ]
     sc: dict[str, Any] = {
         "horizon": {"start": start.isoformat(), "slots": n, "slot_minutes": SLOT_MINUTES},
         "site": {"timezone": site.timezone, "network": site.network, "voltage_v": site.voltage_v},
@@ -131,6 +140,17 @@ def schedules_from_plan(plan: dict[str, Any], scenario: dict[str, Any]) -> dict[
     return out
 
 
+def same_timeline(schedule: Schedule, fields: dict[str, Any], tolerance_kw: float = 0.01) -> bool:
+    """True when ``fields`` plan the same power at the same instants as ``schedule`` (no new version)."""
+
+    def timeline(t0: datetime, minutes: int, power: list[float]) -> dict[datetime, float]:
+        return {t0 + timedelta(minutes=minutes * i): p for i, p in enumerate(power) if p > tolerance_kw}
+
+    a = timeline(schedule.slot_start, schedule.slot_minutes, schedule.power_kw)
+    b = timeline(fields["slot_start"], fields["slot_minutes"], fields["power_kw"])
+    return a.keys() == b.keys() and all(abs(a[t] - b[t]) <= tolerance_kw for t in a)
+
+
 def power_at(schedule_start: datetime, slot_minutes: int, power_kw: list[float], t: datetime) -> float:
     """Planned power at instant ``t`` [kW] (0 outside the schedule)."""
     i = math.floor((t - schedule_start).total_seconds() / (slot_minutes * 60))
@@ -167,4 +187,22 @@ def capacity_table(tracker: CapacityTracker | None, now: datetime) -> dict[str, 
         "step_price": tracker.prices,
         "month_peaks_kw": others,
         "today_peak_kw": today_peak,
+    }
+
+
+def plan_document(
+    now: datetime, plan: dict[str, Any] | None, schedules: dict[str, Schedule], book: dict[str, Any]
+) -> dict[str, Any]:
+    """The plan document (``plan`` topic and storage doc): current schedules and the optimiser's plan."""
+    starts = {aid: s.start for aid, s in schedules.items() if s.start is not None}
+    upcoming = [t for t in starts.values() if t >= now]
+    return {
+        "time": now.isoformat(),
+        "status": plan.get("status") if plan else "empty",
+        "objective": plan.get("objective") if plan else None,
+        "starts": {aid: t.isoformat() for aid, t in starts.items()},
+        "next_start": min(upcoming).isoformat() if upcoming else None,
+        "schedules": {aid: s.model_dump(mode="json") for aid, s in schedules.items()},
+        "book": book,
+        "plan": plan,
     }

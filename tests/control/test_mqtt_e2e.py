@@ -82,10 +82,12 @@ async def expect(
     raise AssertionError(f"nothing on {topic} within {timeout} s; seen {peer.seen}")
 
 
-async def started(broker: Any, tmp_path: Path, **mqtt: Any) -> tuple[Control, ManualClock, Storage]:
+async def started(
+    broker: Any, tmp_path: Path, price_fn: Any = prices, **mqtt: Any
+) -> tuple[Control, ManualClock, Storage]:
     clock = ManualClock(T0)
     st = Storage.open(tmp_path / "hems.db", timezone="Europe/Oslo")
-    control = build_control(config(broker.port, **mqtt), st, clock, planner=real_planner, prices=prices)
+    control = build_control(config(broker.port, **mqtt), st, clock, planner=real_planner, prices=price_fn)
     await control.start()
     assert control.bridge is not None
     for _ in range(200):
@@ -201,13 +203,64 @@ async def test_a_flood_of_bad_messages_is_answered_only_so_often(
         answers = []
         while not dw.messages.empty():
             answers.append(dw.messages.get_nowait())
-        assert len(answers) == control.max_rejects_per_minute == 10
+        assert len(answers) == control._rejects.per_minute == 10
         assert len(st.events(T0, T0 + timedelta(hours=1), kind="mqtt.rejected")) == 10
         assert control.book.entries["dishwasher"].last_seq == -1  # nothing changed
         clock.advance(61)  # a minute later it answers again
         dw.publish(f"{DW}/request", b"garbage again")
         m = await expect(dw, f"{DW}/ack", control, clock, step_s=0.01)
         assert json.loads(m.payload)["rejected"] == "request"
+    finally:
+        await control.stop()
+        st.close()
+
+
+def rising_prices(slots: list[datetime], minutes: int) -> tuple[list[float], list[float]]:
+    """Cheap from 20:00 UTC, rising a little each slot: every optimum is unique."""
+    return [0.5 + 0.001 * i if t >= CHEAP_FROM else 2.0 for i, t in enumerate(slots)], [0.0] * len(slots)
+
+
+async def test_replanning_keeps_unchanged_and_started_schedules(
+    broker: Any, peers: Any, tmp_path: Path
+) -> None:
+    control, clock, st = await started(broker, tmp_path, price_fn=rising_prices)
+    ev_t = f"hems/{SITE}/appliance/ev"
+    dw = peers(broker.port, "dishwasher", subscribe=[f"{DW}/schedule"])
+    ev = peers(broker.port, "ev", subscribe=[f"{ev_t}/schedule"])
+    try:
+        dw.publish(f"{DW}/request", json.dumps(DISH))
+        first = json.loads((await expect(dw, f"{DW}/schedule", control, clock)).payload)
+        assert first["start"] == "2026-01-15T20:00:00+00:00" or first["start"].startswith(
+            "2026-01-15T21:00:00+01"
+        )
+        dw.publish(f"{DW}/ack", json.dumps({"version": 1}))
+        request = {
+            "seq": 1,
+            "kind": "energy",
+            "energy_kwh": 7.4,
+            "min_kw": 1.4,
+            "max_kw": 7.4,
+            "earliest_start": "2026-01-15T17:00:00+00:00",
+            "latest_end": "2026-01-16T05:00:00+00:00",
+        }
+        ev.publish(f"{ev_t}/request", json.dumps(request))
+        ev_v1 = json.loads((await expect(ev, f"{ev_t}/schedule", control, clock)).payload)
+        ev.publish(f"{ev_t}/ack", json.dumps({"version": ev_v1["version"]}))
+        for _ in range(300):
+            await control.on_cycle(Snapshot(time=clock.now()))
+            if control.book.entries["ev"].acked == ev_v1["version"]:
+                break
+            await asyncio.sleep(0.01)
+        assert control.plans_made == 2
+        assert control.book.entries["dishwasher"].version == 1  # same plan for it: no new version
+        clock.set(datetime(2026, 1, 15, 20, 20, tzinfo=UTC))  # the dishwasher is running now
+        ev.publish(f"{ev_t}/request", json.dumps({**request, "seq": 2, "energy_kwh": 3.0}))
+        ev_v2 = json.loads((await expect(ev, f"{ev_t}/schedule", control, clock, step_s=0.01)).payload)
+        assert ev_v2["version"] == 2 and ev_v2["seq"] == 2
+        assert control.plans_made == 3
+        assert control.book.entries["dishwasher"].version == 1
+        assert control.plan is not None and set(control.plan["plan"]["appliances"]) == {"ev"}  # not moved
+        assert set(control.plan["schedules"]) == {"dishwasher", "ev"}
     finally:
         await control.stop()
         st.close()
