@@ -43,8 +43,9 @@ def tariff_prices(config: HemsConfig, storage: Any | None) -> PriceFn:
 
     def prices(slots: list[datetime], minutes: int) -> tuple[list[float], list[float]]:
         spot = None
-        if cache is not None and slots:
-            spot = cache.get(config.tariff.bidding_zone, slots[0], slots[-1] + timedelta(minutes=minutes))
+        if cache is not None and storage is not None and slots:
+            with storage.lock:  # the connection is shared with the writer and job threads
+                spot = cache.get(config.tariff.bidding_zone, slots[0], slots[-1] + timedelta(minutes=minutes))
         if spot is None:
             log.info("planning without spot prices for %s (none cached)", slots[0] if slots else "-")
         p = household.slot_prices(slots, minutes, spot)
