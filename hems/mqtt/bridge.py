@@ -55,6 +55,7 @@ class MqttBridge:
         self.connected = threading.Event()
         self.connects = 0  #: successful connections so far (1 + reconnections)
         self.on_connected: list[Callable[[], None]] = []  #: run in the asyncio loop after each connect
+        self._stopping = False
         self._client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
@@ -99,7 +100,10 @@ class MqttBridge:
         self, client: mqtt.Client, userdata: object, flags: object, reason: ReasonCode, props: object
     ) -> None:
         self.connected.clear()
-        log.warning("MQTT disconnected (%s); paho reconnects with backoff", reason)
+        if self._stopping:
+            log.info("MQTT disconnected")
+        else:
+            log.warning("MQTT disconnected (%s); paho reconnects with backoff", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         if self.loop is None:
@@ -131,6 +135,7 @@ class MqttBridge:
 
     def stop(self, timeout_s: float = 2.0) -> None:
         """Say ``offline`` (retained), disconnect and stop the network thread."""
+        self._stopping = True
         if self._client.is_connected():
             info = self._client.publish(topics.status(self.site), b"offline", qos=1, retain=True)
             with contextlib.suppress(RuntimeError, ValueError):
