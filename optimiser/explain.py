@@ -22,7 +22,7 @@ def _cost(p: Problem, net: np.ndarray) -> float:
     return energy_cost(p, imp, exp) + capacity_cost(p, imp)[0]
 
 
-def _start_options(p: Problem, plan: Plan, app: Shiftable) -> list[dict[str, Any]]:
+def start_options(p: Problem, plan: Plan, app: Shiftable) -> list[dict[str, Any]]:
     own = plan.appliance_kw[app.id]
     net0 = net_kw(p, plan) - own
     cost0 = _cost(p, net0)
@@ -56,7 +56,7 @@ def _shiftable(p: Problem, plan: Plan, app: Shiftable) -> tuple[dict[str, Any], 
     start = plan.starts[app.id]
     if app.fixed_start is not None or start is None or not app.starts:
         return {"running": True}, f"{app.id}: running since {_clock(p, app.fixed_start or 0)}, kept as is."
-    options = _start_options(p, plan, app)
+    options = start_options(p, plan, app)
     chosen = next(o for o in options if o["slot"] == start)
     cheapest = min(options, key=lambda o: (o["cost"], o["slot"]))
     earliest = min(options, key=lambda o: o["slot"])

@@ -1,4 +1,5 @@
-"""`hems plan SCENARIO.toml [--json] [--lp FILE] [--gap G] [--time-limit S]` — solve one scenario.
+"""`hems plan SCENARIO.toml [--json] [--lp FILE] [--gap G] [--time-limit S]` — solve one scenario;
+for the classroom also ``--explain``, ``--compare A.toml``, ``--plot`` and ``--png FILE``.
 
 The scenario format and the JSON output are the contract of docs/scenario-format.md. Without
 ``--json`` the plan is printed in words (status, costs, each appliance and why). pyomo is imported
@@ -26,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--time-limit", type=float, default=30.0, metavar="S", help="solver time limit [s] (default 30)"
     )
+    from optimiser.teach.cli import add_teaching_arguments  # --explain, --compare, --plot, --png
+
+    add_teaching_arguments(parser)
 
 
 def _words(result: dict[str, Any]) -> str:
@@ -50,9 +54,13 @@ def _words(result: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     from optimiser.plan import PlanError, plan_scenario
     from optimiser.scenario import ScenarioError, load_scenario
+    from optimiser.teach.cli import run_teaching
 
     if args.gap < 0 or args.time_limit <= 0:
         raise UsageError("--gap must be >= 0 and --time-limit > 0")
+    status = run_teaching(args)  # None when no teaching flag was given
+    if status is not None:
+        return status
     try:
         spec = load_scenario(args.scenario)
     except ScenarioError as exc:

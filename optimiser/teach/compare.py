@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from optimiser.explain import _start_options
+from optimiser.explain import start_options
 from optimiser.problem import Problem
 from optimiser.teach.explain_model import wrap
 from optimiser.teach.session import Solved, slot_of
@@ -81,7 +81,7 @@ def _options_by_time(s: Solved, app_id: str) -> dict[str, dict[str, Any]]:
     app = next(x for x in s.problem.shiftables if x.id == app_id)
     if app.fixed_start is not None or not app.starts or s.plan.starts.get(app_id) is None:
         return {}
-    options = _start_options(s.problem, s.plan, app)
+    options = start_options(s.problem, s.plan, app)
     return {s.problem.time_of(o["slot"]).isoformat(): o for o in options}
 
 

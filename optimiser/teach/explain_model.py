@@ -14,7 +14,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimiser.evaluate import line_currents
-from optimiser.explain import _start_options
+from optimiser.explain import start_options
 from optimiser.model import build_model
 from optimiser.problem import Problem
 from optimiser.teach.session import Solved
@@ -223,7 +223,7 @@ def _alternatives(s: Solved) -> list[str]:
         chosen = plan.starts.get(app.id)
         if app.fixed_start is not None or chosen is None or not app.starts:
             continue
-        options = _start_options(p, plan, app)
+        options = start_options(p, plan, app)
         out.append(f"{app.id}: what each start would cost (everything else kept as planned):")
         if len(options) > _MAX_TABLE_ROWS:
             options = sorted(options, key=lambda o: (o["cost"], o["slot"]))[:5] + [
