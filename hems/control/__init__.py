@@ -129,10 +129,20 @@ def build_control(
         discovery=bool(mqtt and mqtt.homeassistant_discovery),
         circuits=[c.id for c in config.circuit],
         ha_prefix=mqtt.homeassistant_prefix if mqtt else topics.HA_PREFIX,
+        currency=_currency(config),
     )
     if jobs and storage is not None:
         control.jobs = build_jobs(config, storage, clock, control.request_replan)
     return control
+
+
+def _currency(config: HemsConfig) -> str:
+    try:
+        from tariffs.household import household_tariff
+
+        return household_tariff(config.tariff, country=config.site.country, tz=config.site.timezone).currency
+    except (ImportError, ValueError, LookupError):
+        return "EUR" if config.site.country != "NO" else "NOK"
 
 
 def build_jobs(config: HemsConfig, storage: Any, clock: Clock, replan: Any = None) -> JobRunner:

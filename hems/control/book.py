@@ -241,6 +241,10 @@ class ScheduleBook:
                 out.append(s)
         return out
 
+    def states(self) -> dict[str, ApplianceState]:
+        """What each appliance last said about itself on ``state`` (for the daemon's snapshot)."""
+        return {aid: e.state for aid, e in self.entries.items() if e.state is not None}
+
     def schedules(self) -> dict[str, Schedule]:
         return {aid: e.schedule for aid, e in self.entries.items() if e.schedule is not None}
 

@@ -66,6 +66,7 @@ class Control:
         discovery: bool = True,
         circuits: list[str] | None = None,
         ha_prefix: str = topics.HA_PREFIX,
+        currency: str = "NOK",
     ) -> None:
         self.site = site
         self.clock = clock
@@ -83,6 +84,7 @@ class Control:
         self.discovery = discovery
         self.circuits = circuits or []
         self.ha_prefix = ha_prefix
+        self.currency = currency
         self.shedder = Shedder(appliances)
         self.plan: dict[str, Any] | None = None
         self.plans_made = 0
@@ -371,7 +373,7 @@ class Control:
 
     def _publish_discovery(self) -> None:
         topic = topics.ha_discovery(self.site, self.ha_prefix)
-        self._publish(topic, discovery_document(self.site, self.circuits), qos=1, retain=True)
+        self._publish(topic, discovery_document(self.site, self.circuits, self.currency), qos=1, retain=True)
 
     def _on_connected(self) -> None:
         """After every (re)connection: retained schedules again (a restarted broker lost them)."""

@@ -14,7 +14,7 @@ from hems import __version__
 from hems.mqtt import topics
 
 
-def discovery_document(site: str, circuits: list[str] | None = None) -> dict[str, Any]:
+def discovery_document(site: str, circuits: list[str] | None = None, currency: str = "NOK") -> dict[str, Any]:
     """The device-based discovery payload for site ``site`` (abbreviated keys as HA documents)."""
     uid = f"hems_{site.replace('-', '_')}"
     state = topics.state(site)
@@ -43,7 +43,7 @@ def discovery_document(site: str, circuits: list[str] | None = None) -> dict[str
             "p": "sensor",
             "name": "Import price now",
             "state_class": "measurement",
-            "unit_of_measurement": "NOK/kWh",
+            "unit_of_measurement": f"{currency}/kWh",
             "state_topic": state,
             "value_template": "{{ value_json.price_now_per_kwh }}",
             "unique_id": f"{uid}_price",

@@ -212,6 +212,7 @@ async def test_discovery_resent_when_home_assistant_comes_online(
         assert doc["dev"]["ids"] == ["hems_cycle_home"]
         assert {c["p"] for c in doc["cmps"].values()} == {"sensor"}
         assert any(c.get("device_class") == "current" for c in doc["cmps"].values())
+        assert doc["cmps"]["hems_cycle_home_price"]["unit_of_measurement"] == "NOK/kWh"
     finally:
         await control.stop()
 

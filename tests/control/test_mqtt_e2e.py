@@ -155,6 +155,13 @@ async def test_unacknowledged_schedule_is_resent_and_offline_appliance_dropped(
         first = json.loads((await expect(dw, f"{DW}/schedule", control, clock)).payload)
         again = json.loads((await expect(dw, f"{DW}/schedule", control, clock, step_s=10)).payload)
         assert again == first  # same version, sent again since it was never acknowledged
+        dw.publish(f"{DW}/state", json.dumps({"online": True, "running": False, "p_w": 3.5}))
+        for _ in range(300):
+            await control.on_cycle(Snapshot(time=clock.now()))
+            if "dishwasher" in control.book.states():
+                break
+            await asyncio.sleep(0.01)
+        assert control.book.states()["dishwasher"].p_w == 3.5  # for the daemon's snapshot
         dw.publish(f"{DW}/state", b"offline")
         gone = await expect(dw, f"{DW}/schedule", control, clock)
         assert gone.payload == b""  # retained schedule withdrawn
