@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from hems.alerts.engine import Alert, AlertEngine
+from hems.alerts.engine import LEVELS, Alert, AlertEngine
 from hems.clock import Clock
 from hems.control.book import Outcome, RateLimit, ScheduleBook
 from hems.control.config import ApplianceConfig
@@ -163,7 +163,8 @@ class Control:
         return {
             "control": {
                 "alerts_active": [
-                    {"key": k, "level": c.level, "message": c.message} for k, c in self.engine.active.items()
+                    {"key": k, "level": LEVELS[c.level], "message": c.message}
+                    for k, c in self.engine.active.items()
                 ],
                 "shed": sorted(self.shedder.shed),
                 "next_start": (self.plan or {}).get("next_start"),
@@ -366,7 +367,7 @@ class Control:
         doc = snapshot_to_dict(snapshot)
         doc["price_now_per_kwh"] = self._price_now
         doc["alerts_active"] = [
-            {"key": k, "level": c.level, "message": c.message} for k, c in self.engine.active.items()
+            {"key": k, "level": LEVELS[c.level], "message": c.message} for k, c in self.engine.active.items()
         ]
         doc["shed"] = sorted(self.shedder.shed)
         self._publish(topics.state(self.site), doc, qos=0, retain=True)
