@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
 from tui.model import fmt_since
-from tui.screens.base import HemsScreen
+from tui.screens.base import HemsScreen, put
 
 if TYPE_CHECKING:
     from tui.app import Dashboard
@@ -54,7 +54,7 @@ class AlertsScreen(HemsScreen):
             active.append(f"{a.message}\n")
         if not alerts:
             active.append("No active alerts.", style="dim")
-        self.query_one("#alerts-active", Static).update(active)
+        put(self.query_one("#alerts-active", Static), active)
         table = self.query_one("#alerts-log", DataTable)
         if data.events_error:
             table.border_subtitle = f"log unavailable: {data.events_error}"

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from tui.model import fmt_since
 
@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from tui.app import Dashboard, HemsApp
 
 PULSE = "◐◓◑◒"
+
+
+def put(widget: Static, content: Text | str) -> None:
+    """Show ``content`` unless it is already shown: a redraw every second costs nothing when the
+    numbers did not change (no layout, no repaint)."""
+    if widget.content != content:
+        widget.update(content)
 
 
 class StatusBar(Widget):

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.model import DASH
-from tui.screens.base import HemsScreen
+from tui.screens.base import HemsScreen, put
 from tui.widgets import Gauge
 
 if TYPE_CHECKING:
@@ -51,10 +51,11 @@ class CircuitsScreen(HemsScreen):
         right = f" {'now':>5}/{'max':<3}    {'load':<5} {'power':>8} {'today':>9}"
         left = f"{'circuit':<{name_w}} breaker"
         width = box.content_size.width
-        self.query_one("#circuit-head", Static).update(
+        put(
+            self.query_one("#circuit-head", Static),
             Text(left.ljust(max(len(left) + 1, width - len(right))) + right)
             if circuits
-            else Text("No circuit meters in the live state." if live else DASH)
+            else Text("No circuit meters in the live state." if live else DASH),
         )
         for row, c in zip(self.query(".circuit-row").results(Gauge), circuits, strict=False):
             today = data.today_kwh.get(c.id)
@@ -65,4 +66,4 @@ class CircuitsScreen(HemsScreen):
         for c in circuits:
             if c.error:
                 problems.append(f"? {c.name}: not read this cycle ({c.error})\n", style="yellow")
-        self.query_one("#circuit-errors", Static).update(problems)
+        put(self.query_one("#circuit-errors", Static), problems)

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from tui.model import DASH, fit, fmt_kwh, fmt_money
-from tui.screens.base import HemsScreen
+from tui.screens.base import HemsScreen, put
 from tui.widgets import BarChart
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class HistoryScreen(HemsScreen):
 
     def show_body(self, data: Dashboard) -> None:
         h = data.history
-        self.query_one("#history-title", Static).update(title_text(data, self.series))
+        put(self.query_one("#history-title", Static), title_text(data, self.series))
         chart = self.query_one(BarChart)
         if h is None:
             chart.values, chart.labels = (), ()
@@ -130,5 +130,5 @@ class HistoryScreen(HemsScreen):
                 chart.labels = tuple(f"{b.start:%a}"[:2] for b in h.buckets)
             else:
                 chart.labels = tuple(f"{b.start.day}" if b.start.day % 5 == 1 else "" for b in h.buckets)
-        self.query_one("#history-totals", Static).update(totals_text(h, data.history_error))
-        self.query_one("#history-circuit-list", Static).update(circuits_text(h))
+        put(self.query_one("#history-totals", Static), totals_text(h, data.history_error))
+        put(self.query_one("#history-circuit-list", Static), circuits_text(h))

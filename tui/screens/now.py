@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from tui.model import DASH, Live, fmt_clock, fmt_kw, fmt_kwh, fmt_money
-from tui.screens.base import HemsScreen
+from tui.screens.base import HemsScreen, put
 from tui.widgets import BarChart, Gauge, hbar, level_style, spark
 
 if TYPE_CHECKING:
@@ -139,19 +139,20 @@ class NowScreen(HemsScreen):
     def show_body(self, data: Dashboard) -> None:
         live, tz = data.live, self.hems.tz
         power = self.query_one("#power", Static)
-        power.update(
+        put(
+            power,
             power_text(live)
             .append("\n")
-            .append_text(trend_text(data.trend, max(4, (power.content_size.width or 30) - 12)))
+            .append_text(trend_text(data.trend, max(4, (power.content_size.width or 30) - 12))),
         )
         chart = self.query_one("#today", BarChart)
         if data.today is not None:
             chart.values = tuple(b.import_kwh for b in data.today.buckets)
             chart.labels = tuple(f"{b.start:%H}" if b.start.hour % 3 == 0 else "" for b in data.today.buckets)
         tariff = self.query_one("#tariff", Static)
-        tariff.update(tariff_text(live, tz, tariff.content_size.width or 30))
+        put(tariff, tariff_text(live, tz, tariff.content_size.width or 30))
         fuse = live.main_fuse_a if live else None
         self.query_one("#fuse").border_title = f"Main fuse {fuse:g} A" if fuse else "Main fuse"
         for lc in live.lines if live else ():
             self.query_one(f"#fuse-{lc.line}", Gauge).show(lc.i_a, lc.limit_a)
-        self.query_one("#alerts", Static).update(alerts_text(data, tz))
+        put(self.query_one("#alerts", Static), alerts_text(data, tz))

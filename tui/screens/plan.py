@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.model import DASH, fmt_clock, fmt_money
-from tui.screens.base import HemsScreen
+from tui.screens.base import HemsScreen, put
 from tui.widgets import Timeline
 
 if TYPE_CHECKING:
@@ -73,10 +73,11 @@ class PlanScreen(HemsScreen):
 
     def show_body(self, data: Dashboard) -> None:
         tz = self.hems.tz
-        self.query_one("#plan-summary", Static).update(summary_text(data.plan, data.plan_error, tz))
+        put(self.query_one("#plan-summary", Static), summary_text(data.plan, data.plan_error, tz))
         timeline = self.query_one(Timeline)
         timeline.tz = tz
-        timeline.now = self.hems.now()
+        now = self.hems.now()
+        timeline.now = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
         timeline.plan = data.plan
         timeline.display = data.plan is not None
-        self.query_one("#plan-runs", Static).update(runs_text(data.plan, tz))
+        put(self.query_one("#plan-runs", Static), runs_text(data.plan, tz))
