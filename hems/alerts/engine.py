@@ -87,6 +87,7 @@ class Hysteresis:
     def __init__(self, hold_s: float) -> None:
         self.hold_s = hold_s
         self.active: dict[str, Condition] = {}  #: reported level ≥ 1
+        self.raised_at: dict[str, datetime] = {}  #: when each active condition was last raised
         self._lower_since: dict[str, datetime] = {}
 
     def level(self, key: str) -> int:
@@ -106,6 +107,7 @@ class Hysteresis:
         if c.level > reported:
             self._lower_since.pop(c.key, None)
             self.active[c.key] = c
+            self.raised_at[c.key] = time
             return [Alert(time, c.key, c.kind, LEVELS[c.level], c.message, c.data)]
         if c.level == reported:
             self._lower_since.pop(c.key, None)
@@ -121,6 +123,7 @@ class Hysteresis:
             self.active[c.key] = c
         else:
             self.active.pop(c.key, None)
+            self.raised_at.pop(c.key, None)
         return [Alert(time, c.key, c.kind, LEVELS[c.level], c.message, c.data)]
 
 

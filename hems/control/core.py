@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from hems.alerts.engine import LEVELS, Alert, AlertEngine
+from hems.alerts.engine import Alert, AlertEngine
 from hems.clock import Clock
 from hems.control.book import Outcome, RateLimit, ScheduleBook
 from hems.control.config import ApplianceConfig
@@ -35,6 +35,7 @@ from hems.control.scenario import (
     schedules_from_plan,
 )
 from hems.control.shedding import ShedAction, Shedder, interruptible, present_power_kw
+from hems.control.status import live_keys
 from hems.jobs import JobRunner
 from hems.mqtt import topics
 from hems.mqtt.bridge import Incoming, MqttBridge
@@ -94,6 +95,7 @@ class Control:
         self._price_now: float | None = None
         self._price_slot: datetime | None = None
         self._started = False
+        self._last_time: datetime | None = None
         self.jobs: JobRunner | None = None  #: scheduled jobs, run from this hook's cycle
         self._rejects = RateLimit(per_minute=10)  #: a flood of bad messages is answered this often
         self._planned_at: datetime | None = None
@@ -133,7 +135,7 @@ class Control:
         """One cycle (see the module docstring); starts itself on the first call."""
         if not self._started:
             await self.start()
-        now = snapshot.time
+        now = self._last_time = snapshot.time
         for alert in self.engine.evaluate(snapshot):
             self._report(alert)
         if self.bridge is not None:
@@ -159,20 +161,10 @@ class Control:
             await self.jobs.on_cycle(snapshot)
 
     def state(self) -> dict[str, Any]:
-        """What the dashboard's state file gets from control (the daemon merges it in)."""
-        return {
-            "control": {
-                "alerts_active": [
-                    {"key": k, "level": LEVELS[c.level], "message": c.message}
-                    for k, c in self.engine.active.items()
-                ],
-                "shed": sorted(self.shedder.shed),
-                "next_start": (self.plan or {}).get("next_start"),
-                "starts": (self.plan or {}).get("starts", {}),
-                "price_now_per_kwh": self._price_now,
-                "mqtt_connected": self.bridge.connected.is_set() if self.bridge else None,
-            }
-        }
+        """What control adds to the dashboard's state file (the daemon merges it in)."""
+        connected = self.bridge.connected.is_set() if self.bridge else None
+        shed = sorted(self.shedder.shed)
+        return live_keys(self.engine, self._last_time, self._price_now, shed, self.plan, connected)
 
     # --- alerts ---------------------------------------------------------------------------------
     def _report(self, alert: Alert) -> None:
@@ -364,12 +356,7 @@ class Control:
     def _publish_state(self, snapshot: Snapshot) -> None:
         if self.bridge is None:
             return
-        doc = snapshot_to_dict(snapshot)
-        doc["price_now_per_kwh"] = self._price_now
-        doc["alerts_active"] = [
-            {"key": k, "level": LEVELS[c.level], "message": c.message} for k, c in self.engine.active.items()
-        ]
-        doc["shed"] = sorted(self.shedder.shed)
+        doc = {**snapshot_to_dict(snapshot), **self.state()}
         self._publish(topics.state(self.site), doc, qos=0, retain=True)
 
     def _publish_discovery(self) -> None:

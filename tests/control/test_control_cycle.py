@@ -129,8 +129,10 @@ async def test_overload_sheds_lowest_priority_and_resumes(broker: Any, peers: An
         got = received(watcher)
         alerts = [p for t, p in got if t.endswith("/alert")]
         assert [(a["key"], a["level"]) for a in alerts] == [("breaker.main.L1", "warning")]
-        active = control.state()["control"]["alerts_active"]
-        assert [(a["key"], a["level"]) for a in active] == [("breaker.main.L1", "warning")]
+        live = control.state()
+        assert [(a["key"], a["level"]) for a in live["alerts_active"]] == [("breaker.main.L1", "warning")]
+        assert [(a["kind"], a["level"]) for a in live["alerts"]] == [("breaker", "warning")]
+        assert live["control"]["shed"] == ["ev"]
         sets = [(t.split("/")[-2], p["action"], p["limit_kw"]) for t, p in got if t.endswith("/set")]
         need_kw = (1.4 - 0.95) * 25 * 230 / 1000  # down to 95 % of the fuse rating
         assert sets == [("ev", "limit", pytest.approx(7.4 - need_kw, abs=0.002))]  # heater is off: left alone
@@ -141,7 +143,7 @@ async def test_overload_sheds_lowest_priority_and_resumes(broker: Any, peers: An
         ]
         resumed = [t.split("/")[-2] for t, p in got if t.endswith("/set") and p["action"] == "start"]
         assert "ev" in resumed
-        assert control.state()["control"]["alerts_active"] == []  # cleared by now
+        assert control.state()["alerts"] == []  # cleared by now
         kinds = {e.kind for e in st.events(T0, clock.now())}
         assert {"alert.breaker", "control.shed"} <= kinds
     finally:

@@ -7,6 +7,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from devices.natures import GridReading
 from hems.clock import ManualClock
 from hems.config import parse_config
 from hems.control import build_control
@@ -28,9 +31,9 @@ async def test_build_control_with_storage_attaches_jobs_and_reports_state(tmp_pa
     assert control.jobs is not None and set(control.jobs.jobs) == {"prices", "report", "telemetry"}
     assert control.bridge is None  # no [mqtt]
     await control.on_cycle(Snapshot(time=clock.now()))  # starts itself
-    state = control.state()["control"]
-    assert state["alerts_active"] == [] and state["mqtt_connected"] is None
-    assert state["price_now_per_kwh"] > 0  # the tariff's price without spot (none cached)
+    state = control.state()
+    assert state["alerts"] == [] and state["control"]["mqtt_connected"] is None
+    assert state["price"]["import_per_kwh"] > 0  # the tariff's price without spot (none cached)
     await control.stop()
     st.close()
 
@@ -65,5 +68,13 @@ async def test_capacity_peaks_survive_a_restart(tmp_path: Path) -> None:
         "2026-01-13": 6.0,
         "2026-01-14": 6.0,
     }
+    for _ in range(31):  # five minutes at 3 kW
+        clock.advance(10)
+        t = clock.now()
+        await control.on_cycle(Snapshot(time=t, grid=GridReading(time=t, p_import_w=3000.0)))
+    cap = control.state()["capacity"]  # what the dashboard shows for the running hour
+    assert cap["hour_kwh_so_far"] == pytest.approx(0.25, abs=0.01)
+    assert cap["projected_kw"] == pytest.approx(3.0, abs=0.01)
+    assert (cap["step_upper_kw"], cap["step_price"]) == (5, 2)  # month mean (6 + 6 + 3) / 3 = 5 kW
     await control.stop()
     st.close()
