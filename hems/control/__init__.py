@@ -146,13 +146,18 @@ def _currency(config: HemsConfig) -> str:
 
 
 def build_jobs(config: HemsConfig, storage: Any, clock: Clock, replan: Any = None) -> JobRunner:
-    """The daemon's scheduled jobs on ``storage``'s database: day-ahead prices, the daily report and
-    the telemetry upload (each only if its part is installed); ``replan`` after new prices."""
+    """The daemon's scheduled jobs on ``storage``'s database: day-ahead prices, the hourly PV forecast
+    (with a [pv] array), the daily report and the telemetry upload (each only if its part is
+    installed); ``replan`` after new prices or a new forecast."""
     from hems.control.prices import prices_job
     from hems.jobs import JobRunner, standard_jobs
 
     tz = config.site.timezone
     parts: dict[str, Any] = {"fetch_prices": prices_job(config, storage)}
+    if config.pv is not None and config.pv.array:
+        from hems.forecast import forecast_job
+
+        parts["forecast"] = forecast_job(config, storage, clock)
     try:
         from hems.reports.job import report_job
 

@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 
 from hems.cli import main
-from hems.commands.forecast import build_request, make_request
+from hems.commands.forecast import build_request
 from hems.config import load_config
+from hems.forecast import make_request
 from hems.storage import SampleWriter, Storage, WriterSettings
 from optimiser.forecast.config import PvConfig
 from optimiser.forecast.pv import Site, ac_power, clear_sky, model_chain
