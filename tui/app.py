@@ -27,6 +27,7 @@ from tui.model import Live, is_stale, parse_live, zone
 from tui.plan import Plan, parse_plan
 from tui.reports import PERIODS, History, Period, circuits_today_kwh, load_history
 from tui.screens import AlertsScreen, CircuitsScreen, HemsScreen, HistoryScreen, NowScreen, PlanScreen
+from tui.screens.help import HelpScreen
 from tui.source import DataSource, EventRow, SourceUnavailable
 
 EVENT_DAYS = 7  #: the Alerts screen shows this many days of the event log
@@ -116,6 +117,7 @@ class HemsApp(App[None]):
         Binding("h", "switch_mode('history')", "History"),
         Binding("a", "switch_mode('alerts')", "Alerts"),
         Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
         *(
             Binding(str(i + 1), f"switch_mode('{m}')", m, show=False)
             for i, m in enumerate(("now", "circuits", "plan", "history", "alerts"))
@@ -173,6 +175,10 @@ class HemsApp(App[None]):
         self.set_interval(self.stored_seconds, self.poll_stored)
         self.poll_live()
         self.poll_stored()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
     def on_unmount(self) -> None:
         self.background_stop.set()  # run_dashboard joins the thread once the terminal is restored

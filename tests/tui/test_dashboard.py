@@ -364,3 +364,19 @@ async def test_history_of_the_running_period_keeps_up(source: CannedSource, cloc
         app.poll_stored()
         await settle(pilot)
         assert "Imported 14.00 kWh" in screen_text(app)
+
+
+async def test_help_explains_keys_and_symbols(source: CannedSource, clock: ManualClock) -> None:
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Keys" in text and "at 90 % of the limit or more" in text and "not known" in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, NowScreen)
+        await pilot.press("c")  # the mode keys work again
+        await settle(pilot)
+        assert isinstance(app.screen, CircuitsScreen)
