@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hems.clock import Clock
+    from tui.app import HemsApp
     from tui.source import DataSource
 
 
@@ -30,7 +31,12 @@ def run_dashboard(
     """
     from tui.app import HemsApp
 
-    app = HemsApp(source, clock, background=background, **options)
+    run_app(HemsApp(source, clock, background=background, **options), join_seconds)
+
+
+def run_app(app: HemsApp, join_seconds: float = 30.0) -> None:
+    """Run a built dashboard until the user quits, then stop and join its background thread and
+    re-raise what it raised."""
     try:
         app.run()
     finally:

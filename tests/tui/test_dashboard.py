@@ -373,7 +373,7 @@ async def test_help_explains_keys_and_symbols(source: CannedSource, clock: Manua
         await pilot.press("question_mark")
         await settle(pilot)
         text = screen_text(app)
-        assert "Keys" in text and "at 90 % of the limit or more" in text and "not known" in text
+        assert "Keys" in text and "at 90 % of it or more" in text and "not known" in text
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, NowScreen)

@@ -82,7 +82,7 @@ class HistoryScreen(HemsScreen):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("v", "period", "Period"),
-        Binding("s", "series", "Series"),
+        Binding("s", "series", "Data"),
         Binding("left", "shift(-1)", "Move", key_display="←→"),
         Binding("right", "shift(1)", "Later", show=False),
     ]
