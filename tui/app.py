@@ -213,9 +213,9 @@ class HemsApp(App[None]):
 
     def load_history(self) -> None:
         """(Re)load the History screen's period; a newer request supersedes an older one."""
-        anchor = self.data.anchor or self.today()
+        period, anchor = self.data.period, self.data.anchor or self.today()  # as asked, not as later
         self.run_worker(
-            lambda: self._read_history(self.data.period, anchor),
+            lambda: self._read_history(period, anchor),
             thread=True,
             group="history",
             exclusive=True,
