@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 import sqlite3
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -124,6 +125,12 @@ def build_daemon(
     )
 
 
+async def _watch(flag: threading.Event, stop: asyncio.Event) -> None:
+    while not flag.is_set():
+        await asyncio.sleep(0.1)
+    stop.set()
+
+
 def open_storage(path: str | Path, config: HemsConfig) -> Storage:
     try:
         return Storage.open(path, timezone=config.site.timezone)
@@ -134,10 +141,16 @@ def open_storage(path: str | Path, config: HemsConfig) -> Storage:
 
 
 async def run_until_signalled(
-    daemon: Daemon, *, start: datetime | None = None, until: datetime | None = None
+    daemon: Daemon,
+    *,
+    start: datetime | None = None,
+    until: datetime | None = None,
+    stop_flag: threading.Event | None = None,
 ) -> int:
-    """Run the daemon; SIGTERM/SIGINT stop it cleanly (the writer flushes)."""
+    """Run the daemon; SIGTERM/SIGINT (in the main thread) or ``stop_flag`` (from another thread:
+    the demo's dashboard) stop it cleanly, and the writer flushes."""
     stop = asyncio.Event()
+    watcher = asyncio.ensure_future(_watch(stop_flag, stop)) if stop_flag is not None else None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
@@ -149,6 +162,8 @@ async def run_until_signalled(
     try:
         return await daemon.run(start=start, until=until, stop=stop)
     finally:
+        if watcher is not None:
+            watcher.cancel()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)

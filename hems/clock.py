@@ -45,14 +45,23 @@ class SimClock:
             raise ValueError("SimClock start must be timezone-aware")
         self.start = start.astimezone(UTC)
         self.speed = speed
-        self._t0 = time.monotonic()
+        self._t0: float | None = None  #: monotonic time of ``start``, fixed by the first sleep
         self._now = self.start
+        self._stepped = time.monotonic()  #: monotonic time of the last step
 
     def now(self) -> datetime:
         return self._now
 
+    def projected(self) -> datetime:
+        """``now()`` plus the real time since the last step at ``speed``: what a viewer in another
+        thread (the demo's dashboard) should take as now, so a stalled simulation looks stalled."""
+        speed = self.speed if self.speed > 0 else 1.0
+        return self._now + timedelta(seconds=(time.monotonic() - self._stepped) * speed)
+
     async def sleep_until(self, instant: datetime) -> None:
         if self.speed > 0:
+            if self._t0 is None:  # real time starts counting at the first step, not at construction
+                self._t0 = time.monotonic() - (instant - self.start).total_seconds() / self.speed
             due = self._t0 + (instant - self.start).total_seconds() / self.speed
             delay = due - time.monotonic()
             await asyncio.sleep(max(delay, 0.0))
@@ -60,6 +69,21 @@ class SimClock:
             await asyncio.sleep(0)
         if instant > self._now:
             self._now = instant
+            self._stepped = time.monotonic()
+
+
+class ProjectedClock:
+    """A read-only view of a `SimClock` for another thread: ``now()`` is its `projected` time."""
+
+    def __init__(self, sim: SimClock) -> None:
+        self.sim = sim
+
+    def now(self) -> datetime:
+        return self.sim.projected()
+
+    async def sleep_until(self, instant: datetime) -> None:
+        while self.now() < instant:
+            await asyncio.sleep(0.05)
 
 
 class ManualClock:

@@ -71,9 +71,15 @@ class SolarCache:
         fut = self._days.get(day)
         if fut is None:
             loop = asyncio.get_running_loop()
-            fut = asyncio.ensure_future(
-                loop.run_in_executor(self._executor(), clear_sky_day_w, self.site, day)
-            )
+            try:
+                fut = asyncio.ensure_future(
+                    loop.run_in_executor(self._executor(), clear_sky_day_w, self.site, day)
+                )
+            except Exception as exc:  # the worker could not be started: this day has no profile
+                fut = loop.create_future()
+                fut.set_exception(exc)
+            # a prefetched day that failed is reported when awaited, not as "never retrieved"
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception())
             self._days[day] = fut
             for old in sorted(self._days)[:-4]:  # keep a few days only
                 del self._days[old]

@@ -11,17 +11,23 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
+import tempfile
+import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hems.app import build_daemon, open_storage, run_until_signalled
-from hems.clock import SimClock, SystemClock
+from hems.clock import ProjectedClock, SimClock, SystemClock
 from hems.config import HemsConfig, load_config
 from hems.durations import parse_date, parse_duration
 from hems.errors import UsageError
 from hems.snapshot import Snapshot
+from hems.storage import Storage
 
 NAME = "demo"
 HELP = "run the whole box on a simulated household (no hardware needed)"
@@ -34,7 +40,11 @@ def default_db() -> Path:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="a hems.toml: household, tariff, postcode (devices are simulated)")
-    parser.add_argument("--headless", action="store_true", help="no dashboard: one line per cycle")
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="no dashboard: a line per cycle (also when not on a terminal)",
+    )
     parser.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
     parser.add_argument("--stop-after", help="stop after this much simulated time (2h, 26h, 10m)")
     parser.add_argument("--db", help=f"SQLite database (default {default_db()})")
@@ -65,87 +75,141 @@ def _line(snapshot: Snapshot, tz: ZoneInfo) -> str:
     return f"{t}  {grid}  pv {pv_kw:4.2f} kW  circuits {len(snapshot.circuits)}{missing}"
 
 
-async def _demo(args: argparse.Namespace, cfg: HemsConfig) -> int:
+@dataclass
+class _Prepared:
+    """Where and when this run of the simulation happens."""
+
+    db: Path
+    storage: Storage
+    start: datetime
+    until: datetime | None
+    clock: SimClock
+
+
+def _prepare(args: argparse.Namespace, cfg: HemsConfig) -> _Prepared:
+    tz = ZoneInfo(cfg.site.timezone)
+    db = Path(args.db) if args.db else default_db()
+    until_delta = parse_duration(args.stop_after, "--stop-after") if args.stop_after else None
+    day = parse_date(args.start, "--start") if args.start else SystemClock().now().astimezone(tz).date()
+    storage = open_storage(db, cfg)
+    last = storage.last_time()
+    if last is not None:
+        start = last + timedelta(seconds=cfg.site.cycle_seconds)
+        print(f"hems demo: resuming {db} at {start.astimezone(tz):%Y-%m-%d %H:%M:%S}", file=sys.stderr)
+    else:
+        start = datetime(day.year, day.month, day.day, tzinfo=tz)
+    until = start + until_delta if until_delta else None
+    return _Prepared(db, storage, start, until, SimClock(start, args.speed))
+
+
+async def _simulate(
+    args: argparse.Namespace, cfg: HemsConfig, prep: _Prepared, stop_flag: threading.Event | None = None
+) -> int:
+    from devices.modbus.config import CircuitConfig
     from devices.simulated import SimCircuitMeter, SimGridMeter, SimPvInverter, Twin
     from hems.daemon import Devices
 
     tz = ZoneInfo(cfg.site.timezone)
-    db = Path(args.db) if args.db else default_db()
-    storage = open_storage(db, cfg)
+    pv_kwp = sum(a.kwp for a in cfg.pv.array) if cfg.pv and cfg.pv.array else 6.0
+    twin = Twin(
+        prep.clock,
+        seed=args.seed,
+        timezone=cfg.site.timezone,
+        network=cfg.site.network,
+        voltage_v=cfg.site.voltage_v,
+        latitude=cfg.site.latitude,
+        longitude=cfg.site.longitude,
+        pv_kwp=pv_kwp,
+        fail={d: "error" for d in args.fail},
+    )
+    # the simulator replaces the configured devices: the household's circuits are the twin's
+    circuits = [
+        CircuitConfig(id=c.id, name=c.name, line=c.line, breaker_a=c.breaker_a, curve=c.curve)
+        for c in twin.circuits
+    ]
+    cfg = cfg.model_copy(update={"circuit": circuits, "meter": None})
     try:
-        last = storage.last_time()
-        if last is not None:
-            start = last + timedelta(seconds=cfg.site.cycle_seconds)
-            print(f"hems demo: resuming {db} at {start.astimezone(tz):%Y-%m-%d %H:%M:%S}", file=sys.stderr)
-        else:
-            day = (
-                parse_date(args.start, "--start") if args.start else SystemClock().now().astimezone(tz).date()
-            )
-            start = datetime(day.year, day.month, day.day, tzinfo=tz)
-        until = start + parse_duration(args.stop_after, "--stop-after") if args.stop_after else None
-        clock = SimClock(start, args.speed)
-        pv_kwp = sum(a.kwp for a in cfg.pv.array) if cfg.pv and cfg.pv.array else 6.0
-        twin = Twin(
-            clock,
-            seed=args.seed,
-            timezone=cfg.site.timezone,
-            network=cfg.site.network,
-            voltage_v=cfg.site.voltage_v,
-            latitude=cfg.site.latitude,
-            longitude=cfg.site.longitude,
-            pv_kwp=pv_kwp,
-            fail={d: "error" for d in args.fail},
+        await twin.state(prep.start)  # warm the PV worker before the clock starts running
+        devices = Devices(
+            grid=SimGridMeter(twin),
+            circuits=[SimCircuitMeter(twin, c) for c in twin.circuits],
+            pv=SimPvInverter(twin),
         )
-        # the simulator replaces the configured devices: the household's circuits are the twin's
-        from devices.modbus.config import CircuitConfig
-
-        cfg = cfg.model_copy(
-            update={
-                "circuit": [
-                    CircuitConfig(id=c.id, name=c.name, line=c.line, breaker_a=c.breaker_a, curve=c.curve)
-                    for c in twin.circuits
-                ],
-                "meter": None,
-            }
+        real_cycle = cfg.site.cycle_seconds / args.speed if args.speed > 0 else 0.0
+        printer = None if args.quiet else (lambda s: print(_line(s, tz), flush=False))
+        daemon = build_daemon(
+            cfg,
+            devices,
+            prep.clock,
+            storage=prep.storage,
+            circuits_info=[c.model_dump(exclude={"meter"}) for c in circuits],
+            timeout_s=max(0.25, 0.8 * real_cycle),
+            state_file=Path(args.state) if args.state else None,
+            on_snapshot=printer,
         )
-        try:
-            await twin.state(start)  # warm the PV worker before the clock starts running
-            devices = Devices(
-                grid=SimGridMeter(twin),
-                circuits=[SimCircuitMeter(twin, c) for c in twin.circuits],
-                pv=SimPvInverter(twin),
-            )
-            circuits = [
-                {"id": c.id, "name": c.name, "line": c.line, "breaker_a": c.breaker_a, "curve": c.curve}
-                for c in twin.circuits
-            ]
-            real_cycle = cfg.site.cycle_seconds / args.speed if args.speed > 0 else 0.0
-            printer = None if args.quiet else (lambda s: print(_line(s, tz), flush=False))
-            daemon = build_daemon(
-                cfg,
-                devices,
-                clock,
-                storage=storage,
-                circuits_info=circuits,
-                timeout_s=max(0.25, 0.8 * real_cycle),
-                state_file=Path(args.state) if args.state else None,
-                on_snapshot=printer,
-            )
-            cycles = await run_until_signalled(daemon, start=start, until=until)
-        finally:
-            twin.close()
-        sys.stdout.flush()
-        print(f"hems demo: {cycles} cycles stored in {db}", file=sys.stderr)
+        cycles = await run_until_signalled(daemon, start=prep.start, until=prep.until, stop_flag=stop_flag)
     finally:
-        storage.close()
+        twin.close()
+    sys.stdout.flush()
+    print(f"hems demo: {cycles} cycles stored in {prep.db}", file=sys.stderr)
+    return 0
+
+
+def dashboard_app(args: argparse.Namespace, cfg: HemsConfig, prep: _Prepared, state: Path) -> Any:
+    """The dashboard (`tui.app.HemsApp`) with the simulated household's daemon as its background
+    thread: the daemon starts when the dashboard is up and stops (flushing) when it closes."""
+    from tui.app import HemsApp
+    from tui.source import LocalSource
+
+    args.state = str(state)
+    args.quiet = True
+    # worker processes (PV, forecast, planning) need multiprocessing's resource tracker, which is
+    # started with the real stderr: start it now, before the dashboard takes the terminal over
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+
+    def background(stop: threading.Event) -> None:
+        asyncio.run(_simulate(args, cfg, prep, stop))
+
+    # "no data since" after 3 cycles, or 2 s of real time at high speed
+    stale = timedelta(seconds=max(3 * cfg.site.cycle_seconds, 2 * args.speed))
+    return HemsApp(
+        LocalSource(state, prep.db),
+        ProjectedClock(prep.clock),
+        background=background,
+        timezone=cfg.site.timezone,
+        stale_after=stale,
+    )
+
+
+def _with_dashboard(args: argparse.Namespace, cfg: HemsConfig, prep: _Prepared) -> int:
+    # worker processes (PV, forecast, planning) need multiprocessing's resource tracker, which is
+    # started with the real stderr: start it now, before the dashboard takes the terminal over
+    from multiprocessing import resource_tracker
+
+    from tui import run_app
+
+    resource_tracker.ensure_running()
+    logging.getLogger().setLevel(logging.CRITICAL)  # the dashboard owns the terminal
+    ram = "/dev/shm" if Path("/dev/shm").is_dir() else None  # the live state is rewritten every cycle
+    runtime = Path(tempfile.mkdtemp(prefix="hems-demo-", dir=ram))
+    try:
+        run_app(dashboard_app(args, cfg, prep, runtime / "state.json"))
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.speed < 0:
-        raise UsageError(
-            f"--speed: expected a positive number (or 0 for as fast as possible), got {args.speed}"
-        )
+        raise UsageError(f"--speed: expected a positive number (0: as fast as possible), got {args.speed}")
     cfg = load_config(args.config) if args.config else HemsConfig()
-    return asyncio.run(_demo(args, cfg))
+    prep = _prepare(args, cfg)
+    try:
+        if args.headless or not (sys.stdin.isatty() and sys.stdout.isatty()):
+            return asyncio.run(_simulate(args, cfg, prep))
+        return _with_dashboard(args, cfg, prep)
+    finally:
+        prep.storage.close()
