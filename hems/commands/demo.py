@@ -180,6 +180,8 @@ def dashboard_app(args: argparse.Namespace, cfg: HemsConfig, prep: _Prepared, st
         background=background,
         timezone=cfg.site.timezone,
         stale_after=stale,
+        # stored data (plan, today's energy, alerts) every 5 simulated minutes, at most once a second
+        stored_seconds=max(1.0, min(30.0, 300.0 / args.speed)) if args.speed > 0 else 1.0,
     )
 
 
