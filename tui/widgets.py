@@ -86,11 +86,11 @@ class Gauge(Widget):
 
     def render(self) -> Text:
         frac = self.fraction
-        val = DASH if self.value is None else f"{self.value:5.1f}"
-        lim = f"{DASH if self.limit is None else f'{self.limit:g}':<3}"
+        val = DASH if self.value is None else f"{self.value:.1f}"
+        lim = DASH if self.limit is None else f"{self.limit:g}"
         pct = "  —  " if frac is None else f"{frac * 100:4.0f}%"
         mark = "!" if frac is not None and frac >= DANGER else " "
-        right = f" {val}/{lim} {self.unit} {pct}{mark}{self.suffix}"
+        right = f" {f'{val}/{lim} {self.unit}':>11} {pct}{mark}{self.suffix}"
         name = fit(self.label, self.label_width)
         width = max(4, self.size.width - len(name) - len(right) - 1)
         out = Text(name + " ", style="bold")

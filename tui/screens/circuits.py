@@ -48,7 +48,7 @@ class CircuitsScreen(HemsScreen):
             rows = [Gauge(c.name, label_width=name_w, classes="circuit-row") for c in circuits]
             box.mount_all(rows, before="#circuit-errors")
             self._ids = ids
-        right = f" {'now':>5}/{'max':<3}    {'load':<5} {'power':>8} {'today':>9}"
+        right = f" {'now/max A':>11} {'load':>5}  {'power':>8} {'today':>9}"
         left = f"{'circuit':<{name_w}} breaker"
         width = box.content_size.width
         put(
