@@ -121,3 +121,20 @@ def parse_plan(doc: Any) -> Plan | None:
         notes=notes,
         planned_at=parse_time(outer.get("time")) if inner is not outer else None,
     )
+
+
+def next_start(plan: Plan | None, now: datetime) -> tuple[str, datetime] | None:
+    """The appliance whose planned run starts next after ``now``, and when."""
+    if plan is None:
+        return None
+    found: list[tuple[datetime, str]] = []
+    for run in plan.runs:
+        starts = [plan.slots[i] for i, kw in enumerate(run.power_kw) if kw > 0 and plan.slots[i] > now]
+        if run.start is not None and run.start > now:
+            starts.append(run.start)
+        if starts:
+            found.append((min(starts), run.id))
+    if not found:
+        return None
+    when, which = min(found)
+    return which, when

@@ -47,6 +47,7 @@ async def test_now_shows_the_numbers_it_was_fed(source: CannedSource, clock: Man
         assert "23.4/25 A 94%!" in text  # near the main fuse: marked, not only coloured
         assert app.screen.query_one("#fuse").border_title == "Main fuse 25 A"
         assert "12:58 WARNING" in text and "Heat pump at 94 % of its 20 A breaker" in text
+        assert "Next dishwasher at 22:00" in text  # from the stored plan
 
 
 async def test_keys_switch_modes_and_the_footer_names_them(source: CannedSource, clock: ManualClock) -> None:

@@ -9,7 +9,7 @@ import pytest
 from tui_testing import NOW, plan_doc, state_doc
 
 from tui.model import is_stale, parse_live
-from tui.plan import parse_plan
+from tui.plan import next_start, parse_plan
 from tui.reports import bar_starts, period_bounds, shift_anchor
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -86,3 +86,10 @@ def test_plan_parsing() -> None:
     assert plan.battery_kw[0] == 1.0 and plan.battery_kw[-1] == -1.0
     assert plan.runs[0].explanation == "cheapest window"
     assert parse_plan({"slots": ["nonsense"]}) is None and parse_plan(None) is None
+
+
+def test_next_planned_start() -> None:
+    plan = parse_plan(plan_doc())
+    assert next_start(plan, NOW) == ("dishwasher", datetime(2026, 1, 15, 21, 0, tzinfo=UTC))
+    assert next_start(plan, datetime(2026, 1, 15, 21, 0, tzinfo=UTC)) is None  # already started
+    assert next_start(None, NOW) is None

@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from tui.model import DASH, Live, fmt_clock, fmt_kw, fmt_kwh, fmt_money
+from tui.plan import next_start
 from tui.screens.base import HemsScreen, put
 from tui.widgets import BarChart, Gauge, hbar, level_style, spark
 
@@ -52,7 +53,9 @@ def power_text(live: Live | None) -> Text:
     return out
 
 
-def tariff_text(live: Live | None, tz: tzinfo, width: int) -> Text:
+def tariff_text(
+    live: Live | None, tz: tzinfo, width: int, upcoming: tuple[str, datetime] | None = None
+) -> Text:
     out = Text()
     price = live.price if live else None
     out.append("Price   ", style="dim")
@@ -67,7 +70,7 @@ def tariff_text(live: Live | None, tz: tzinfo, width: int) -> Text:
     if cap is None:
         out.append("Capacity hour ", style="dim")
         out.append(f"{DASH}\n\n")
-        return out
+        return out.append_text(next_text(upcoming, tz))
     out.append(f"Hour {fmt_clock(cap.hour_start, tz)}  ", style="dim")
     out.append(f"{fmt_kwh(cap.hour_kwh_so_far)} so far\n")
     step = DASH if cap.step_upper_kw is None else f"{cap.step_upper_kw:g} kW"
@@ -82,7 +85,15 @@ def tariff_text(live: Live | None, tz: tzinfo, width: int) -> Text:
     mark = " !" if frac is not None and frac >= 0.9 else ""
     out.append(hbar(frac or 0.0, max(4, width - 9)), style=level_style(frac))
     out.append(f" {pct}{mark}", style="bold red" if mark else "")
-    return out
+    return out.append_text(next_text(upcoming, tz))
+
+
+def next_text(upcoming: tuple[str, datetime] | None, tz: tzinfo) -> Text:
+    """``Next    dishwasher at 22:00`` (the plan's next start), or nothing without a plan."""
+    if upcoming is None:
+        return Text()
+    which, when = upcoming
+    return Text.assemble("\n", ("Next    ", "dim"), (which, "bold"), f" at {fmt_clock(when, tz)}")
 
 
 def alerts_text(data: Dashboard, tz: tzinfo) -> Text:
@@ -128,7 +139,7 @@ class NowScreen(HemsScreen):
 
     def on_mount(self) -> None:
         self.query_one("#power").border_title = "Power"
-        self.query_one("#tariff").border_title = "Price · capacity hour"
+        self.query_one("#tariff").border_title = "Price · capacity hour · plan"
         self.query_one("#fuse").border_title = "Main fuse"
         self.query_one("#alerts").border_title = "Alerts"
         self.query_one("#today").border_title = "Today: grid import per hour"
@@ -150,7 +161,8 @@ class NowScreen(HemsScreen):
             chart.values = tuple(b.import_kwh for b in data.today.buckets)
             chart.labels = tuple(f"{b.start:%H}" if b.start.hour % 3 == 0 else "" for b in data.today.buckets)
         tariff = self.query_one("#tariff", Static)
-        put(tariff, tariff_text(live, tz, tariff.content_size.width or 30))
+        upcoming = next_start(data.plan, self.hems.now())
+        put(tariff, tariff_text(live, tz, tariff.content_size.width or 30, upcoming))
         fuse = live.main_fuse_a if live else None
         self.query_one("#fuse").border_title = f"Main fuse {fuse:g} A" if fuse else "Main fuse"
         for lc in live.lines if live else ():
