@@ -129,7 +129,12 @@ def next_start(plan: Plan | None, now: datetime) -> tuple[str, datetime] | None:
         return None
     found: list[tuple[datetime, str]] = []
     for run in plan.runs:
-        starts = [plan.slots[i] for i, kw in enumerate(run.power_kw) if kw > 0 and plan.slots[i] > now]
+        p = run.power_kw
+        starts = [  # where a run begins (off before, on now), not every slot it is on
+            plan.slots[i]
+            for i in range(len(p))
+            if p[i] > 0 and (i == 0 or p[i - 1] <= 0) and plan.slots[i] > now
+        ]
         if run.start is not None and run.start > now:
             starts.append(run.start)
         if starts:
