@@ -139,6 +139,7 @@ class Live:
     capacity: Capacity | None = None
     alerts: tuple[Alert, ...] = ()
     errors: dict[str, str] = field(default_factory=dict)
+    shed: tuple[str, ...] = ()  #: loads the box has paused to protect a fuse or the capacity step
 
     @property
     def net_w(self) -> float | None:
@@ -247,6 +248,7 @@ def parse_live(state: Any) -> Live | None:
         else None,
         alerts=_alerts(state.get("alerts")),
         errors={str(k): str(v) for k, v in mapping(state, "errors").items()},
+        shed=tuple(str(x) for x in array(mapping(state, "control"), "shed")),
     )
 
 

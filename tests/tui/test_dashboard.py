@@ -381,3 +381,12 @@ async def test_help_explains_keys_and_symbols(source: CannedSource, clock: Manua
         await pilot.press("c")  # the mode keys work again
         await settle(pilot)
         assert isinstance(app.screen, CircuitsScreen)
+
+
+async def test_loads_the_box_paused_are_named_on_now(source: CannedSource, clock: ManualClock) -> None:
+    assert source.state is not None
+    source.state["control"] = {"shed": ["water-heater", "ev"], "next_start": None}
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "→ paused (load shedding): water-heater, ev" in screen_text(app)

@@ -101,13 +101,17 @@ def alerts_text(data: Dashboard, tz: tzinfo) -> Text:
     out = Text()
     items = list(live.alerts) if live else []
     errors = live.errors if live else {}
-    if not items and not errors:
+    shed = live.shed if live else ()
+    if not items and not errors and not shed:
         out.append("No active alerts." if live else DASH, style="dim")
         return out
     for a in items:
         style = "bold red" if a.level in ("critical", "error") else "yellow" if a.level == "warning" else ""
         out.append(f"! {fmt_clock(a.time, tz)} {a.level.upper():<8}", style=style)
         out.append(f" {a.message}\n")
+    if shed:  # what the box is doing about it
+        out.append("→ paused (load shedding): ", style="bold")
+        out.append(", ".join(shed) + "\n")
     for device, reason in errors.items():
         out.append(f"? {device}: ", style="yellow")
         out.append(f"{reason}\n")
