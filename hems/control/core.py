@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hems.alerts.engine import Alert, AlertEngine
 from hems.clock import Clock
@@ -283,14 +284,19 @@ class Control:
             self._send_schedule(aid, schedule, self.clock.now())
         self.plans_made += 1
         self._planned_at = self.clock.now()
-        self._store_plan(now, plan)
+        self._store_plan(now, plan, scenario)
 
-    def _store_plan(self, now: datetime, plan: dict[str, Any] | None) -> None:
-        doc = plan_document(now, plan, self.book.schedules(), self.book.summary())
+    def _store_plan(
+        self, now: datetime, plan: dict[str, Any] | None, scenario: dict[str, Any] | None = None
+    ) -> None:
+        doc = plan_document(now, plan, self.book.schedules(), self.book.summary(), scenario)
         self.plan = doc
         if self.storage is not None:
             storage = self.storage
+            # the newest plan, and the last plan of each local day (reports' savings over a month)
+            day = now.astimezone(ZoneInfo(self.site_facts.timezone)).date().isoformat()
             self._guard(lambda: storage.put_doc("plan", doc, now), "store the plan")
+            self._guard(lambda: storage.put_doc(f"plan.{day}", doc, now), "store the day's plan")
         self._publish(topics.plan(self.site), doc, qos=1, retain=True)
 
     def _update_price(self, now: datetime) -> None:

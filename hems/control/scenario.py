@@ -191,12 +191,20 @@ def capacity_table(tracker: CapacityTracker | None, now: datetime) -> dict[str, 
 
 
 def plan_document(
-    now: datetime, plan: dict[str, Any] | None, schedules: dict[str, Schedule], book: dict[str, Any]
+    now: datetime,
+    plan: dict[str, Any] | None,
+    schedules: dict[str, Schedule],
+    book: dict[str, Any],
+    scenario: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The plan document (``plan`` topic and storage doc): current schedules and the optimiser's plan."""
+    """The plan document (``plan`` topic and storage doc): current schedules, the optimiser's plan and
+    the price and PV series it was planned on (for the dashboard's time axis)."""
     starts = {aid: s.start for aid, s in schedules.items() if s.start is not None}
     upcoming = [t for t in starts.values() if t >= now]
+    series = scenario.get("series", {}) if scenario else {}
     return {
+        "import_price_per_kwh": series.get("import_price_per_kwh"),
+        "pv_kw": series.get("pv_kw"),
         "time": now.isoformat(),
         "status": plan.get("status") if plan else "empty",
         "objective": plan.get("objective") if plan else None,
