@@ -24,8 +24,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tariffs.series import PriceSeries
+
+if TYPE_CHECKING:
+    from tariffs.config import TariffConfig
 
 ENTSOE_URL = "https://web-api.tp.entsoe.eu/api"
 #: Bidding zones → ENTSO-E EIC codes (entsoe-py mappings).
@@ -242,6 +246,23 @@ def entsoe_fetcher(
         return to_currency(got, rate() if callable(rate) else rate, currency)
 
     return fetch
+
+
+def configured_fetcher(
+    tariff: TariffConfig, currency: str, rate: float | Callable[[], float] | None = None
+) -> Callable[[datetime, datetime], PriceSeries] | None:
+    """The ENTSO-E ``fetch`` of a household's ``[tariff]`` (its token, zone, URL and timeout), or None
+    without a token. ``rate`` [currency per EUR] defaults to ``tariff.currency_per_eur``."""
+    if not tariff.entsoe_token:
+        return None
+    return entsoe_fetcher(
+        tariff.entsoe_token,
+        tariff.bidding_zone,
+        rate=tariff.currency_per_eur if rate is None else rate,
+        currency=currency,
+        timeout_s=tariff.entsoe_timeout_s,
+        base_url=tariff.entsoe_url,
+    )
 
 
 def get_entsoe_prices(

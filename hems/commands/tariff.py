@@ -77,7 +77,7 @@ def _show(args: argparse.Namespace) -> int:
     from tariffs.household import household_tariff
     from tariffs.planning import day_inputs
     from tariffs.series import local_day_bounds
-    from tariffs.spot import PriceError, entsoe_fetcher, read_prices, to_currency
+    from tariffs.spot import PriceError, configured_fetcher, read_prices, to_currency
 
     cfg = load_config(args.config) if args.config else HemsConfig()
     tz, country = cfg.site.timezone, cfg.site.country
@@ -131,16 +131,7 @@ def _show(args: argparse.Namespace) -> int:
                 from hems.storage.price_cache import SqlitePriceCache
 
                 cache = SqlitePriceCache(storage.connection)
-            fetch = None
-            if tcfg.entsoe_token:
-                fetch = entsoe_fetcher(
-                    tcfg.entsoe_token,
-                    tcfg.bidding_zone,
-                    rate=rate.value,
-                    currency=currency,
-                    timeout_s=tcfg.entsoe_timeout_s,
-                    base_url=tcfg.entsoe_url,
-                )
+            fetch = configured_fetcher(tcfg, currency, rate.value)
             spot = spot_for_day(day, tz, tcfg.bidding_zone, cache=cache, fetch=fetch)
         history = _month_history(storage, day, tz) if storage is not None else None
         try:

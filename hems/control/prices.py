@@ -27,21 +27,12 @@ def prices_job(config: HemsConfig, storage: Any) -> JobFunc:
     from hems.storage.price_cache import SqlitePriceCache
     from tariffs.household import household_tariff
     from tariffs.series import local_day_bounds
-    from tariffs.spot import PriceError, entsoe_fetcher
+    from tariffs.spot import PriceError, configured_fetcher
 
     site, tcfg = config.site, config.tariff
     cache = SqlitePriceCache(storage.connection)
     currency = household_tariff(tcfg, country=site.country, tz=site.timezone).currency
-    fetch = None
-    if tcfg.entsoe_token:
-        fetch = entsoe_fetcher(
-            tcfg.entsoe_token,
-            tcfg.bidding_zone,
-            rate=tcfg.currency_per_eur,
-            currency=currency,
-            timeout_s=tcfg.entsoe_timeout_s,
-            base_url=tcfg.entsoe_url,
-        )
+    fetch = configured_fetcher(tcfg, currency)
 
     async def run(fire: datetime) -> bool:
         day = (fire.astimezone(ZoneInfo(site.timezone)) + timedelta(days=1)).date()
