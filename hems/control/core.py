@@ -36,7 +36,7 @@ from hems.control.scenario import (
     schedules_from_plan,
 )
 from hems.control.shedding import ShedAction, Shedder, interruptible, present_power_kw
-from hems.control.status import live_keys
+from hems.control.status import current_price, live_keys
 from hems.jobs import JobRunner
 from hems.mqtt import topics
 from hems.mqtt.bridge import Incoming, MqttBridge
@@ -93,7 +93,7 @@ class Control:
         self._dirty = True  # plan pending requests at start (they survive restarts)
         self._plan_task: asyncio.Task[None] | None = None
         self._relay_sent: dict[str, str] = {}
-        self._price_now: float | None = None
+        self._price_now: dict[str, Any] | None = None  #: import/export price and band of this slot
         self._price_slot: datetime | None = None
         self._started = False
         self._last_time: datetime | None = None
@@ -306,7 +306,7 @@ class Control:
             return
         self._price_slot = slot
         try:
-            self._price_now = self.prices([slot], SLOT_MINUTES)[0][0]
+            self._price_now = current_price(self.prices, slot, self.site_facts.timezone, SLOT_MINUTES)
         except Exception:  # no price is no reason to stop the cycle
             log.exception("no price for %s", slot.isoformat())
             self._price_now = None

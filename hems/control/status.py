@@ -1,6 +1,6 @@
 """What control adds to the live state (the dashboard's state file and the MQTT ``state`` topic).
 
-The dashboard (tui/model.py) reads ``price`` {import_per_kwh}, ``capacity`` {hour_start,
+The dashboard (tui/model.py) reads ``price`` {import_per_kwh, export_per_kwh, band}, ``capacity`` {hour_start,
 hour_kwh_so_far, projected_kw, step_upper_kw, step_price} and ``alerts`` [{time, level, kind,
 message}]; Home Assistant's templates read ``price_now_per_kwh`` and ``alerts_active``; ``control``
 holds the rest (shed loads, planned starts, broker connection).
@@ -8,8 +8,10 @@ holds the rest (shed loads, planned starts, broker connection).
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hems.alerts.engine import LEVELS, AlertEngine
 
@@ -17,7 +19,7 @@ from hems.alerts.engine import LEVELS, AlertEngine
 def live_keys(
     engine: AlertEngine,
     now: datetime | None,
-    price_now: float | None,
+    price: dict[str, Any] | None,
     shed: list[str],
     plan: dict[str, Any] | None,
     mqtt_connected: bool | None,
@@ -38,7 +40,7 @@ def live_keys(
         "alerts_active": [
             {"key": k, "level": LEVELS[c.level], "message": c.message} for k, c in active.items()
         ],
-        "price_now_per_kwh": price_now,
+        "price_now_per_kwh": price["import_per_kwh"] if price else None,
         "control": {
             "shed": shed,
             "next_start": (plan or {}).get("next_start"),
@@ -46,8 +48,8 @@ def live_keys(
             "mqtt_connected": mqtt_connected,
         },
     }
-    if price_now is not None:
-        out["price"] = {"import_per_kwh": price_now}
+    if price is not None:
+        out["price"] = price
     tracker = engine.capacity
     proj = tracker.projection(now) if tracker is not None and now is not None else None
     if tracker is not None and proj is not None:
@@ -60,3 +62,39 @@ def live_keys(
             "step_price": tracker.prices[proj.step_now],
         }
     return out
+
+
+def price_band(price: float, day_prices: list[float]) -> str:
+    """ "low", "normal" or "high": where ``price`` falls among the day's prices (by thirds)."""
+    ranked = sorted(day_prices)
+    if not ranked:
+        return "normal"
+    low, high = ranked[len(ranked) // 3], ranked[(2 * len(ranked)) // 3]
+    if price <= low and low < high:
+        return "low"
+    if price >= high and low < high:
+        return "high"
+    return "normal"
+
+
+def current_price(
+    prices: Callable[[list[datetime], int], tuple[list[float], list[float]]],
+    slot: datetime,
+    timezone: str,
+    slot_minutes: int,
+) -> dict[str, Any]:
+    """Import and export price of the running ``slot`` and its band among the local day's prices."""
+    tz = ZoneInfo(timezone)
+    local = slot.astimezone(tz)
+    start = datetime(local.year, local.month, local.day, tzinfo=tz).astimezone(UTC)
+    following = local.date() + timedelta(days=1)
+    end = datetime(following.year, following.month, following.day, tzinfo=tz).astimezone(UTC)
+    step = timedelta(minutes=slot_minutes)
+    day = [start + i * step for i in range(int((end - start) / step))]  # 92, 96 or 100 quarter-hours
+    imports, exports = prices(day, slot_minutes)
+    i = day.index(slot.astimezone(UTC))
+    return {
+        "import_per_kwh": imports[i],
+        "export_per_kwh": exports[i],
+        "band": price_band(imports[i], list(imports)),
+    }
