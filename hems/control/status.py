@@ -65,11 +65,13 @@ def live_keys(
 
 
 def price_band(price: float, day_prices: list[float]) -> str:
-    """ "low", "normal" or "high": where ``price`` falls among the day's prices (by thirds)."""
+    """Where ``price`` falls among the day's prices: "low", "normal" or "high" (by thirds)."""
     ranked = sorted(day_prices)
     if not ranked:
         return "normal"
-    low, high = ranked[len(ranked) // 3], ranked[(2 * len(ranked)) // 3]
+    n = len(ranked)
+    low = ranked[max(0, n // 3 - 1)]  # the dearest price of the cheapest third
+    high = ranked[min(n - 1, (2 * n) // 3)]  # the cheapest price of the dearest third
     if price <= low and low < high:
         return "low"
     if price >= high and low < high:
