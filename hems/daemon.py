@@ -23,7 +23,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from devices.natures import CircuitMeter, CircuitReading, GridMeter, GridReading, PvInverter, PvReading
+from devices.natures import (
+    ApplianceState,
+    CircuitMeter,
+    CircuitReading,
+    GridMeter,
+    GridReading,
+    PvInverter,
+    PvReading,
+)
 from hems.clock import Clock
 from hems.polling import PolledDevice, poll_all
 from hems.snapshot import Snapshot, snapshot_to_dict
@@ -109,6 +117,7 @@ class Daemon:
                 {c.id: r for c in self._circuits if isinstance(r := results[c.id], CircuitReading)}
             ),
             pv=pv if isinstance(pv, PvReading) else None,
+            appliances=MappingProxyType(self._appliance_states()),
             errors=MappingProxyType(errors),
         )
         self._store(snapshot)
@@ -120,6 +129,18 @@ class Daemon:
         self.notifier.watchdog()
         self.cycles += 1
         return snapshot
+
+    def _appliance_states(self) -> dict[str, ApplianceState]:
+        """What appliances last reported, from the hooks that hear them (control's MQTT bridge)."""
+        states: dict[str, ApplianceState] = {}
+        for hook in self.hooks:
+            source = getattr(hook, "appliance_states", None)
+            if callable(source):
+                try:
+                    states.update(source())
+                except Exception as exc:
+                    log.debug("appliance states from %s failed: %s", type(hook).__name__, exc)
+        return states
 
     def _store(self, snapshot: Snapshot) -> None:
         if self.writer is None:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from devices.natures import ApplianceState
 from hems.alerts.engine import Alert, AlertEngine
 from hems.clock import Clock
 from hems.control.book import Outcome, RateLimit, ScheduleBook
@@ -160,6 +161,10 @@ class Control:
         self._publish_state(snapshot)
         if self.jobs is not None:
             await self.jobs.on_cycle(snapshot)
+
+    def appliance_states(self) -> dict[str, ApplianceState]:
+        """What each appliance last said about itself (the daemon puts it in its snapshot)."""
+        return self.book.states()
 
     def state(self) -> dict[str, Any]:
         """What control adds to the dashboard's state file (the daemon merges it in)."""

@@ -167,3 +167,21 @@ async def test_systemd_readiness_and_watchdog_from_the_cycle(tmp_path: Path) -> 
 def test_notifier_without_systemd_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     assert Notifier().ready() is False
+
+
+async def test_appliance_states_from_a_hook_are_in_the_snapshot_and_stored(tmp_path: Path) -> None:
+    from devices.natures import ApplianceState
+
+    clock = ManualClock(T0)
+
+    class Hears(Recorder):
+        def appliance_states(self) -> dict[str, ApplianceState]:
+            return {"ev": ApplianceState(time=clock.now(), online=True, running=True, p_w=7200.0)}
+
+    st = Storage.open(tmp_path / "a.db")
+    hook = Hears()
+    daemon = Daemon(Devices(grid=Meter(clock)), clock, storage=st, writer=SampleWriter(st), hooks=[hook])
+    await daemon.run(start=T0, until=T0 + timedelta(seconds=30))
+    assert all(s.appliances["ev"].running for s in hook.snapshots)
+    assert [p.mean for p in st.series("appliance.ev.p_w", T0, T0 + timedelta(minutes=1))] == [7200.0] * 3
+    st.close()
