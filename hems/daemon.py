@@ -147,7 +147,12 @@ class Daemon:
             return
         grid = snapshot.grid
         try:
-            self.writer.add(snapshot.time, snapshot_values(snapshot), self._frames(grid))
+            values = snapshot_values(snapshot)
+            for hook in self.hooks:  # what the hooks know per cycle (control: the slot's prices)
+                extra = getattr(hook, "channel_values", None)
+                if callable(extra):
+                    values.update(extra())
+            self.writer.add(snapshot.time, values, self._frames(grid))
             if grid is not None and grid.meter_id:
                 doc = {"meter_id": grid.meter_id, "meter_type": grid.meter_type}
                 if doc != self._meter_doc and self.storage is not None:

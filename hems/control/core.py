@@ -162,6 +162,15 @@ class Control:
         if self.jobs is not None:
             await self.jobs.on_cycle(snapshot)
 
+    def channel_values(self) -> dict[str, float]:
+        """The running slot's prices as stored channels (``price.import_per_kwh``, ...)."""
+        price = self._price_now or {}
+        return {
+            f"price.{key}": float(value)
+            for key in ("import_per_kwh", "export_per_kwh")
+            if (value := price.get(key)) is not None
+        }
+
     def appliance_states(self) -> dict[str, ApplianceState]:
         """What each appliance last said about itself (the daemon puts it in its snapshot)."""
         return self.book.states()
