@@ -24,7 +24,6 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from devices.natures import (
-    ApplianceState,
     CircuitMeter,
     CircuitReading,
     GridMeter,
@@ -117,7 +116,8 @@ class Daemon:
                 {c.id: r for c in self._circuits if isinstance(r := results[c.id], CircuitReading)}
             ),
             pv=pv if isinstance(pv, PvReading) else None,
-            appliances=MappingProxyType(self._appliance_states()),
+            # what appliances last reported, heard by a hook (control's MQTT bridge)
+            appliances=MappingProxyType(self._gather("appliance_states")),
             errors=MappingProxyType(errors),
         )
         self._store(snapshot)
@@ -130,28 +130,26 @@ class Daemon:
         self.cycles += 1
         return snapshot
 
-    def _appliance_states(self) -> dict[str, ApplianceState]:
-        """What appliances last reported, from the hooks that hear them (control's MQTT bridge)."""
-        states: dict[str, ApplianceState] = {}
+    def _gather(self, method: str) -> dict[str, Any]:
+        """Merge what every hook that has ``method`` contributes (``state``, ``channel_values``,
+        ``appliance_states``); a hook that fails here is skipped for this cycle, never fatal."""
+        merged: dict[str, Any] = {}
         for hook in self.hooks:
-            source = getattr(hook, "appliance_states", None)
-            if callable(source):
+            contribute = getattr(hook, method, None)
+            if callable(contribute):
                 try:
-                    states.update(source())
+                    merged.update(contribute())
                 except Exception as exc:
-                    log.debug("appliance states from %s failed: %s", type(hook).__name__, exc)
-        return states
+                    log.debug("%s from %s failed: %s", method, type(hook).__name__, exc)
+        return merged
 
     def _store(self, snapshot: Snapshot) -> None:
         if self.writer is None:
             return
         grid = snapshot.grid
         try:
-            values = snapshot_values(snapshot)
-            for hook in self.hooks:  # what the hooks know per cycle (control: the slot's prices)
-                extra = getattr(hook, "channel_values", None)
-                if callable(extra):
-                    values.update(extra())
+            # the devices' values, and what hooks know per cycle (control: the slot's prices)
+            values = {**snapshot_values(snapshot), **self._gather("channel_values")}
             self.writer.add(snapshot.time, values, self._frames(grid))
             if grid is not None and grid.meter_id:
                 doc = {"meter_id": grid.meter_id, "meter_type": grid.meter_type}
@@ -184,14 +182,7 @@ class Daemon:
     def _write_state(self, snapshot: Snapshot) -> None:
         if self.state_file is None:
             return
-        state: dict[str, Any] = {**snapshot_to_dict(snapshot), **self.state_static}
-        for hook in self.hooks:
-            contribute = getattr(hook, "state", None)
-            if callable(contribute):
-                try:
-                    state.update(contribute())
-                except Exception as exc:
-                    log.debug("state from %s failed: %s", type(hook).__name__, exc)
+        state = {**snapshot_to_dict(snapshot), **self.state_static, **self._gather("state")}
         tmp = self.state_file.with_name(self.state_file.name + ".tmp")
         try:
             tmp.write_text(json.dumps(state, default=str), encoding="utf-8")

@@ -184,19 +184,23 @@ class Storage:
 
     def raw_rows(self, t0: int, t1: int) -> list[tuple[int, int, bytes]]:
         """Every stored cycle with ``t0 <= t < t1``: ``(t [unix s], layout id, packed values)``."""
-        with self.lock:
-            rows = self.connection.execute(
-                "SELECT t, layout, data FROM sample WHERE t >= "
-                "COALESCE((SELECT MAX(t) FROM sample WHERE t <= ?), 0) AND t < ? AND t_last >= ? "
-                "ORDER BY t",
-                (t0, t1, t0),
-            ).fetchall()
         return [
             (t, layout_id, payload)
-            for first, layout_id, blob in rows
+            for first, layout_id, blob in self._batches("sample", "layout", t0, t1)
             for t, payload in unpack_batch(first, blob)
             if t0 <= t < t1
         ]
+
+    def _batches(self, table: str, column: str, t0: int, t1: int) -> list[tuple[int, Any, bytes]]:
+        """Rows ``(t, column, data)`` of a batched table whose batch overlaps [t0, t1): from the batch
+        holding ``t0`` (it may start before) to the last one starting before ``t1``."""
+        with self.lock:
+            return self.connection.execute(
+                f"SELECT t, {column}, data FROM {table} WHERE t >= "
+                f"COALESCE((SELECT MAX(t) FROM {table} WHERE t <= ?), 0) AND t < ? AND t_last >= ? "
+                "ORDER BY t",
+                (t0, t1, t0),
+            ).fetchall()
 
     def _aggregate(self, channel: str, t0: int, t1: int, resolution: str) -> list[Point]:
         """Aggregate the finer resolution into slots of ``resolution`` (for the open tail), weighting
@@ -221,16 +225,9 @@ class Storage:
     def frames(self, start: datetime, end: datetime) -> list[tuple[datetime, bytes]]:
         """Raw meter frames received in [start, end), with their reception times (UTC)."""
         t0, t1 = round(start.timestamp() * 1000), round(end.timestamp() * 1000)
-        with self.lock:
-            rows = self.connection.execute(
-                "SELECT t, data FROM frame WHERE t >= "
-                "COALESCE((SELECT MAX(t) FROM frame WHERE t <= ?), 0) AND t < ? AND t_last >= ? "
-                "ORDER BY t",
-                (t0, t1, t0),
-            ).fetchall()
         return [
             (datetime.fromtimestamp(t / 1000, UTC), frame)
-            for first, blob in rows
+            for first, _, blob in self._batches("frame", "n", t0, t1)
             for t, frame in unpack_batch(first, blob)
             if t0 <= t < t1
         ]
