@@ -21,7 +21,7 @@ from hems.clock import Clock
 from hems.config import HemsConfig
 from hems.daemon import CycleHook, Daemon, Devices
 from hems.errors import UsageError
-from hems.snapshot import Snapshot
+from hems.snapshot import Snapshot, site_state
 from hems.storage import SampleWriter, SchemaError, Storage, WriterSettings
 
 log = logging.getLogger(__name__)
@@ -72,21 +72,6 @@ async def close_devices(devices: Devices) -> None:
                 break
 
 
-def state_static(config: HemsConfig, circuits: list[dict[str, Any]]) -> dict[str, Any]:
-    """The parts of the live state that do not change per cycle (site facts, breaker ratings)."""
-    site = config.site
-    return {
-        "site": {
-            "id": site.id,
-            "main_fuse_a": site.main_fuse_a,
-            "network": site.network,
-            "voltage_v": site.voltage_v,
-            "timezone": site.timezone,
-        },
-        "circuit_info": {c["id"]: {k: v for k, v in c.items() if k != "id"} for c in circuits},
-    }
-
-
 def control_hooks(config: HemsConfig, storage: Storage | None, clock: Clock) -> list[CycleHook]:
     """Alert rules, control and MQTT publishing (hems.control), when that part is installed."""
     try:
@@ -102,7 +87,6 @@ def build_daemon(
     clock: Clock,
     *,
     storage: Storage | None,
-    circuits_info: list[dict[str, Any]],
     timeout_s: float | None = None,
     state_file: Path | None = None,
     hooks: list[CycleHook] | None = None,
@@ -120,7 +104,7 @@ def build_daemon(
         writer=writer,
         hooks=hooks if hooks is not None else control_hooks(config, storage, clock),
         state_file=state_file,
-        state_static=state_static(config, circuits_info),
+        state_static=site_state(config),
         on_snapshot=on_snapshot,
     )
 

@@ -6,8 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from devices.natures import ApplianceState, CircuitReading, GridReading, PvReading
+
+if TYPE_CHECKING:
+    from hems.config import HemsConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,4 +53,23 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, object]:
         "pv": _reading_dict(snapshot.pv) if snapshot.pv else None,
         "appliances": {aid: _reading_dict(s) for aid, s in snapshot.appliances.items()},
         "errors": dict(snapshot.errors),
+    }
+
+
+def site_state(config: HemsConfig) -> dict[str, object]:
+    """The parts of the live state that come from the configuration, not from a cycle: the site's
+    facts and each circuit's breaker (``"site"`` and ``"circuit_info"``)."""
+    site = config.site
+    return {
+        "site": {
+            "id": site.id,
+            "main_fuse_a": site.main_fuse_a,
+            "network": site.network,
+            "voltage_v": site.voltage_v,
+            "timezone": site.timezone,
+        },
+        "circuit_info": {
+            c.id: {"name": c.name or c.id, "line": c.line, "breaker_a": c.breaker_a, "curve": c.curve}
+            for c in config.circuit
+        },
     }

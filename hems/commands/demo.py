@@ -142,7 +142,6 @@ async def _simulate(
             devices,
             prep.clock,
             storage=prep.storage,
-            circuits_info=[c.model_dump(exclude={"meter"}) for c in circuits],
             timeout_s=max(0.25, 0.8 * real_cycle),
             state_file=Path(args.state) if args.state else None,
             on_snapshot=printer,

@@ -41,11 +41,7 @@ def run(args: argparse.Namespace) -> int:
         state_file.parent.mkdir(parents=True, exist_ok=True)
     except OSError:
         state_file = Path(cfg.storage.path).with_suffix(".state.json")
-    circuits = [
-        {"id": c.id, "name": c.name or c.id, "line": c.line, "breaker_a": c.breaker_a, "curve": c.curve}
-        for c in cfg.circuit
-    ]
-    daemon = build_daemon(cfg, devices, clock, storage=storage, circuits_info=circuits, state_file=state_file)
+    daemon = build_daemon(cfg, devices, clock, storage=storage, state_file=state_file)
 
     async def main() -> None:
         await open_devices(devices)

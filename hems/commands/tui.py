@@ -73,21 +73,9 @@ def resolve(args: argparse.Namespace) -> Target:
             broker = cfg.mqtt
             if broker is None and live == "mqtt":
                 raise UsageError(f"{args.config}: --live mqtt needs an [mqtt] section")
-        site = cfg.site
-        static = {
-            "site": {
-                "id": site.id,
-                "main_fuse_a": site.main_fuse_a,
-                "network": site.network,
-                "voltage_v": site.voltage_v,
-                "timezone": site.timezone,
-            },
-            "circuit_info": {
-                c.id: {"name": c.name or c.id, "line": c.line, "breaker_a": c.breaker_a, "curve": c.curve}
-                for c in cfg.circuit
-            },
-        }
-        return Target(state, db, timezone, stale_after, broker, site.id, static)
+        from hems.snapshot import site_state
+
+        return Target(state, db, timezone, stale_after, broker, cfg.site.id, site_state(cfg))
     if db is not None and not db.is_file():
         raise UsageError(f"{db}: no such database (check --db, or give --config FILE)")
     return Target(state or Path(DEFAULT_STATE), db, timezone, stale_after)
