@@ -98,8 +98,10 @@ class ApplianceState:
     time: datetime
     online: bool
     running: bool = False
-    p_w: float | None = None
+    p_w: float | None = None  #: [W]; negative when it feeds power (a battery discharging)
     program: str | None = None
+    remaining_kwh: float | None = None  #: energy still needed of its current request [kWh]
+    soc_kwh: float | None = None  #: a battery's stored energy [kWh]
 
 
 class Clock(Protocol):

@@ -1,8 +1,13 @@
-"""The digital twin: simulated smart meter, circuit meters and PV inverter of one household.
+"""The digital twin: simulated smart meter, circuit meters and PV inverter of one household, and its
+smart appliances.
 
-They implement the same natures as real drivers (devices/natures.py), and their numbers agree like a
-real house: the grid meter's per-line currents are the phasor sums of the circuits' currents minus
-PV, and its power is the circuits' total minus PV. Any device can be told to fail (for tests).
+The meters implement the same natures as real drivers (devices/natures.py), and their numbers agree
+like a real house: the grid meter's per-line currents are the phasor sums of the circuits' currents
+minus PV and battery discharge, and its power is the circuits' total minus PV. Every circuit draws
+the household's own load (devices/simulated/household.py) plus what the smart appliance on it does
+(devices/simulated/appliances.py); each appliance is driven by its `ApplianceAgent`
+(devices/appliances/agent.py), ticked at every instant the twin is read, so what the appliances
+hear from the box and do is exactly what the meters see. Any device can be told to fail (for tests).
 """
 
 from __future__ import annotations
@@ -11,10 +16,13 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime
+from typing import Any, Protocol
 
+from devices.appliances.agent import ApplianceAgent
 from devices.natures import CircuitReading, DeviceError, GridReading, PvReading
+from devices.simulated.appliances import SimBattery, SimEvCharger, SimProgram, SimWaterHeater
+from devices.simulated.behaviour import Behaviour
 from devices.simulated.household import Household
 from devices.simulated.layout import SimCircuit, circuit_current_a, element_currents, household_circuits
 from devices.simulated.solar import PvSite, SolarCache
@@ -33,6 +41,7 @@ class TwinState:
     time: datetime
     circuit_w: dict[str, float]
     pv_w: float
+    battery_w: float  #: + charging, − discharging
     line_current_a: dict[str, float]
     line_power_w: dict[str, float]
     voltage_v: dict[str, float]
@@ -50,8 +59,16 @@ class Twin:
     pv_kwp: float = 6.0
     meter_id: str = "7359992890941742"
     fail: dict[str, str] = field(default_factory=dict)  #: device id → "error" | "hang"
+    staged: date | None = None  #: the day with the staged overload evening (the demo's first)
+    battery_kwh: float = 0.0  #: a home battery of this capacity (0: none) [kWh]
+    battery_kw: float = 5.0  #: its inverter's power [kW]
+    battery_id: str = "battery"
+    behaviour: Behaviour = field(default=None)  # type: ignore[assignment]  # default: seeded days
     circuits: list[SimCircuit] = field(init=False)
     household: Household = field(init=False)
+    appliances: list[Any] = field(init=False)  #: the smart appliances (`ApplianceDevice`s)
+    battery: SimBattery | None = field(init=False, default=None)
+    agents: dict[str, ApplianceAgent] = field(init=False, default_factory=dict)
     _solar: SolarCache | None = field(init=False, default=None)
     _state: TwinState | None = field(init=False, default=None)
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
@@ -60,7 +77,15 @@ class Twin:
 
     def __post_init__(self) -> None:
         self.circuits = household_circuits(self.network)
-        self.household = Household(self.seed, self.timezone)
+        if self.behaviour is None:
+            self.behaviour = Behaviour(self.seed, self.timezone, staged=self.staged)
+        self.household = Household(self.seed, self.timezone, self.behaviour)
+        self.appliances = standard_appliances(self.behaviour, self.network)
+        if self.battery_kwh > 0:
+            self.battery = SimBattery(self.battery_id, self.battery_kwh, self.battery_kw)
+            self.appliances.append(self.battery)
+        for device in self.appliances:  # on their own until `attach` gives them a link to a box
+            self.agents[device.id] = ApplianceAgent(device, None, "twin")
         if self.pv_kwp > 0:
             self._solar = SolarCache(PvSite(self.latitude, self.longitude, self.timezone, kwp=self.pv_kwp))
         r = random.Random(f"{self.seed}:meter")
@@ -81,10 +106,18 @@ class Twin:
                 except Exception as exc:  # a broken worker must not stop the household
                     log.warning("clear-sky PV profile for %s unavailable: %s", local_day, exc)
                 self._solar.request(local_day.fromordinal(local_day.toordinal() + 1))  # prefetch
-            self.household.advance(t)
-            circuit_w = self.household.circuit_power_w(t)
+            for agent in self.agents.values():
+                agent.tick(t)
+            circuit_w = {c.id: 0.0 for c in self.circuits}
+            circuit_w.update(self.household.base_w(t))
+            for device in self.appliances:
+                if device.circuit is not None:
+                    circuit_w[device.circuit] += device.power_w(t)
             pv_w = self.household.pv_w(t, clear) if clear else 0.0
-            state = self._electrics(t, circuit_w, pv_w)
+            battery_w = 0.0
+            if self.battery is not None:
+                battery_w = self.battery.power_w(t, sum(circuit_w.values()) - pv_w)
+            state = self._electrics(t, circuit_w, pv_w, battery_w)
             if previous is not None and t > previous.time:
                 dt_h = min((t - previous.time).total_seconds(), 3600.0) / 3600.0
                 net = sum(previous.line_power_w.values())
@@ -93,11 +126,23 @@ class Twin:
             self._state = state
             return state
 
-    def _electrics(self, t: datetime, circuit_w: dict[str, float], pv_w: float) -> TwinState:
+    async def clear_sky(self, day: date) -> list[float]:
+        """The clear-sky PV power of local ``day``, per minute [W] (empty without PV)."""
+        if self._solar is None:
+            return []
+        return await self._solar.get(day)
+
+    def attach(self, agent: ApplianceAgent) -> None:
+        """Let ``agent`` speak for its device (replacing the one running it on its own)."""
+        self.agents[agent.device.id] = agent
+
+    def _electrics(
+        self, t: datetime, circuit_w: dict[str, float], pv_w: float, battery_w: float = 0.0
+    ) -> TwinState:
         lines = ("L1",) if self.network == "1P" else ("L1", "L2", "L3")
         phasors = {ln: 0j for ln in lines}
         power = {ln: 0.0 for ln in lines}
-        elements = [(c.line, circuit_w[c.id]) for c in self.circuits] + [("3P", -pv_w)]
+        elements = [(c.line, circuit_w[c.id]) for c in self.circuits] + [("3P", battery_w - pv_w)]
         for line, p in elements:
             touched = element_currents(p, line, self.network, self.voltage_v)
             for ln, i in touched.items():
@@ -107,7 +152,7 @@ class Twin:
         currents = {ln: abs(i) for ln, i in phasors.items()}
         # a little voltage drop with load, as on a real service cable
         volts = {ln: 233.0 - 0.15 * currents[ln] for ln in lines}
-        return TwinState(t, circuit_w, pv_w, currents, power, volts)
+        return TwinState(t, circuit_w, pv_w, battery_w, currents, power, volts)
 
     def close(self) -> None:
         if self._solar is not None:
@@ -215,3 +260,14 @@ class SimPvInverter:
             self._e_wh += s.pv_w * min((t - self._last).total_seconds(), 3600.0) / 3600.0
         self._last = t
         return PvReading(time=t, p_w=round(s.pv_w, 1), e_total_kwh=round(self._e_wh / 1000.0, 3))
+
+
+def standard_appliances(behaviour: Behaviour, network: str) -> list[Any]:
+    """The twin's smart appliances, each on its circuit of `household_circuits` (its line there)."""
+    lines = {c.id: c.line for c in household_circuits(network)}
+    return [
+        SimProgram("dishwasher", behaviour, "dishwasher", lines["dishwasher"]),
+        SimProgram("washer", behaviour, "washer", lines["washer"]),
+        SimEvCharger("ev", behaviour, "ev-charger", lines["ev-charger"]),
+        SimWaterHeater("water-heater", behaviour, "water-heater", lines["water-heater"]),
+    ]
