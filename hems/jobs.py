@@ -169,6 +169,13 @@ class JobRunner:
             self.db.execute("UPDATE job_run SET last_error = ? WHERE name = ?", (error, name))
             _commit(self.db)
 
+    async def idle(self) -> None:
+        """Wait for the jobs running now (a simulation moves its clock only once they are done)."""
+        for st in self.state.values():
+            if st.task is not None and not st.task.done():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await st.task
+
     async def stop(self) -> None:
         """Cancel running jobs (they are retried after the restart: not marked done)."""
         for st in self.state.values():

@@ -101,6 +101,8 @@ class Capacity:
     projected_kw: float | None  #: [kW] mean import projected for the whole clock hour
     step_upper_kw: float | None  #: [kW] upper bound of the current step
     step_price: float | None  #: per month
+    step_lower_kw: float | None = None  #: [kW] lower bound of the month's step
+    month_mean_kw: float | None = None  #: [kW] the month's figure so far (mean of its 3 top days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +245,8 @@ def parse_live(state: Any) -> Live | None:
             num(cap, "projected_kw"),
             num(cap, "step_upper_kw"),
             num(cap, "step_price"),
+            num(cap, "step_lower_kw"),
+            num(cap, "month_mean_kw"),
         )
         if isinstance(cap, dict)
         else None,

@@ -3,7 +3,8 @@
 The month's step is chosen by the mean of the three largest daily peaks, a daily peak being the
 largest hourly energy of that day [kWh/h ≙ kW] (domain.md §A.2). This module tracks the energy of the
 running clock hour from measured import power, projects the hour's total, and says which step the
-month would land in and what that costs. Pure bookkeeping: times come in with each sample.
+month would land in and what that costs. Pure bookkeeping: times come in with each sample. In the
+month's first two days the missing days count as the worst day so far (`padded`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,18 @@ def top3_mean(peaks: list[float]) -> float:
     """Mean of the three largest values, padded with zeros to three [kW]."""
     best = sorted(peaks, reverse=True)[:3]
     return sum(best) / 3.0
+
+
+def padded(others: list[float], today_kw: float) -> list[float]:
+    """The other days' peaks of the month, with the month's first days filled in [kW].
+
+    Until three days of the month are known, a missing day counts as the worst day so far rather
+    than as zero: the days still to come will have peaks too, so a step the month cannot keep is
+    not defended (on the 1st at 01:00 the month is not "in the 0–2 kW step")."""
+    known = len(others) + 1
+    if known >= 3:
+        return list(others)
+    return [*others, *[max([*others, today_kw])] * (3 - known)]
 
 
 def step_index(value_kw: float, step_upper_kw: list[float]) -> int:
@@ -126,8 +139,11 @@ class CapacityTracker:
         projected = self._energy_kwh + self.recent_kw() * remaining / 3600.0
         today = self._hour.astimezone(self.tz).date()
         month = (today.year, today.month)
-        others = [v for d, v in self.daily_peaks.items() if (d.year, d.month) == month and d != today]
         today_peak = self.daily_peaks.get(today, 0.0)
+        others = padded(  # in the month's first hours the running hour is the worst so far
+            [v for d, v in self.daily_peaks.items() if (d.year, d.month) == month and d != today],
+            max(today_peak, projected),
+        )
         mean_now = top3_mean([*others, today_peak])
         mean_proj = top3_mean([*others, max(today_peak, projected)])
         s_now, s_proj = step_index(mean_now, self.bounds), step_index(mean_proj, self.bounds)

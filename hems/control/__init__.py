@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:  # hems.config imports hems.control.config: keep this package light to import
+    from devices.appliances.link import LocalBus
     from hems.alerts.config import AlertsConfig
     from hems.alerts.engine import AlertEngine
     from hems.clock import Clock
     from hems.config import HemsConfig
     from hems.control.core import Control
     from hems.control.scenario import LoadFn, Planner, PriceFn
+    from hems.control.transport import Transport
     from hems.jobs import JobRunner
 
 log = logging.getLogger(__name__)
@@ -77,13 +79,19 @@ def build_control(
     planner: Planner | None = None,
     prices: PriceFn | None = None,
     base_load: LoadFn | None = None,
+    pv_forecast: LoadFn | None = None,
     jobs: bool = True,
+    bus: LocalBus | None = None,
+    job_parts: dict[str, Any] | None = None,
 ) -> Control:
-    """Everything control needs, from the configuration. MQTT only when ``[mqtt]`` is set.
+    """Everything control needs, from the configuration. MQTT when ``[mqtt]`` is set; else, given a
+    ``bus``, the appliances are reached on that in-process bus (`hems.control.transport.LocalTransport`).
 
-    ``planner``/``prices``/``base_load`` default to the optimiser in a worker process, the tariff's
-    prices on the cached spot prices, and yesterday's measured import. With a database and ``jobs``
-    the scheduled jobs (prices, report, telemetry) run from the control hook's cycle.
+    ``planner``/``prices``/``base_load``/``pv_forecast`` default to the optimiser in a worker
+    process, the tariff's prices on the cached spot prices, yesterday's consumption without the
+    appliances, and the forecast job's stored PV forecasts. With a database and ``jobs`` the
+    scheduled jobs (prices, report, telemetry) run from the control hook's cycle; ``job_parts``
+    replaces or leaves out some of them (see `build_jobs`).
     """
     from hems.control.book import ScheduleBook
     from hems.control.core import Control
@@ -106,13 +114,21 @@ def build_control(
         from hems.control.inputs import history_base_load
 
         base_load = history_base_load(storage)
-    bridge = None
+    if pv_forecast is None and storage is not None and config.pv is not None and config.pv.array:
+        from hems.control.inputs import stored_pv_forecast
+
+        pv_forecast = stored_pv_forecast(storage, site.timezone)
+    bridge: Transport | None = None
     mqtt = config.mqtt
+    filters = [topics.appliance_filter(site.id, leaf) for leaf in topics.FROM_APPLIANCE]
     if mqtt is not None:
-        filters = [topics.appliance_filter(site.id, leaf) for leaf in topics.FROM_APPLIANCE]
         if mqtt.homeassistant_discovery:
             filters.append(f"{mqtt.homeassistant_prefix}/status")
         bridge = MqttBridge(mqtt, site.id, filters)
+    elif bus is not None:
+        from hems.control.transport import LocalTransport
+
+        bridge = LocalTransport(bus, site.id, filters)
     control = Control(
         site=site.id,
         clock=clock,
@@ -125,6 +141,7 @@ def build_control(
         storage=storage,
         bridge=bridge,
         base_load=base_load,
+        pv_forecast=pv_forecast,
         resend_s=mqtt.resend_s if mqtt else 60.0,
         discovery=bool(mqtt and mqtt.homeassistant_discovery),
         circuits=[c.id for c in config.circuit],
@@ -132,7 +149,7 @@ def build_control(
         currency=_currency(config),
     )
     if jobs and storage is not None:
-        control.jobs = build_jobs(config, storage, clock, control.request_replan)
+        control.jobs = build_jobs(config, storage, clock, control.request_replan, job_parts)
     return control
 
 
@@ -145,33 +162,49 @@ def _currency(config: HemsConfig) -> str:
         return "EUR" if config.site.country != "NO" else "NOK"
 
 
-def build_jobs(config: HemsConfig, storage: Any, clock: Clock, replan: Any = None) -> JobRunner:
+def build_jobs(
+    config: HemsConfig,
+    storage: Any,
+    clock: Clock,
+    replan: Any = None,
+    given: dict[str, Any] | None = None,
+) -> JobRunner:
     """The daemon's scheduled jobs on ``storage``'s database: day-ahead prices, the hourly PV forecast
     (with a [pv] array), the daily report and the telemetry upload (each only if its part is
-    installed); ``replan`` after new prices or a new forecast."""
+    installed); ``replan`` after new prices or a new forecast.
+
+    ``given`` (`hems.jobs.standard_jobs` names: ``fetch_prices``, ``forecast``, ``report``,
+    ``telemetry``) replaces a job's function, or leaves the job out when its value is None: a
+    simulated household fetches simulated prices and uploads nothing unless asked."""
     from hems.control.prices import prices_job
     from hems.jobs import JobRunner, standard_jobs
 
     tz = config.site.timezone
-    parts: dict[str, Any] = {"fetch_prices": prices_job(config, storage)}
-    if config.pv is not None and config.pv.array:
+    given = dict(given or {})
+    parts: dict[str, Any] = {}
+    if "fetch_prices" not in given:
+        parts["fetch_prices"] = prices_job(config, storage)
+    if "forecast" not in given and config.pv is not None and config.pv.array:
         from hems.forecast import forecast_job
 
         parts["forecast"] = forecast_job(config, storage, clock)
     try:
         from hems.reports.job import report_job
 
-        parts["report"] = report_job(storage, tz)
+        if "report" not in given:
+            parts["report"] = report_job(storage, tz)
     except ImportError as exc:
         log.warning("no report job: %s", exc)
     try:
         from hems.telemetry.job import telemetry_job
         from hems.telemetry.privacy import deidentify_site
 
-        site: Any = config.site  # their Protocol declares network: str; ours is a Literal of str
-        parts["telemetry"] = telemetry_job(config.telemetry, storage, clock, deidentify_site(site))
+        if "telemetry" not in given:
+            site: Any = config.site  # their Protocol declares network: str; ours is a Literal of str
+            parts["telemetry"] = telemetry_job(config.telemetry, storage, clock, deidentify_site(site))
     except ImportError as exc:
         log.warning("no telemetry job: %s", exc)
+    parts.update({k: v for k, v in given.items() if v is not None})
     runner = JobRunner(clock, storage.connection, storage.lock)
     for job in standard_jobs(tz, telemetry_hour=config.telemetry.upload_hour, replan=replan, **parts):
         runner.add(job)

@@ -21,10 +21,14 @@ class ApplianceConfig(BaseModel):
     interruptible: bool = False  #: may be paused mid-program (never shed when False)
     shed_action: Literal["stop", "limit"] = "stop"  #: "limit" sends limit_kw (EV charging current)
     min_kw: float = Field(0.0, ge=0)  #: lowest useful limit for "limit" (EV: 6 A ≈ 1.4 kW) [kW]
-    power_kw: float | None = Field(None, gt=0)  #: nominal power, used when it reports none [kW]
+    power_kw: float | None = Field(None, gt=0)  #: nominal power (a battery's inverter) [kW]
+    capacity_kwh: float | None = Field(None, gt=0)  #: a battery's usable capacity [kWh]
+    efficiency: float = Field(0.95, gt=0, le=1)  #: a battery's one-way efficiency [-]
 
     @model_validator(mode="after")
     def _relay_power(self) -> ApplianceConfig:
         if self.kind == "relay" and self.power_kw is None:
             raise ValueError(f"appliance {self.id}: a relay needs power_kw (what it switches) [kW]")
+        if self.kind == "battery" and (self.power_kw is None or self.capacity_kwh is None):
+            raise ValueError(f"appliance {self.id}: a battery needs capacity_kwh and power_kw [kWh, kW]")
         return self

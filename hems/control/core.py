@@ -29,18 +29,20 @@ from hems.control.scenario import (
     Planner,
     PriceFn,
     SiteFacts,
+    battery_table,
     build_scenario,
     capacity_table,
     plan_document,
     power_at,
+    remaining_requests,
     same_timeline,
     schedules_from_plan,
 )
 from hems.control.shedding import ShedAction, Shedder, interruptible, present_power_kw
 from hems.control.status import current_price, live_keys
+from hems.control.transport import Received, Transport
 from hems.jobs import JobRunner
 from hems.mqtt import topics
-from hems.mqtt.bridge import Incoming, MqttBridge
 from hems.mqtt.homeassistant import discovery_document
 from hems.mqtt.payloads import Command, Rejection, Schedule, dump, is_from_hems
 from hems.snapshot import Snapshot, snapshot_to_dict
@@ -62,8 +64,9 @@ class Control:
         planner: Planner,
         prices: PriceFn,
         storage: Any | None = None,
-        bridge: MqttBridge | None = None,
+        bridge: Transport | None = None,
         base_load: LoadFn | None = None,
+        pv_forecast: LoadFn | None = None,
         plan_timeout_s: float = 60.0,
         resend_s: float = 60.0,
         discovery: bool = True,
@@ -82,13 +85,14 @@ class Control:
         self.storage = storage
         self.bridge = bridge
         self.base_load = base_load
+        self.pv_forecast = pv_forecast
         self.plan_timeout_s = plan_timeout_s
         self.resend_s = resend_s
         self.discovery = discovery
         self.circuits = circuits or []
         self.ha_prefix = ha_prefix
         self.currency = currency
-        self.shedder = Shedder(appliances)
+        self.shedder = Shedder(appliances, network=site_facts.network)
         self.plan: dict[str, Any] | None = None
         self.plans_made = 0
         self._dirty = True  # plan pending requests at start (they survive restarts)
@@ -127,6 +131,19 @@ class Control:
         if self.bridge is not None:
             await asyncio.to_thread(self.bridge.stop)
 
+    async def idle(self) -> None:
+        """Wait for what the last cycle started (a re-plan, due jobs): for tests and `hems evaluate`,
+        which move their clock only once the box has caught up."""
+        while True:
+            task = self._plan_task
+            if task is not None and not task.done():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if self.jobs is not None:
+                await self.jobs.idle()
+            if self._plan_task is task:
+                return
+
     def request_replan(self, reason: str) -> None:
         """Ask for a new plan at the next cycle (a new forecast, prices, a changed load)."""
         log.info("re-plan requested: %s", reason)
@@ -146,6 +163,7 @@ class Control:
                     self._handle(msg, now)
                 except Exception:  # a rogue payload must never stop the daemon
                     log.exception("MQTT message on %s could not be handled", msg.topic)
+        self._battery_due(now)
         if self._dirty and (self._plan_task is None or self._plan_task.done()):
             self._dirty = False
             self._plan_task = asyncio.create_task(self._replan(now))
@@ -163,13 +181,19 @@ class Control:
             await self.jobs.on_cycle(snapshot)
 
     def channel_values(self) -> dict[str, float]:
-        """The running slot's prices as stored channels (``price.import_per_kwh``, ...)."""
+        """The running slot's prices as stored channels (``price.import_per_kwh``, ...), and a
+        battery's reported power as ``battery.p_w`` (charge positive; reports split it)."""
         price = self._price_now or {}
-        return {
+        out = {
             f"price.{key}": float(value)
             for key in ("import_per_kwh", "export_per_kwh")
             if (value := price.get(key)) is not None
         }
+        for aid, cfg in self.appliances.items():
+            st = self.book.entries[aid].state
+            if cfg.kind == "battery" and st is not None and st.online and st.p_w is not None:
+                out["battery.p_w"] = out.get("battery.p_w", 0.0) + float(st.p_w)
+        return out
 
     def appliance_states(self) -> dict[str, ApplianceState]:
         """What each appliance last said about itself (the daemon puts it in its snapshot)."""
@@ -191,7 +215,7 @@ class Control:
         self._publish(topics.alert(self.site), alert.to_payload(), qos=1)
 
     # --- incoming messages ----------------------------------------------------------------------
-    def _handle(self, msg: Incoming, now: datetime) -> None:
+    def _handle(self, msg: Received, now: datetime) -> None:
         if msg.topic == f"{self.ha_prefix}/status":
             if msg.payload.strip() == b"online" and self.discovery:
                 self._publish_discovery()
@@ -257,8 +281,9 @@ class Control:
             for a, s in current.items()
             if a in pending and s.start and s.start <= now and s.seq == self.book.entries[a].last_seq
         }
-        to_plan = {a: r for a, r in pending.items() if a not in committed}
-        if not to_plan:
+        to_plan = remaining_requests({a: r for a, r in pending.items() if a not in committed}, self.book)
+        battery = self._battery()
+        if not to_plan and battery is None:
             self._store_plan(now, None)
             return
         capacity = capacity_table(self.engine.capacity, self.clock.now())
@@ -272,6 +297,9 @@ class Control:
                 self.base_load,
                 capacity,
                 list(committed.values()),
+                pv=self.pv_forecast,
+                battery=battery,
+                until=self._prices_until(now),
             )
             plan = await asyncio.wait_for(
                 asyncio.to_thread(self.planner, scenario, self.plan_timeout_s), self.plan_timeout_s + 10
@@ -282,8 +310,9 @@ class Control:
             return
         fields = schedules_from_plan(plan, scenario)
         still = self.book.pending(self.clock.now())  # an appliance may have left meanwhile
-        for aid in to_plan:
-            if aid not in fields or aid not in still:
+        planned = [*to_plan, *([battery["id"]] if battery is not None else [])]
+        for aid in planned:
+            if aid not in fields or (aid not in still and self.appliances[aid].kind != "battery"):
                 continue
             old = self.book.schedules().get(aid)
             entry = self.book.entries[aid]
@@ -299,6 +328,35 @@ class Control:
         self.plans_made += 1
         self._planned_at = self.clock.now()
         self._store_plan(now, plan, scenario)
+
+    def _battery(self) -> dict[str, Any] | None:
+        """The scenario's battery: the first online battery appliance that reported its charge."""
+        for aid, cfg in self.appliances.items():
+            e = self.book.entries[aid]
+            if cfg.kind == "battery" and e.online and e.state is not None and e.state.soc_kwh is not None:
+                return battery_table(cfg, e.state.soc_kwh)
+        return None
+
+    def _prices_until(self, now: datetime) -> datetime:
+        """How far a battery is planned: the end of tomorrow once its prices are out (13:00
+        Brussels), else the end of today, and never less than 12 h."""
+        from datetime import time, timedelta
+
+        tz = ZoneInfo(self.site_facts.timezone)
+        days = 2 if now.astimezone(ZoneInfo("Europe/Brussels")).hour >= 13 else 1
+        end = datetime.combine(now.astimezone(tz).date() + timedelta(days=days), time(0), tz)
+        return max(end, now + timedelta(hours=12))
+
+    def _battery_due(self, now: datetime) -> None:
+        """A battery's plan running out (within the hour) asks for a new one, at most every 15 min."""
+        battery = self._battery()
+        if battery is None:
+            return
+        s = self.book.schedules().get(battery["id"])
+        ends = None if s is None else s.slot_start.timestamp() + 60 * s.slot_minutes * len(s.power_kw)
+        recent = self._planned_at is not None and (now - self._planned_at).total_seconds() < 900
+        if not recent and not self._dirty and (ends is None or ends - now.timestamp() < 3600):
+            self.request_replan("the battery's plan runs out")
 
     def _store_plan(
         self, now: datetime, plan: dict[str, Any] | None, scenario: dict[str, Any] | None = None

@@ -1,11 +1,14 @@
 """Planner inputs from the household's tariff and database: prices, base load, capacity steps.
 
 - prices: the all-in import/export price per slot from tariffs/ (`HouseholdTariff.slot_prices`), on
-  the spot prices cached in the database (``price_cache``, filled by the price job); without any
-  spot prices the tariff's other parts still apply (``spot`` part 0) and a note is logged;
-- base load: yesterday's measured import at the same time of day (``grid.p_import_w`` 15-min
-  means), 0 where nothing was measured — a persistence forecast, replaced by the optimiser's
-  load forecast when the daemon passes one;
+  the spot prices cached in the database (``price_cache``, filled by the price job). Slots beyond
+  the last published price (tomorrow, before 13:00) take the spot price of the same time on the
+  last published day — the plan is redone when the new prices come; without any spot prices the
+  tariff's other parts still apply (``spot`` part 0) and a note is logged;
+- base load: yesterday's consumption at the same time of day that was not a controllable
+  appliance's: import − export + PV − battery − appliances (15-min means), 0 where nothing was
+  measured — a persistence forecast, with the errors of one;
+- PV: the forecast job's stored forecasts (``forecast.pv.<date>`` documents), 0 kW where none;
 - capacity steps: the tariff's step table (three-daily-peaks rule) for `AlertEngine` and the
   scenario, with the month's peaks from the alert engine's own tracker.
 """
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from hems.alerts.capacity import CapacityTracker
 from hems.control.scenario import LoadFn, PriceFn
+from tariffs.series import PriceSeries
 
 if TYPE_CHECKING:
     from hems.config import HemsConfig
@@ -45,13 +49,46 @@ def tariff_prices(config: HemsConfig, storage: Any | None) -> PriceFn:
         spot = None
         if cache is not None and storage is not None and slots:
             with storage.lock:  # the connection is shared with the writer and job threads
-                spot = cache.get(config.tariff.bidding_zone, slots[0], slots[-1] + timedelta(minutes=minutes))
+                spot = known_spot(
+                    cache, config.tariff.bidding_zone, slots[0], slots[-1] + timedelta(minutes=minutes)
+                )
         if spot is None:
             log.info("planning without spot prices for %s (none cached)", slots[0] if slots else "-")
         p = household.slot_prices(slots, minutes, spot)
         return list(p.import_per_kwh), list(p.export_per_kwh)
 
     return prices
+
+
+def known_spot(cache: Any, zone: str, start: datetime, end: datetime) -> PriceSeries | None:
+    """Spot prices for [start, end) on a 15-min grid: the cached ones, and beyond the last cached
+    slot the price 24 h (48 h ...) earlier — what a planner can assume before publication [per kWh]."""
+    whole = cache.get(zone, start, end)
+    if whole is not None:
+        return whole
+    last = cache.latest_before(zone, end)
+    if last is None or last < start - timedelta(days=2):
+        return None
+    first = cache.get(zone, start, last + timedelta(minutes=15)) or cache.get(
+        zone, start, last + timedelta(minutes=60)
+    )
+    if first is None:
+        return None
+    step = timedelta(minutes=15)
+    known = dict(
+        zip(first.slot_starts(), first.on_slots(first.slot_starts(), first.slot_minutes), strict=True)
+    )
+    if first.slot_minutes == 60:  # an hourly series: each quarter takes its hour's price
+        known = {h + step * k: v for h, v in known.items() for k in range(4)}
+    values = []
+    t = start
+    while t < end:
+        back = t
+        while back not in known and back > start - timedelta(days=3):
+            back -= timedelta(days=1)
+        values.append(known.get(back, 0.0))
+        t += step
+    return PriceSeries(start, 15, tuple(values), first.currency)
 
 
 def capacity_steps(config: HemsConfig, day: Any) -> tuple[list[float], list[float]] | None:
@@ -76,7 +113,9 @@ def capacity_steps(config: HemsConfig, day: Any) -> tuple[list[float], list[floa
 
 
 def history_base_load(storage: Any) -> LoadFn:
-    """Yesterday's import at the same time of day, per slot [kW] (0 where unknown)."""
+    """Yesterday's consumption at the same time of day that was none of the appliances', per slot
+    [kW]: import − export + PV − Σ appliance power (a battery's too: charging is positive) (0 where
+    unknown)."""
 
     def load(slots: list[datetime], minutes: int) -> list[float]:
         if not slots:
@@ -84,14 +123,50 @@ def history_base_load(storage: Any) -> LoadFn:
         day = timedelta(days=1)
         start, end = slots[0] - day, slots[-1] + timedelta(minutes=minutes) - day
         try:
-            points = storage.series("grid.p_import_w", start, end, "15m")
+            channels = storage.channels()
+            if "grid.p_import_w" not in channels:
+                return [0.0] * len(slots)
+            signed = {"grid.p_import_w": 1.0, "grid.p_export_w": -1.0, "pv.p_w": 1.0}
+            for ch in channels:
+                if ch.startswith("appliance.") and ch.endswith(".p_w"):
+                    signed[ch] = -1.0
+            total: dict[datetime, float] = {}
+            for ch, sign in signed.items():
+                if ch not in channels:
+                    continue
+                for p in storage.series(ch, start, end, "15m"):
+                    total[p.time] = total.get(p.time, 0.0) + sign * p.mean / 1000.0
         except Exception as exc:  # a missing channel or a storage error must not stop planning
             log.warning("no base-load history: %s", exc)
             return [0.0] * len(slots)
-        by_time = {p.time: p.mean / 1000.0 for p in points}
-        return [round(max(by_time.get(t - day, 0.0), 0.0), 3) for t in slots]
+        return [round(max(total.get(t - day, 0.0), 0.0), 3) for t in slots]
 
     return load
+
+
+def stored_pv_forecast(storage: Any, tz: str) -> LoadFn:
+    """PV per slot from the forecast job's documents ``forecast.pv.<local date>`` [kW] (0 where none)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+
+    def pv(slots: list[datetime], minutes: int) -> list[float]:
+        by_time: dict[datetime, float] = {}
+        for day in sorted({t.astimezone(zone).date() for t in slots}):
+            try:
+                doc = storage.get_doc(f"forecast.pv.{day.isoformat()}")
+            except Exception as exc:  # no forecast is no reason to stop planning
+                log.warning("no PV forecast for %s: %s", day, exc)
+                doc = None
+            for slot in (doc or {}).get("slots", []):
+                try:
+                    t = datetime.fromisoformat(str(slot["start"]).replace("Z", "+00:00"))
+                    by_time[t] = max(float(slot["pv_w"]), 0.0) / 1000.0
+                except (KeyError, TypeError, ValueError):
+                    continue
+        return [round(by_time.get(t, 0.0), 3) for t in slots]
+
+    return pv
 
 
 def seed_capacity(tracker: CapacityTracker | None, storage: Any | None, now: datetime) -> None:

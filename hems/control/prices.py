@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def prices_job(config: HemsConfig, storage: Any) -> JobFunc:
-    """A `hems.jobs.JobFunc` for ``standard_jobs(fetch_prices=...)``."""
+def prices_job(config: HemsConfig, storage: Any, fetch: Any = None) -> JobFunc:
+    """A `hems.jobs.JobFunc` for ``standard_jobs(fetch_prices=...)``; ``fetch(start, end)`` replaces
+    the configured ENTSO-E fetcher (``hems demo``: the simulated market)."""
     from hems.storage.price_cache import SqlitePriceCache
     from tariffs.household import household_tariff
     from tariffs.series import local_day_bounds
@@ -32,7 +33,8 @@ def prices_job(config: HemsConfig, storage: Any) -> JobFunc:
     site, tcfg = config.site, config.tariff
     cache = SqlitePriceCache(storage.connection)
     currency = household_tariff(tcfg, country=site.country, tz=site.timezone).currency
-    fetch = configured_fetcher(tcfg, currency)
+    if fetch is None:
+        fetch = configured_fetcher(tcfg, currency)
 
     async def run(fire: datetime) -> bool:
         day = (fire.astimezone(ZoneInfo(site.timezone)) + timedelta(days=1)).date()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from hems.alerts.capacity import CapacityTracker
+from hems.alerts.capacity import CapacityTracker, padded
 from hems.control.config import ApplianceConfig
 from hems.mqtt.payloads import ApplianceRequest, Schedule
 
@@ -47,10 +47,15 @@ def _ceil(t: datetime, minutes: int) -> datetime:
     return datetime.fromtimestamp(ts, t.tzinfo)
 
 
-def horizon(now: datetime, requests: dict[str, ApplianceRequest]) -> tuple[datetime, int]:
-    """(start of slot 0, number of slots): from the next slot boundary to the last window's end."""
+def horizon(
+    now: datetime, requests: dict[str, ApplianceRequest], until: datetime | None = None
+) -> tuple[datetime, int]:
+    """(start of slot 0, number of slots): from the next slot boundary to the last window's end
+    (or ``until``, for a battery: the end of the known prices, when that is later)."""
     start = _ceil(now, SLOT_MINUTES)
     ends = [r.latest_end for r in requests.values() if r.latest_end is not None]
+    if until is not None:
+        ends.append(until)
     end = min(max(ends, default=start), start + MAX_HORIZON)
     slots = max(int((end - start).total_seconds() // (SLOT_MINUTES * 60)), 1)
     return start, slots
@@ -71,12 +76,17 @@ def build_scenario(
     base_load: LoadFn | None = None,
     capacity: dict[str, Any] | None = None,
     committed: list[Schedule] | None = None,
+    pv: LoadFn | None = None,
+    battery: dict[str, Any] | None = None,
+    until: datetime | None = None,
 ) -> dict[str, Any]:
     """The scenario for the pending ``requests`` (see docs/scenario-format.md).
 
     ``committed``: schedules already running (not moved any more); their power joins the base load.
+    ``pv``: the PV forecast; ``battery``: the scenario's ``[battery]`` table (with its ``id``);
+    ``until``: plan at least this far (a battery's horizon).
     """
-    start, n = horizon(now, requests)
+    start, n = horizon(now, requests, until if battery is not None else None)
     slots = [start + timedelta(minutes=SLOT_MINUTES * i) for i in range(n)]
     import_price, export_price = prices(slots, SLOT_MINUTES)
     base = base_load(slots, SLOT_MINUTES) if base_load else [0.0] * n
@@ -95,6 +105,10 @@ def build_scenario(
         },
         "appliance": [],
     }
+    if pv is not None:
+        sc["series"]["pv_kw"] = [max(v, 0.0) for v in pv(slots, SLOT_MINUTES)]
+    if battery is not None:
+        sc["battery"] = {k: v for k, v in battery.items() if k != "id"}
     if site.main_fuse_a is not None:
         sc["site"]["main_fuse_a"] = site.main_fuse_a
     if capacity is not None:
@@ -117,6 +131,21 @@ def build_scenario(
     return sc
 
 
+def remaining_requests(requests: dict[str, ApplianceRequest], book: Any) -> dict[str, ApplianceRequest]:
+    """Energy requests cut to what the appliance says it still needs (``remaining_kwh`` on its
+    ``state``); one that needs nothing more is left out."""
+    out = {}
+    for aid, req in requests.items():
+        state = book.entries[aid].state
+        left = None if state is None or req.kind != "energy" else state.remaining_kwh
+        if left is not None and req.energy_kwh is not None:
+            if left <= 0.01:
+                continue
+            req = req.model_copy(update={"energy_kwh": min(req.energy_kwh, left)})
+        out[aid] = req
+    return out
+
+
 def schedules_from_plan(plan: dict[str, Any], scenario: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Schedule fields per appliance: ``start``, ``slot_start``, ``slot_minutes``, ``power_kw``.
 
@@ -137,7 +166,36 @@ def schedules_from_plan(plan: dict[str, Any], scenario: dict[str, Any]) -> dict[
             first = next((i for i, p in enumerate(power) if p > 1e-6), None)
             start = None if first is None else t0 + timedelta(minutes=minutes * first)
         out[aid] = {"start": start, "slot_start": t0, "slot_minutes": minutes, "power_kw": power}
+    bat, bat_id = plan.get("battery"), (scenario.get("battery") or {}).get("id")
+    if bat and bat_id:  # the battery's set point: + charge, − discharge
+        power = [
+            round(float(c) - float(d), 4) for c, d in zip(bat["charge_kw"], bat["discharge_kw"], strict=True)
+        ]
+        last = max((i for i, p in enumerate(power) if abs(p) > 1e-6), default=-1)
+        power = power[: last + 1]
+        first = next((i for i, p in enumerate(power) if abs(p) > 1e-6), None)
+        start = None if first is None else t0 + timedelta(minutes=minutes * first)
+        out[bat_id] = {"start": start, "slot_start": t0, "slot_minutes": minutes, "power_kw": power}
     return out
+
+
+def battery_table(cfg: ApplianceConfig, soc_kwh: float) -> dict[str, Any]:
+    """The scenario's ``[battery]`` for a battery appliance at ``soc_kwh`` (plus its ``id``).
+
+    Planned to end no lower than where it starts or half full, whichever is lower: what is stored
+    now is not sold off for free at the horizon's end."""
+    assert cfg.capacity_kwh is not None and cfg.power_kw is not None
+    soc = min(max(soc_kwh, 0.0), cfg.capacity_kwh)
+    return {
+        "id": cfg.id,
+        "capacity_kwh": cfg.capacity_kwh,
+        "max_charge_kw": cfg.power_kw,
+        "max_discharge_kw": cfg.power_kw,
+        "efficiency": cfg.efficiency,
+        "initial_kwh": round(soc, 4),
+        "final_min_kwh": round(min(soc, cfg.capacity_kwh / 2), 4),
+        "line": cfg.line,
+    }
 
 
 def same_timeline(schedule: Schedule, fields: dict[str, Any], tolerance_kw: float = 0.01) -> bool:
@@ -182,6 +240,7 @@ def capacity_table(tracker: CapacityTracker | None, now: datetime) -> dict[str, 
     month = (today.year, today.month)
     others = [v for d, v in tracker.daily_peaks.items() if (d.year, d.month) == month and d != today]
     today_peak = max(tracker.daily_peaks.get(today, 0.0), proj.energy_so_far_kwh if proj else 0.0)
+    others = padded(others, today_peak)  # the month's first days: the missing ones like the worst
     return {
         "step_upper_kw": tracker.bounds,
         "step_price": tracker.prices,

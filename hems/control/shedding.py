@@ -1,6 +1,7 @@
 """Load shedding: pause or limit flexible loads while an overload warning is on, resume when safe.
 
-Opt-in per appliance (``sheddable = true``), lowest ``priority`` first; an appliance that is not
+Opt-in per appliance (``sheddable = true``), lowest ``priority`` first, for a main fuse only loads on
+its line (a three-phase load counts with the share of its power that line carries); an appliance that is not
 ``interruptible`` (in its config, or its current request says so) is never touched. A "limit"
 appliance (EV charger) is turned down to what the situation needs, not below ``min_kw`` (then it is
 stopped). Resuming waits until no warning has asked for shedding for ``resume_after_s`` and then
@@ -10,6 +11,7 @@ caused the warning does not come back all at once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +33,18 @@ class ShedAction:
     reason: str
 
 
+def line_share(appliance_line: str, fuse_line: str | None, network: str = "TN") -> float:
+    """How much of an appliance's power shows on ``fuse_line``'s current, as a share of P/V [-]:
+    1 for a load on that line (TN) or between it and another (IT), 1/3 (TN) or 1/√3 (IT) for a
+    three-phase load, 0 for a load elsewhere; 1 when the condition is not a line's (a circuit, the
+    capacity hour) or on a single-phase site."""
+    if fuse_line is None or network == "1P":
+        return 1.0
+    if appliance_line == "3P":
+        return 1.0 / 3.0 if network == "TN" else 1.0 / math.sqrt(3.0)
+    return 1.0 if fuse_line in appliance_line else 0.0
+
+
 class Shedder:
     def __init__(
         self,
@@ -38,7 +52,9 @@ class Shedder:
         resume_after_s: float = 300.0,
         resume_step_s: float = 60.0,
         settle_s: float = 20.0,
+        network: str = "TN",
     ) -> None:
+        self.network = network
         self.config = {a.id: a for a in appliances if a.sheddable}
         self.resume_after_s = resume_after_s
         self.resume_step_s = resume_step_s
@@ -76,10 +92,14 @@ class Shedder:
         pool = self.candidates(interruptible or {})
         for cond in sorted(asking, key=lambda c: -c.level):
             need = cond.shed_kw
+            line = cond.key.rsplit(".", 1)[1] if cond.key.startswith("breaker.main.") else None
             for a in pool:
                 if need <= 0:
                     break
                 if cond.circuit is not None and a.circuit != cond.circuit:
+                    continue
+                share = line_share(a.line, line, self.network)  # a main fuse: its line only
+                if share <= 0:
                     continue
                 p = power_kw.get(a.id, 0.0)
                 held = self.shed.get(a.id)
@@ -90,12 +110,12 @@ class Shedder:
                 if p <= 0:
                     continue
                 if a.shed_action == "limit" and a.min_kw < p:
-                    target = max(p - need, a.min_kw)
+                    target = max(p - need / share, a.min_kw)
                     act = ShedAction(a.id, "limit", round(target, 3), cond.message)
-                    need -= p - target
+                    need -= (p - target) * share
                 else:
                     act = ShedAction(a.id, "stop", None, cond.message)
-                    need -= p
+                    need -= p * share
                 self.shed[a.id] = act
                 actions.append(act)
         if actions:

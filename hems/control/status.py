@@ -1,9 +1,9 @@
 """What control adds to the live state (the dashboard's state file and the MQTT ``state`` topic).
 
 The dashboard (tui/model.py) reads ``price`` {import_per_kwh, export_per_kwh, band}, ``capacity`` {hour_start,
-hour_kwh_so_far, projected_kw, step_upper_kw, step_price} and ``alerts`` [{time, level, kind,
-message}]; Home Assistant's templates read ``price_now_per_kwh`` and ``alerts_active``; ``control``
-holds the rest (shed loads, planned starts, broker connection).
+hour_kwh_so_far, projected_kw, step_lower_kw, step_upper_kw, step_price, month_mean_kw} and
+``alerts`` [{time, level, kind, message}]; Home Assistant's templates read ``price_now_per_kwh`` and
+``alerts_active``; ``control`` holds the rest (shed loads, planned starts, broker connection).
 """
 
 from __future__ import annotations
@@ -59,7 +59,9 @@ def live_keys(
             "hour_kwh_so_far": round(proj.energy_so_far_kwh, 3),
             "projected_kw": round(proj.projected_kwh, 3),
             "step_upper_kw": bounds[proj.step_now] if proj.step_now < len(bounds) else None,
+            "step_lower_kw": bounds[proj.step_now - 1] if proj.step_now > 0 else 0.0,
             "step_price": tracker.prices[proj.step_now],
+            "month_mean_kw": round(proj.month_mean_kw, 3),  #: the month's figure so far [kW]
         }
     return out
 

@@ -119,12 +119,20 @@ class ApplianceStatus(_Strict):
 
     online: bool
     running: bool = False
-    p_w: float | None = Field(None, ge=0, le=100_000)  #: [W]
+    p_w: float | None = Field(None, ge=-100_000, le=100_000)  #: [W]; negative: feeding (a battery)
     program: str | None = Field(None, max_length=64)
+    remaining_kwh: float | None = Field(None, ge=0, le=200)  #: energy still needed of the request [kWh]
+    soc_kwh: float | None = Field(None, ge=0, le=1000)  #: a battery's stored energy [kWh]
 
     def to_state(self, time: datetime) -> ApplianceState:
         return ApplianceState(
-            time=time, online=self.online, running=self.running, p_w=self.p_w, program=self.program
+            time=time,
+            online=self.online,
+            running=self.running,
+            p_w=self.p_w,
+            program=self.program,
+            remaining_kwh=self.remaining_kwh,
+            soc_kwh=self.soc_kwh,
         )
 
 

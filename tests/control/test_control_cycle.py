@@ -43,6 +43,7 @@ def make_config(port: int | None) -> Any:
             {
                 "id": "ev",
                 "kind": "energy",
+                "line": "L1",  # a single-phase charger: all its current is on L1
                 "circuit": "garage",
                 "sheddable": True,
                 "interruptible": True,

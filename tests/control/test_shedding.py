@@ -22,9 +22,10 @@ def appliances() -> list[ApplianceConfig]:
             shed_action="limit",
             min_kw=1.4,
             circuit="garage",
+            line="L1",
         ),
         ApplianceConfig(
-            id="heater", kind="relay", power_kw=2.0, sheddable=True, interruptible=True, priority=2
+            id="heater", kind="relay", power_kw=2.0, sheddable=True, interruptible=True, priority=2, line="L1"
         ),
         ApplianceConfig(id="dishwasher", kind="shiftable", sheddable=True, interruptible=False, priority=0),
         ApplianceConfig(id="oven", kind="shiftable", priority=0),  # not opted in
@@ -49,6 +50,19 @@ def test_limits_the_ev_first_then_stops_the_heater() -> None:
         ("ev", "limit", 1.4),
         ("heater", "stop", None),
     ]
+
+
+def test_a_main_fuse_line_counts_only_what_the_load_puts_on_it() -> None:
+    three_phase = [a.model_copy(update={"line": "3P"}) if a.id == "ev" else a for a in appliances()]
+    elsewhere = [a.model_copy(update={"line": "L2"}) if a.id == "heater" else a for a in three_phase]
+    s = Shedder(elsewhere, network="TN")
+    # 1 kW too much on L1: a 3-phase EV puts a third of its power on L1, so it must give up 3 kW
+    acts = s.decide(T0, [warn(1.0)], POWER)
+    assert [(a.appliance, a.action, a.limit_kw) for a in acts] == [("ev", "limit", 4.4)]
+    s = Shedder(elsewhere, network="TN")
+    # more than the EV can give on L1 (6 kW of it = 2 kW on L1): the heater on L2 is no help
+    acts = s.decide(T0, [warn(2.5)], POWER)
+    assert [(a.appliance, a.action, a.limit_kw) for a in acts] == [("ev", "limit", 1.4)]
 
 
 def test_request_can_forbid_interruption() -> None:

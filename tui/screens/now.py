@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from tui.model import DASH, Live, fmt_clock, fmt_kw, fmt_kwh, fmt_money
+from tui.model import DASH, Capacity, Live, fmt_clock, fmt_kw, fmt_kwh, fmt_money
 from tui.plan import next_start
 from tui.screens.base import HemsScreen, put
 from tui.widgets import BarChart, Gauge, hbar, level_style, spark
@@ -85,7 +85,20 @@ def tariff_text(
     mark = " !" if frac is not None and frac >= 0.9 else ""
     out.append(hbar(frac or 0.0, max(4, width - 9)), style=level_style(frac))
     out.append(f" {pct}{mark}", style="bold red" if mark else "")
+    out.append_text(month_text(cap))
     return out.append_text(next_text(upcoming, tz))
+
+
+def month_text(cap: Capacity) -> Text:
+    """``Month   4.82 kW → step 2–5 kW, 200/mo``: the month's figure so far and the step it is in."""
+    if cap.month_mean_kw is None:
+        return Text()
+    low = DASH if cap.step_lower_kw is None else f"{cap.step_lower_kw:g}"
+    high = "∞" if cap.step_upper_kw is None else f"{cap.step_upper_kw:g}"
+    price = "" if cap.step_price is None else f", {cap.step_price:.0f}/mo"
+    return Text.assemble(
+        "\n", ("Month   ", "dim"), (f"{cap.month_mean_kw:.2f} kW", "bold"), f" → step {low}–{high} kW{price}"
+    )
 
 
 def next_text(upcoming: tuple[str, datetime] | None, tz: tzinfo) -> Text:

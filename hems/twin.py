@@ -1,0 +1,232 @@
+"""The box on the digital twin: what ``hems demo`` and ``hems evaluate`` share.
+
+- `twin_config`: a household's configuration made ready for the twin: its devices are the twin's
+  (12 circuits), its smart appliances the twin's unless the configuration names its own, its PV
+  the twin's roof unless [pv] says otherwise, and a Norwegian grid tariff (Elvia) when none is set,
+  so prices and capacity steps are real;
+- `connect_appliances`: each configured appliance's twin device gets an agent on the box's
+  transport (an in-process `LocalBus`, or a broker); the others run on their own;
+- `simulated_jobs`: the scheduled jobs of a simulated household — day-ahead prices from the
+  simulated market (tariffs/pricesim.py) published at 13:00, the PV forecast from the simulated
+  weather service, no telemetry unless asked for (and then marked simulated), the daily report;
+- `publish_prices`: what the market had published at the start (so the first day has prices).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from hems.config import HemsConfig
+
+if TYPE_CHECKING:
+    from devices.appliances.link import LocalBus
+    from devices.simulated import Twin
+    from hems.clock import Clock
+    from hems.storage import Storage
+    from tariffs.pricesim import SimulatedMarket
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRID_COMPANY = "Elvia"
+TWIN_PV_KWP = 6.0  #: the twin's roof when the configuration has no [pv] [kWp]
+EV_MIN_KW = 4.14  #: three-phase 6 A on 230 V: the lowest current a charger can give [kW]
+
+
+def twin_appliances(network: str) -> list[dict[str, Any]]:
+    """The [[appliance]] tables of the twin's smart appliances, on its circuits' lines."""
+    from devices.simulated.layout import household_circuits
+
+    lines = {c.id: c.line for c in household_circuits(network)}
+    return [
+        {"id": "dishwasher", "kind": "shiftable", "circuit": "dishwasher", "line": lines["dishwasher"]},
+        {"id": "washer", "kind": "shiftable", "circuit": "washer", "line": lines["washer"]},
+        {
+            "id": "ev",
+            "kind": "energy",
+            "circuit": "ev-charger",
+            "line": lines["ev-charger"],
+            "sheddable": True,
+            "interruptible": True,
+            "shed_action": "limit",
+            "min_kw": EV_MIN_KW,
+            "priority": 1,
+        },
+        {
+            "id": "water-heater",
+            "kind": "thermal",
+            "circuit": "water-heater",
+            "line": lines["water-heater"],
+            "sheddable": True,
+            "interruptible": True,
+            "power_kw": 2.0,
+            "priority": 2,
+        },
+    ]
+
+
+def twin_config(cfg: HemsConfig) -> tuple[HemsConfig, list[str]]:
+    """``cfg`` for the twin (see the module docstring), and notes on what was filled in."""
+    from devices.modbus.config import CircuitConfig
+    from devices.simulated.layout import household_circuits
+    from hems.control.config import ApplianceConfig
+
+    notes = []
+    circuits = [
+        CircuitConfig(id=c.id, name=c.name, line=c.line, breaker_a=c.breaker_a, curve=c.curve)
+        for c in household_circuits(cfg.site.network)
+    ]
+    update: dict[str, Any] = {"circuit": circuits, "meter": None}
+    if not cfg.appliance:
+        update["appliance"] = [ApplianceConfig.model_validate(a) for a in twin_appliances(cfg.site.network)]
+        notes.append("smart appliances: the twin's dishwasher, washer, EV charger and water heater")
+    if cfg.pv is None:
+        from optimiser.forecast.config import PvArrayConfig, PvConfig, WeatherConfig
+
+        array = PvArrayConfig(name="twin roof", kwp=TWIN_PV_KWP)
+        update["pv"] = PvConfig(array=[array], weather=WeatherConfig(source="none"))
+        notes.append(f"PV: the twin's {TWIN_PV_KWP:g} kWp roof (no [pv] given)")
+    if cfg.tariff.grid_company is None and cfg.site.country == "NO" and not cfg.tariff.band:
+        update["tariff"] = cfg.tariff.model_copy(update={"grid_company": DEFAULT_GRID_COMPANY})
+        notes.append(f"grid tariff: {DEFAULT_GRID_COMPANY} (no [tariff].grid_company given)")
+    return cfg.model_copy(update=update), notes
+
+
+def battery_of(cfg: HemsConfig) -> Any:
+    """The configured battery appliance, or None."""
+    return next((a for a in cfg.appliance if a.kind == "battery"), None)
+
+
+def connect_appliances(
+    twin: Twin, cfg: HemsConfig, *, bus: LocalBus | None = None, mqtt: tuple[str, int] | None = None
+) -> list[str]:
+    """Give every twin appliance that ``cfg`` configures an agent on the box's transport (``bus``,
+    or a broker at ``mqtt``); the ids connected."""
+    from devices.appliances.agent import ApplianceAgent
+    from hems.mqtt import topics
+
+    configured = {a.id for a in cfg.appliance}
+    out = []
+    for device in twin.appliances:
+        if device.id not in configured:
+            continue
+        will = (topics.appliance(cfg.site.id, device.id, "state"), b"offline", True)
+        link: Any
+        if mqtt is not None:
+            from devices.appliances.mqtt_link import MqttLink
+
+            user, password = (cfg.mqtt.username, cfg.mqtt.password) if cfg.mqtt else (None, None)
+            link = MqttLink(
+                mqtt[0], mqtt[1], f"twin-{cfg.site.id}-{device.id}", will, username=user, password=password
+            )
+        else:
+            assert bus is not None
+            link = bus.client(f"twin-{device.id}", will=will)
+        twin.attach(ApplianceAgent(device, link, cfg.site.id))
+        out.append(device.id)
+    return out
+
+
+def publish_prices(storage: Storage, market: SimulatedMarket, zone: str, now: datetime) -> None:
+    """Put what the market has published at ``now`` (today, and tomorrow after 13:00) in the cache."""
+    from hems.storage.price_cache import SqlitePriceCache
+
+    today = now.astimezone(ZoneInfo(market.tz)).date()
+    with storage.lock:
+        SqlitePriceCache(storage.connection).put(zone, market.published(now, today))
+
+
+def pv_forecast_doc(twin: Twin, day: date, clear_w: list[float]) -> dict[str, Any]:
+    """The forecast job's document for ``day`` (``forecast.pv.<date>``), from the simulated weather
+    service's cloudiness (the true one plus the day's forecast error) on the clear-sky profile."""
+    from devices.simulated.household import cloud_factor
+    from tariffs.series import day_slots
+
+    tz = twin.timezone
+    slots = day_slots(day, tz, 15)
+    cloud = twin.behaviour.cloud_forecast(day)
+    out = []
+    for i, t in enumerate(slots):
+        minutes = clear_w[i * 15 : i * 15 + 15] or [0.0]
+        out.append(
+            {"start": t.isoformat(), "pv_w": round(sum(minutes) / len(minutes) * cloud_factor(cloud), 1)}
+        )
+    return {"date": day.isoformat(), "timezone": tz, "slot_minutes": 15, "source": "simulated", "slots": out}
+
+
+def simulated_jobs(
+    cfg: HemsConfig,
+    storage: Storage,
+    clock: Clock,
+    market: SimulatedMarket,
+    twin: Twin | None,
+    *,
+    upload: bool = False,
+) -> dict[str, Any]:
+    """The job functions of a simulated household (``build_control(job_parts=...)``)."""
+    from hems.control.prices import prices_job
+
+    parts: dict[str, Any] = {"fetch_prices": prices_job(cfg, storage, fetch=market.fetcher(clock))}
+    if twin is not None and twin.pv_kwp > 0:
+        parts["forecast"] = _forecast_job(twin, storage, clock)
+    else:
+        parts["forecast"] = None
+    if upload:
+        from hems.telemetry.job import telemetry_job
+        from hems.telemetry.privacy import deidentify_site
+
+        site: Any = cfg.site
+        parts["telemetry"] = telemetry_job(
+            cfg.telemetry, storage, clock, deidentify_site(site), simulated=True
+        )
+    else:
+        parts["telemetry"] = None
+    return parts
+
+
+def _forecast_job(twin: Twin, storage: Storage, clock: Clock) -> Any:
+    """Hourly: today's and tomorrow's PV forecast documents, as the real forecast job stores them."""
+
+    async def run(fire: datetime) -> bool:
+        today = clock.now().astimezone(ZoneInfo(twin.timezone)).date()
+        for day in (today, today + timedelta(days=1)):
+            key = f"forecast.pv.{day.isoformat()}"
+            if storage.get_doc(key) is not None:
+                continue
+            clear = await twin.clear_sky(day)
+            storage.put_doc(key, pv_forecast_doc(twin, day, clear), clock.now())
+        return True
+
+    return run
+
+
+def twin_kwargs(cfg: HemsConfig) -> dict[str, Any]:
+    """The `devices.simulated.Twin` arguments that follow from a (`twin_config`'d) configuration."""
+    site = cfg.site
+    battery = battery_of(cfg)
+    pv_kwp = sum(a.kwp for a in cfg.pv.array) if cfg.pv and cfg.pv.array else TWIN_PV_KWP
+    return {
+        "timezone": site.timezone,
+        "network": site.network,
+        "voltage_v": site.voltage_v,
+        "latitude": site.latitude,
+        "longitude": site.longitude,
+        "pv_kwp": pv_kwp,
+        "battery_kwh": battery.capacity_kwh if battery is not None else 0.0,
+        "battery_kw": battery.power_kw if battery is not None else 5.0,
+        "battery_id": battery.id if battery is not None else "battery",
+    }
+
+
+def simulated_market(cfg: HemsConfig, seed: int) -> SimulatedMarket | None:
+    """The simulated day-ahead market of the household's bidding zone (None outside NO1–NO5)."""
+    from tariffs.household import household_tariff
+    from tariffs.pricesim import ZONES, SimulatedMarket
+
+    zone = cfg.tariff.bidding_zone
+    if zone not in ZONES:
+        return None
+    currency = household_tariff(cfg.tariff, country=cfg.site.country, tz=cfg.site.timezone).currency
+    return SimulatedMarket(zone, seed, cfg.site.timezone, currency, cfg.tariff.currency_per_eur)
