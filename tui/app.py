@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.worker import Worker
 
 from hems.clock import Clock, SystemClock
-from tui.model import Live, is_stale, parse_live, zone
+from tui.model import Live, is_stale, parse_live, parse_time, zone
 from tui.plan import Plan, parse_plan
 from tui.reports import PERIODS, History, Period, circuits_today_kwh, load_history
 from tui.screens import AlertsScreen, CircuitsScreen, HemsScreen, HistoryScreen, NowScreen, PlanScreen
@@ -237,7 +237,12 @@ class HemsApp(App[None]):
         today: dict[str, float | None] = {}
         today_chart: History | None = None
         try:
-            plan = parse_plan(self.source.get_doc("plan"))
+            doc = self.source.get_doc("plan")
+            plan = parse_plan(doc)
+            if plan is None and isinstance(doc, dict) and doc.get("status") == "empty":
+                checked = parse_time(doc.get("time"))
+                when = f" (checked {checked.astimezone(tz):%H:%M})" if checked else ""
+                plan_error = f"nothing is waiting to be planned{when}"
         except SourceUnavailable as exc:
             plan_error = str(exc)
         try:

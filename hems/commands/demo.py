@@ -3,6 +3,13 @@
 Simulated time starts at local midnight of ``--start`` (default today) — or, when the database
 already holds data, right after its newest sample (a second run resumes) — and runs ``--speed``
 times faster than real time. ``--stop-after`` bounds the simulated time of this run.
+
+The twin's smart appliances speak the box's protocol (docs/control.md) over an in-process bus, or
+over a real broker with ``--mqtt HOST:PORT``; day-ahead prices come from the simulated market of the
+household's bidding zone (tariffs/pricesim.py), published at 13:00. The first simulated day of a new
+database has a staged overload evening (devices/simulated/behaviour.py). The database is marked
+simulated, and nothing is uploaded unless ``--upload`` is given (then [telemetry] applies and every
+batch says it is simulated).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from hems.clock import ProjectedClock, SimClock, SystemClock
 from hems.config import HemsConfig, load_config
 from hems.durations import parse_date, parse_duration
 from hems.errors import UsageError
+from hems.mqtt.config import MqttConfig
 from hems.snapshot import Snapshot
 from hems.storage import Storage
 
@@ -52,6 +60,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", help="first simulated day, YYYY-MM-DD (default today)")
     parser.add_argument("--state", help="write the live state JSON here (for a dashboard)")
     parser.add_argument("--quiet", action="store_true", help="headless without the per-cycle lines")
+    parser.add_argument(
+        "--mqtt",
+        metavar="HOST:PORT",
+        help="the box and the twin's appliances talk over this MQTT broker (default: in-process)",
+    )
+    parser.add_argument(
+        "--upload",
+        action="store_true",
+        help="upload telemetry as [telemetry] says (off in a demo otherwise); batches say they are simulated",
+    )
     parser.add_argument(
         "--fail",
         action="append",
@@ -84,6 +102,16 @@ class _Prepared:
     start: datetime
     until: datetime | None
     clock: SimClock
+    fresh: bool = True  #: a new database (its first day is the staged one)
+
+
+def _broker(text: str | None) -> tuple[str, int] | None:
+    if text is None:
+        return None
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--mqtt: expected HOST:PORT such as localhost:1883, got {text!r}")
+    return host, int(port)
 
 
 def _prepare(args: argparse.Namespace, cfg: HemsConfig) -> _Prepared:
@@ -92,6 +120,7 @@ def _prepare(args: argparse.Namespace, cfg: HemsConfig) -> _Prepared:
     until_delta = parse_duration(args.stop_after, "--stop-after") if args.stop_after else None
     day = parse_date(args.start, "--start") if args.start else SystemClock().now().astimezone(tz).date()
     storage = open_storage(db, cfg)
+    storage.mark_simulated("hems demo")
     last = storage.last_time()
     if last is not None:
         start = last + timedelta(seconds=cfg.site.cycle_seconds)
@@ -99,37 +128,44 @@ def _prepare(args: argparse.Namespace, cfg: HemsConfig) -> _Prepared:
     else:
         start = datetime(day.year, day.month, day.day, tzinfo=tz)
     until = start + until_delta if until_delta else None
-    return _Prepared(db, storage, start, until, SimClock(start, args.speed))
+    return _Prepared(db, storage, start, until, SimClock(start, args.speed), fresh=last is None)
 
 
 async def _simulate(
     args: argparse.Namespace, cfg: HemsConfig, prep: _Prepared, stop_flag: threading.Event | None = None
 ) -> int:
-    from devices.modbus.config import CircuitConfig
+    from devices.appliances.link import LocalBus
     from devices.simulated import SimCircuitMeter, SimGridMeter, SimPvInverter, Twin
+    from hems.control import build_control
     from hems.daemon import Devices
-
-    tz = ZoneInfo(cfg.site.timezone)
-    pv_kwp = sum(a.kwp for a in cfg.pv.array) if cfg.pv and cfg.pv.array else 6.0
-    twin = Twin(
-        prep.clock,
-        seed=args.seed,
-        timezone=cfg.site.timezone,
-        network=cfg.site.network,
-        voltage_v=cfg.site.voltage_v,
-        latitude=cfg.site.latitude,
-        longitude=cfg.site.longitude,
-        pv_kwp=pv_kwp,
-        fail={d: "error" for d in args.fail},
+    from hems.twin import (
+        connect_appliances,
+        publish_prices,
+        simulated_jobs,
+        simulated_market,
+        twin_config,
+        twin_kwargs,
     )
-    # the simulator replaces the configured devices: the household's circuits are the twin's
-    circuits = [
-        CircuitConfig(id=c.id, name=c.name, line=c.line, breaker_a=c.breaker_a, curve=c.curve)
-        for c in twin.circuits
-    ]
-    cfg = cfg.model_copy(update={"circuit": circuits, "meter": None})
+
+    cfg, _ = twin_config(cfg)  # (again: idempotent, for callers that built their own config)
+    tz = ZoneInfo(cfg.site.timezone)
+    staged = prep.start.astimezone(tz).date() if prep.fresh else None
+    twin = Twin(
+        prep.clock, seed=args.seed, fail={d: "error" for d in args.fail}, staged=staged, **twin_kwargs(cfg)
+    )
+    broker = _broker(args.mqtt)
+    bus = None if broker else LocalBus()
     try:
-        await twin.state(prep.start)  # warm the PV worker before the clock starts running
+        connect_appliances(twin, cfg, bus=bus, mqtt=broker)
+        market = simulated_market(cfg, args.seed)
+        parts: dict[str, Any] = {"telemetry": None}
+        if market is not None:
+            publish_prices(prep.storage, market, cfg.tariff.bidding_zone, prep.start)
+            parts = simulated_jobs(cfg, prep.storage, prep.clock, market, twin, upload=args.upload)
+        elif args.upload:
+            parts = {}
+        control = build_control(cfg, prep.storage, prep.clock, bus=bus, job_parts=parts)
+        await twin.clear_sky(prep.start.astimezone(tz).date())  # warm the PV worker first
         devices = Devices(
             grid=SimGridMeter(twin),
             circuits=[SimCircuitMeter(twin, c) for c in twin.circuits],
@@ -144,10 +180,13 @@ async def _simulate(
             storage=prep.storage,
             timeout_s=max(0.25, 0.8 * real_cycle),
             state_file=Path(args.state) if args.state else None,
+            hooks=[control],
             on_snapshot=printer,
         )
         cycles = await run_until_signalled(daemon, start=prep.start, until=prep.until, stop_flag=stop_flag)
     finally:
+        for agent in twin.agents.values():
+            agent.disconnect(clean=True)
         twin.close()
     sys.stdout.flush()
     print(f"hems demo: {cycles} cycles stored in {prep.db}", file=sys.stderr)
@@ -206,7 +245,23 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.speed < 0:
         raise UsageError(f"--speed: expected a positive number (0: as fast as possible), got {args.speed}")
+    from hems.twin import twin_config
+
     cfg = load_config(args.config) if args.config else HemsConfig()
+    _broker(args.mqtt)  # a malformed --mqtt is an error before anything starts
+    cfg, notes = twin_config(cfg)
+    if args.mqtt:
+        host, port = _broker(args.mqtt) or ("localhost", 1883)
+        mqtt = (
+            cfg.mqtt.model_copy(update={"host": host, "port": port})
+            if cfg.mqtt
+            else MqttConfig(host=host, port=port)
+        )
+        cfg = cfg.model_copy(update={"mqtt": mqtt})
+    else:
+        cfg = cfg.model_copy(update={"mqtt": None})  # in-process: the demo needs no broker
+    for note in notes:
+        logging.getLogger("hems.demo").info("twin: %s", note)
     prep = _prepare(args, cfg)
     try:
         if args.headless or not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -3,7 +3,9 @@
 - ``preview [--config FILE] [--db PATH] [--date D] [--json]``: exactly the batch that would be
   uploaded for the last complete day (or D), byte for byte before compression.
 - ``status [--config FILE] [--db PATH] [--json]``: consent, outbox, last error.
-- ``send [--config FILE] [--db PATH]``: run the daily job now (queue complete days, send what is due).
+- ``send [--config FILE] [--db PATH] [--simulated]``: run the daily job now (queue complete days,
+  send what is due). A simulated database (``hems demo``, ``hems evaluate``) is refused unless
+  ``--simulated`` says it is meant; its batches then carry ``"simulated": true``.
 - ``privacy-check FILE [--k 5] [--json]``: for the research side, the postcode prefixes used by
   fewer than k households (FILE: one prefix per line, or CSV with the prefix first). Exit 1 if any.
 
@@ -35,6 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for p in (preview, status, send):
         p.add_argument("--json", action="store_true", help="print JSON")
     preview.add_argument("--date", help="local day YYYY-MM-DD (default: the last complete day)")
+    send.add_argument(
+        "--simulated",
+        action="store_true",
+        help="upload a simulated database (hems demo's) on purpose; its batches say they are simulated",
+    )
     check = sub.add_parser("privacy-check", help="postcode prefixes shared by fewer than k households")
     check.add_argument("file", help="prefixes in use: one per line, or CSV with the prefix first")
     check.add_argument("--k", type=int, default=5, help="smallest acceptable group (default 5)")
@@ -89,7 +96,15 @@ def run(args: argparse.Namespace) -> int:
             }
             _emit(doc, args.json)
             return 0
-        result = daily_upload(cfg.telemetry, st, clock, site)
+        simulated = bool(st.simulated)
+        if simulated and not args.simulated:
+            raise UsageError(
+                f"{path}: this database holds simulated data ({st.simulated}), not a household's; "
+                "to upload it anyway (marked simulated) add --simulated"
+            )
+        if args.simulated and not simulated:
+            raise UsageError(f"--simulated: {path} is a household's own database, not a simulated one")
+        result = daily_upload(cfg.telemetry, st, clock, site, simulated=simulated)
     _emit(result.to_dict(), args.json)
     return 0 if result.ok else 1
 

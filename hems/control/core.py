@@ -32,6 +32,7 @@ from hems.control.scenario import (
     battery_table,
     build_scenario,
     capacity_table,
+    horizon_end,
     plan_document,
     power_at,
     remaining_requests,
@@ -105,6 +106,9 @@ class Control:
         self.jobs: JobRunner | None = None  #: scheduled jobs, run from this hook's cycle
         self._rejects = RateLimit(per_minute=10)  #: a flood of bad messages is answered this often
         self._planned_at: datetime | None = None
+        self._kept: tuple[tuple[dict[str, Any], dict[str, Any]], datetime] | None = (
+            None  #: last plan, its end
+        )
         self._off_plan_since: datetime | None = None
         self.replan_load_kw = 1.5  #: measured import this far from the plan's ... [kW]
         self.replan_after_s = 900.0  #: ... for this long re-plans [s]
@@ -284,7 +288,9 @@ class Control:
         to_plan = remaining_requests({a: r for a, r in pending.items() if a not in committed}, self.book)
         battery = self._battery()
         if not to_plan and battery is None:
-            self._store_plan(now, None)
+            # nothing new to plan: the last plan stays in force while it lasts (programs run it)
+            kept = self._kept if self._kept is not None and self._kept[1] > now else None
+            self._store_plan(now, *(kept[0] if kept else (None, None)))
             return
         capacity = capacity_table(self.engine.capacity, self.clock.now())
         try:
@@ -327,6 +333,7 @@ class Control:
             self._send_schedule(aid, schedule, self.clock.now())
         self.plans_made += 1
         self._planned_at = self.clock.now()
+        self._kept = ((plan, scenario), horizon_end(scenario))
         self._store_plan(now, plan, scenario)
 
     def _battery(self) -> dict[str, Any] | None:

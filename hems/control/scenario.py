@@ -61,6 +61,12 @@ def horizon(
     return start, slots
 
 
+def horizon_end(scenario: dict[str, Any]) -> datetime:
+    """The end of a scenario's horizon."""
+    h = scenario["horizon"]
+    return datetime.fromisoformat(h["start"]) + timedelta(minutes=int(h["slot_minutes"]) * int(h["slots"]))
+
+
 def _profile(req: ApplianceRequest) -> list[float]:
     assert req.profile_kw is not None
     repeat = req.slot_minutes // SLOT_MINUTES

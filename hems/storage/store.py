@@ -105,6 +105,21 @@ class Storage:
             self._tz = ZoneInfo(row[0] if row else "Europe/Oslo")
         return self._tz
 
+    @property
+    def simulated(self) -> str | None:
+        """What simulated this database's data (``hems demo``, ``hems evaluate``), or None for a
+        household's own: tools that send data away refuse a simulated one unless told."""
+        with self.lock:
+            row = self.connection.execute("SELECT value FROM meta WHERE key = 'simulated'").fetchone()
+        return row[0] if row else None
+
+    def mark_simulated(self, what: str) -> None:
+        """Record that this database holds simulated data (``what`` made it); kept for good."""
+        with self.lock:
+            self.connection.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('simulated', ?)", (what,)
+            )
+
     def codec(self, layout_id: int) -> RowCodec:
         """The codec of a layout (its channel names and their number formats)."""
         cached = self._codecs.get(layout_id)

@@ -80,8 +80,10 @@ def build_batch(
     site: SiteFacts,
     config: TelemetryConfig,
     tariff: Any = None,
+    simulated: bool = False,
 ) -> dict[str, Any]:
-    """The batch for local ``day``: every allowed channel at ``config.resolution_minutes``."""
+    """The batch for local ``day``: every allowed channel at ``config.resolution_minutes``;
+    ``simulated``: the data is the digital twin's (the batch says so: ``"simulated": true``)."""
     tz = ZoneInfo(site.timezone)
     start, end = day_bounds(day, tz)
     minutes = config.resolution_minutes
@@ -93,7 +95,7 @@ def build_batch(
             if any(v is not None for v in values):
                 readings[channel] = values
     report = build_report(storage, "day", day, tz, tariff=tariff).to_dict()
-    return {
+    batch: dict[str, Any] = {
         "schema": SCHEMA,
         "batch_id": batch_id(household_id, day),
         "household_id": household_id,
@@ -109,6 +111,9 @@ def build_batch(
         "summary": {key: report[key] for key in SUMMARY_KEYS if key in report},
         "software": f"hems {__version__}",
     }
+    if simulated:
+        batch["simulated"] = True
+    return batch
 
 
 def encode(document: dict[str, Any]) -> bytes:

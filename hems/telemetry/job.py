@@ -23,12 +23,13 @@ log = logging.getLogger(__name__)
 
 
 def telemetry_job(
-    config: TelemetryConfig, storage: Any, clock: Clock, site: SiteFacts
+    config: TelemetryConfig, storage: Any, clock: Clock, site: SiteFacts, simulated: bool = False
 ) -> Callable[[datetime], Awaitable[bool]]:
-    """A `hems.jobs.JobFunc` that uploads telemetry; pass it as ``standard_jobs(telemetry=...)``."""
+    """A `hems.jobs.JobFunc` that uploads telemetry; pass it as ``standard_jobs(telemetry=...)``.
+    ``simulated``: the database is the digital twin's and the user asked to upload it anyway."""
 
     async def run(fire: datetime) -> bool:
-        result: UploadResult = await asyncio.to_thread(daily_upload, config, storage, clock, site)
+        result: UploadResult = await asyncio.to_thread(daily_upload, config, storage, clock, site, simulated)
         if result.sent or result.queued:
             log.info(
                 "telemetry: queued %s, sent %d, pending %d", result.queued, len(result.sent), result.pending

@@ -80,7 +80,12 @@ def complete_days(now: datetime, tz: ZoneInfo, first: date) -> list[date]:
 
 
 def queue_days(
-    config: TelemetryConfig, storage: StorageReader, outbox: Outbox, site: SiteFacts, now: datetime
+    config: TelemetryConfig,
+    storage: StorageReader,
+    outbox: Outbox,
+    site: SiteFacts,
+    now: datetime,
+    simulated: bool = False,
 ) -> list[str]:
     """Build and queue a batch for every complete day not queued yet; returns the days queued."""
     tz = ZoneInfo(site.timezone)
@@ -97,7 +102,7 @@ def queue_days(
     for day in complete_days(now, tz, first):
         if day.isoformat() in done:
             continue
-        batch = build_batch(storage, day, household_id=hid, site=site, config=config)
+        batch = build_batch(storage, day, household_id=hid, site=site, config=config, simulated=simulated)
         if outbox.enqueue(batch_id(hid, day), "batch", day.isoformat(), encode(batch), now):
             queued.append(day.isoformat())
     return queued
@@ -109,7 +114,9 @@ def _endpoint(config: TelemetryConfig) -> transport.Endpoint | None:
     return transport.Endpoint(config.endpoint, config.token, config.ca_file, config.timeout_s)
 
 
-def send_due(config: TelemetryConfig, outbox: Outbox, now: datetime, result: UploadResult) -> None:
+def send_due(
+    config: TelemetryConfig, outbox: Outbox, now: datetime, result: UploadResult, batches: bool = True
+) -> None:
     """Send deletion requests, then at most ``max_batches_per_attempt`` due batches, oldest first.
 
     A network or server failure stops the attempt (the server is not hammered) and backs the item
@@ -127,7 +134,7 @@ def send_due(config: TelemetryConfig, outbox: Outbox, now: datetime, result: Upl
     base = timedelta(minutes=config.retry_base_minutes)
     ceiling = timedelta(hours=config.retry_max_hours)
     items = outbox.due(now, limit=1000, kind="deletion")
-    if consent_blocker(config, outbox) is None:
+    if batches and consent_blocker(config, outbox) is None:
         items += outbox.due(now, limit=config.max_batches_per_attempt, kind="batch")
     for item in items:
         try:
@@ -163,24 +170,36 @@ def _finish(outbox: Outbox, result: UploadResult, now: datetime) -> UploadResult
     return result
 
 
+def simulated_blocker(storage: Any, simulated: bool) -> str | None:
+    """Why a simulated database's data may not go out: unless the caller asked for it (``hems demo
+    --upload``, ``hems telemetry send --simulated``) and the batches say they are simulated."""
+    what = getattr(storage, "simulated", None)
+    if what and not simulated:
+        return f"this database holds simulated data ({what}), not a household's: nothing is uploaded"
+    return None
+
+
 def daily_upload(
-    config: TelemetryConfig, storage: StorageReader, clock: Clock, site: SiteFacts
+    config: TelemetryConfig, storage: StorageReader, clock: Clock, site: SiteFacts, simulated: bool = False
 ) -> UploadResult:
     """Queue every complete day's batch and send what is due (the daemon's daily call).
 
     ``config`` is ``cfg.telemetry`` and ``site`` is ``deidentify_site(cfg.site)``: nothing else of
-    the household's configuration reaches telemetry.
+    the household's configuration reaches telemetry. A simulated database (`Storage.simulated`)
+    uploads only with ``simulated`` (and its batches carry ``"simulated": true``).
     """
     now = clock.now()
     outbox = _outbox(storage)
     result = UploadResult()
-    blocker = consent_blocker(config, outbox)
+    fake = simulated_blocker(storage, simulated)
+    blocker = fake or consent_blocker(config, outbox)
     if blocker is None:
-        result.queued = queue_days(config, storage, outbox, site, now)
+        marked = bool(getattr(storage, "simulated", None))  # the batches say what the data is
+        result.queued = queue_days(config, storage, outbox, site, now, marked)
     else:
         result.stopped = blocker
     if blocker is None or outbox.status().deletions_pending:
-        send_due(config, outbox, now, result)
+        send_due(config, outbox, now, result, batches=fake is None)
     return _finish(outbox, result, now)
 
 
@@ -191,7 +210,9 @@ def preview(
     tz = ZoneInfo(site.timezone)
     if day is None:
         day = (now - SETTLE).astimezone(tz).date() - timedelta(days=1)
-    return build_batch(storage, day, household_id=_outbox(storage).household_id(), site=site, config=config)
+    hid = _outbox(storage).household_id()
+    simulated = bool(getattr(storage, "simulated", None))
+    return build_batch(storage, day, household_id=hid, site=site, config=config, simulated=simulated)
 
 
 @dataclass(frozen=True)
