@@ -24,6 +24,7 @@ from hems.config import HemsConfig
 if TYPE_CHECKING:
     from devices.appliances.link import LocalBus
     from devices.simulated import Twin
+    from devices.simulated.behaviour import Behaviour
     from hems.clock import Clock
     from hems.storage import Storage
     from tariffs.pricesim import SimulatedMarket
@@ -138,15 +139,14 @@ def publish_prices(storage: Storage, market: SimulatedMarket, zone: str, now: da
         SqlitePriceCache(storage.connection).put(zone, market.published(now, today))
 
 
-def pv_forecast_doc(twin: Twin, day: date, clear_w: list[float]) -> dict[str, Any]:
+def pv_forecast_doc(behaviour: Behaviour, tz: str, day: date, clear_w: list[float]) -> dict[str, Any]:
     """The forecast job's document for ``day`` (``forecast.pv.<date>``), from the simulated weather
     service's cloudiness (the true one plus the day's forecast error) on the clear-sky profile."""
     from devices.simulated.household import cloud_factor
     from tariffs.series import day_slots
 
-    tz = twin.timezone
     slots = day_slots(day, tz, 15)
-    cloud = twin.behaviour.cloud_forecast(day)
+    cloud = behaviour.cloud_forecast(day)
     out = []
     for i, t in enumerate(slots):
         minutes = clear_w[i * 15 : i * 15 + 15] or [0.0]
@@ -196,7 +196,7 @@ def _forecast_job(twin: Twin, storage: Storage, clock: Clock) -> Any:
             if storage.get_doc(key) is not None:
                 continue
             clear = await twin.clear_sky(day)
-            storage.put_doc(key, pv_forecast_doc(twin, day, clear), clock.now())
+            storage.put_doc(key, pv_forecast_doc(twin.behaviour, twin.timezone, day, clear), clock.now())
         return True
 
     return run

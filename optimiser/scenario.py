@@ -46,7 +46,7 @@ def _aware(value: datetime) -> datetime:
 
 class HorizonSpec(_Table):
     start: datetime  #: start of slot 0, with offset
-    slots: int = Field(gt=0, le=2000)  #: number of slots
+    slots: int = Field(gt=0, le=3000)  #: number of slots (a month of quarter-hours fits)
     slot_minutes: int = Field(gt=0, le=60)  #: slot length [min]; must divide 60
 
     _start_aware = field_validator("start")(_aware)

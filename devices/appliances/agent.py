@@ -111,6 +111,7 @@ class ApplianceAgent:
         self.refusals: list[str] = []  #: the box's rejections of what it sent
         self._state: tuple[Any, ...] | None = None
         self._state_at: datetime | None = None
+        self._rush: set[str] = set()  #: needs at full power to make their deadline
         if link is not None:
             self.connect(link)
 
@@ -234,9 +235,9 @@ class ApplianceAgent:
             kw = None  # its own control: full power
         else:
             kw = 0.0  # waiting for the box's answer
-        remaining = self.device.status(now).remaining_kwh or 0.0
-        hours_left = (need.latest_end - now).total_seconds() / 3600.0
-        if remaining > 1e-6 and remaining >= 0.98 * need.max_w / 1000.0 * hours_left:
+        last_call = self._last_call(need, now)
+        if need.key in self._rush or (last_call is not None and now >= last_call):
+            self._rush.add(need.key)  # and it stays at full power until done
             kw = None  # only full power still makes it
         if self.held is not None:
             action, limit = self.held
@@ -245,6 +246,15 @@ class ApplianceAgent:
             elif limit is not None:
                 kw = min(need.max_w / 1000.0 if kw is None else kw, limit)
         self.device.set_power(now, kw)
+
+    def _last_call(self, need: Need, now: datetime) -> datetime | None:
+        """When an energy need must go to full power to finish by its deadline (with 2 % to spare,
+        and a second for the clock's arithmetic); None when nothing is left to do."""
+        remaining = self.device.status(now).remaining_kwh or 0.0
+        if remaining <= 1e-6 or need.max_w <= 0:
+            return None
+        hours = remaining / (0.98 * need.max_w / 1000.0)
+        return need.latest_end - timedelta(hours=hours, seconds=1)
 
     def _drive_battery(self, now: datetime) -> None:
         kw: float | None = None
@@ -358,8 +368,6 @@ class ApplianceAgent:
             if need.kind == "shiftable":
                 times += [need.own_start, need.latest_end - need.duration]
             else:
-                remaining = self.device.status(now).remaining_kwh or 0.0
-                if need.max_w > 0:
-                    times.append(need.latest_end - timedelta(hours=remaining / (0.98 * need.max_w / 1000.0)))
+                times.append(self._last_call(need, now))
         future = [t for t in times if t is not None and t > now]
         return min(future) if future else None

@@ -39,7 +39,7 @@ from hems.control.scenario import (
     same_timeline,
     schedules_from_plan,
 )
-from hems.control.shedding import ShedAction, Shedder, interruptible, present_power_kw
+from hems.control.shedding import ShedAction, Shedder, behind, interruptible, present_power_kw
 from hems.control.status import current_price, live_keys
 from hems.control.transport import Received, Transport
 from hems.jobs import JobRunner
@@ -178,7 +178,10 @@ class Control:
         self._check_load(snapshot)
         self._update_price(now)
         power = present_power_kw(self.appliances, self.book, snapshot)
-        for action in self.shedder.decide(now, self.engine.active.values(), power, interruptible(self.book)):
+        urgent = behind(self.book, now)
+        for action in self.shedder.decide(
+            now, self.engine.active.values(), power, interruptible(self.book), urgent
+        ):
             self._command(action, now)
         self._publish_state(snapshot)
         if self.jobs is not None:
@@ -280,10 +283,14 @@ class Control:
         pending = self.book.pending(now)
         current = self.book.schedules()
         # a program that has started keeps its schedule, its power part of the picture ...
-        committed = {  # ... unless the appliance has asked again since (a new request seq)
-            a: s
+        committed = {  # ... unless the appliance has asked again since (a new request seq); an energy
+            a: s  # need is planned again from what it still lacks (interruptible: nothing to commit)
             for a, s in current.items()
-            if a in pending and s.start and s.start <= now and s.seq == self.book.entries[a].last_seq
+            if a in pending
+            and pending[a].kind == "shiftable"
+            and s.start
+            and s.start <= now
+            and s.seq == self.book.entries[a].last_seq
         }
         to_plan = remaining_requests({a: r for a, r in pending.items() if a not in committed}, self.book)
         battery = self._battery()

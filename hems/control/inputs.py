@@ -6,8 +6,9 @@
   last published day — the plan is redone when the new prices come; without any spot prices the
   tariff's other parts still apply (``spot`` part 0) and a note is logged;
 - base load: yesterday's consumption at the same time of day that was not a controllable
-  appliance's: import − export + PV − battery − appliances (15-min means), 0 where nothing was
-  measured — a persistence forecast, with the errors of one;
+  appliance's: import − export + PV − battery − appliances (15-min means), moved towards the last
+  hour's measured level for the next two hours or so — a persistence forecast, with the errors of
+  one;
 - PV: the forecast job's stored forecasts (``forecast.pv.<date>`` documents), 0 kW where none;
 - capacity steps: the tariff's step table (three-daily-peaks rule) for `AlertEngine` and the
   scenario, with the month's peaks from the alert engine's own tracker.
@@ -16,6 +17,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -112,36 +114,54 @@ def capacity_steps(config: HemsConfig, day: Any) -> tuple[list[float], list[floa
     return list(table["step_upper_kw"]), list(table["step_price"])
 
 
-def history_base_load(storage: Any) -> LoadFn:
+def history_base_load(storage: Any, settle_slots: float = 8.0) -> LoadFn:
     """Yesterday's consumption at the same time of day that was none of the appliances', per slot
-    [kW]: import − export + PV − Σ appliance power (a battery's too: charging is positive) (0 where
-    unknown)."""
+    [kW]: import − export + PV − Σ appliance power (a battery's too: charging is positive).
+
+    Corrected towards the last hour's measured level: the difference between the last hour and the
+    same hour yesterday fades out over ~``settle_slots`` slots (a cold evening stays cold for a
+    while); where yesterday is unknown, the last hour's level; 0 when nothing is known."""
 
     def load(slots: list[datetime], minutes: int) -> list[float]:
         if not slots:
             return []
-        day = timedelta(days=1)
-        start, end = slots[0] - day, slots[-1] + timedelta(minutes=minutes) - day
+        day, step = timedelta(days=1), timedelta(minutes=minutes)
+        recent_from = slots[0] - timedelta(hours=1)
         try:
-            channels = storage.channels()
-            if "grid.p_import_w" not in channels:
-                return [0.0] * len(slots)
-            signed = {"grid.p_import_w": 1.0, "grid.p_export_w": -1.0, "pv.p_w": 1.0}
-            for ch in channels:
-                if ch.startswith("appliance.") and ch.endswith(".p_w"):
-                    signed[ch] = -1.0
-            total: dict[datetime, float] = {}
-            for ch, sign in signed.items():
-                if ch not in channels:
-                    continue
-                for p in storage.series(ch, start, end, "15m"):
-                    total[p.time] = total.get(p.time, 0.0) + sign * p.mean / 1000.0
+            past = _house_base(storage, slots[0] - day - timedelta(hours=1), slots[-1] + step - day)
+            recent = _house_base(storage, recent_from, slots[0])
         except Exception as exc:  # a missing channel or a storage error must not stop planning
             log.warning("no base-load history: %s", exc)
             return [0.0] * len(slots)
-        return [round(max(total.get(t - day, 0.0), 0.0), 3) for t in slots]
+        now_level = sum(recent.values()) / len(recent) if recent else None
+        then = [past[t - day] for t in recent if t - day in past]
+        shift = now_level - sum(then) / len(then) if now_level is not None and then else 0.0
+        out = []
+        for k, t in enumerate(slots):
+            y = past.get(t - day)
+            value = now_level or 0.0 if y is None else y + shift * math.exp(-k / settle_slots)
+            out.append(round(max(value, 0.0), 3))
+        return out
 
     return load
+
+
+def _house_base(storage: Any, start: datetime, end: datetime) -> dict[datetime, float]:
+    """The non-appliance consumption per 15-min slot in [start, end) [kW] (slots with a grid reading)."""
+    channels = storage.channels()
+    if "grid.p_import_w" not in channels:
+        return {}
+    signed = {"grid.p_export_w": -1.0, "pv.p_w": 1.0}
+    for ch in channels:
+        if ch.startswith("appliance.") and ch.endswith(".p_w"):
+            signed[ch] = -1.0
+    total = {p.time: p.mean / 1000.0 for p in storage.series("grid.p_import_w", start, end, "15m")}
+    for ch, sign in signed.items():
+        if ch in channels:
+            for p in storage.series(ch, start, end, "15m"):
+                if p.time in total:
+                    total[p.time] += sign * p.mean / 1000.0
+    return total
 
 
 def stored_pv_forecast(storage: Any, tz: str) -> LoadFn:

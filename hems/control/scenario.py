@@ -122,6 +122,9 @@ def build_scenario(
     for aid, req in sorted(requests.items()):
         cfg = appliances[aid]
         assert req.earliest_start is not None and req.latest_end is not None
+        if req.latest_end - max(req.earliest_start, start) < timedelta(minutes=SLOT_MINUTES):
+            log.info("%s: less than a slot of its window is left: not planned", aid)
+            continue  # the appliance finishes on its own (its last call)
         item: dict[str, Any] = {
             "id": aid,
             "kind": req.kind,

@@ -12,7 +12,7 @@ caused the warning does not come back all at once.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,14 +75,23 @@ class Shedder:
         conditions: Iterable[Condition],
         power_kw: Mapping[str, float],
         interruptible: Mapping[str, bool] | None = None,
+        urgent: Collection[str] = (),
     ) -> list[ShedAction]:
         """Actions for this cycle.
 
         ``conditions``: the active alert conditions (``shed_kw`` > 0 asks for shedding);
         ``power_kw``: present (or planned) power of each appliance [kW];
-        ``interruptible``: per-appliance override from its current request.
+        ``interruptible``: per-appliance override from its current request;
+        ``urgent``: appliances that would miss their deadline if turned down: spared for the
+        capacity hour and the contract (money), not for a breaker (safety).
         """
         asking = [c for c in conditions if c.level >= 1 and c.shed_kw > 0]
+        safety = any(c.kind == "breaker" for c in asking)
+        released = [aid for aid in sorted(self.shed) if aid in urgent and not safety]
+        for aid in released:  # held for money, now needed at full power to meet its deadline
+            del self.shed[aid]
+        if released:
+            return [ShedAction(aid, "start", None, "needed to meet its deadline") for aid in released]
         if not asking:
             return self._resume(now)
         self._calm_since = None
@@ -99,7 +108,7 @@ class Shedder:
                 if cond.circuit is not None and a.circuit != cond.circuit:
                     continue
                 share = line_share(a.line, line, self.network)  # a main fuse: its line only
-                if share <= 0:
+                if share <= 0 or (cond.kind != "breaker" and a.id in urgent):
                     continue
                 p = power_kw.get(a.id, 0.0)
                 held = self.shed.get(a.id)
@@ -155,6 +164,26 @@ def present_power_kw(
             out[aid] = cfg.power_kw or 0.0
         else:
             out[aid] = 0.0
+    return out
+
+
+def behind(book: ScheduleBook, now: datetime, margin: float = 0.9, last_s: float = 900.0) -> set[str]:
+    """Energy appliances that need (nearly) full power from now on to meet their deadline — what
+    they still lack (``remaining_kwh`` on ``state``) ≥ ``margin`` × max_kw × hours left — or that
+    still lack anything in their window's last ``last_s``."""
+    out = set()
+    for aid, e in book.entries.items():
+        req, st = e.request, e.state
+        if req is None or req.kind != "energy" or req.latest_end is None or req.max_kw is None:
+            continue
+        left = st.remaining_kwh if st is not None and st.remaining_kwh is not None else req.energy_kwh
+        hours = max((req.latest_end - now).total_seconds() / 3600.0, 0.0)
+        if (
+            left is not None
+            and left > 0.001
+            and (left >= margin * req.max_kw * hours or hours * 3600 <= last_s)
+        ):
+            out.add(aid)
     return out
 
 

@@ -79,3 +79,7 @@ class LocalTransport:
 
     def drain(self) -> list[Message]:
         return self._client.receive()
+
+    def pending(self) -> bool:
+        """Whether messages are waiting (a fast-forwarding simulation asks before moving on)."""
+        return bool(self._client.inbox)
