@@ -27,6 +27,14 @@ class PvSite:
 
 def clear_sky_day_w(site: PvSite, day: date) -> list[float]:
     """AC power [W] for each minute of the local ``day`` under a clear sky (runs in the worker)."""
+    import warnings
+
+    with warnings.catch_warnings():  # the one pandas-3 deprecation pvlib 0.16 triggers
+        warnings.filterwarnings("ignore", message=r"DatetimeIndex\.dayofyear is deprecated")
+        return _clear_sky_day_w(site, day)
+
+
+def _clear_sky_day_w(site: PvSite, day: date) -> list[float]:
     import pandas as pd
     import pvlib
 
