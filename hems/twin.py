@@ -161,18 +161,25 @@ def simulated_jobs(
     storage: Storage,
     clock: Clock,
     market: SimulatedMarket,
-    twin: Twin | None,
+    forecast: Any = None,
     *,
     upload: bool = False,
 ) -> dict[str, Any]:
-    """The job functions of a simulated household (``build_control(job_parts=...)``)."""
+    """The job functions of a simulated household (``build_control(job_parts=...)``): the day-ahead
+    prices from the simulated market, and with them (``forecast(day)``: a coroutine storing the
+    weather service's PV forecast for ``day``) tomorrow's PV forecast — the simulated weather
+    service issues one a day, so there is no hourly forecast job to re-plan on."""
     from hems.control.prices import prices_job
 
-    parts: dict[str, Any] = {"fetch_prices": prices_job(cfg, storage, fetch=market.fetcher(clock))}
-    if twin is not None and twin.pv_kwp > 0:
-        parts["forecast"] = _forecast_job(twin, storage, clock)
-    else:
-        parts["forecast"] = None
+    fetch_prices = prices_job(cfg, storage, fetch=market.fetcher(clock))
+
+    async def prices_and_forecast(fire: datetime) -> bool | None:
+        ok = await fetch_prices(fire)
+        if ok and forecast is not None:
+            await forecast(fire.astimezone(ZoneInfo(cfg.site.timezone)).date() + timedelta(days=1))
+        return ok
+
+    parts: dict[str, Any] = {"fetch_prices": prices_and_forecast, "forecast": None}
     if upload:
         from hems.telemetry.job import telemetry_job
         from hems.telemetry.privacy import deidentify_site
@@ -186,20 +193,16 @@ def simulated_jobs(
     return parts
 
 
-def _forecast_job(twin: Twin, storage: Storage, clock: Clock) -> Any:
-    """Hourly: today's and tomorrow's PV forecast documents, as the real forecast job stores them."""
+def twin_forecaster(twin: Twin, storage: Storage, clock: Clock) -> Any:
+    """``forecast(day)`` for `simulated_jobs`: the twin's PV forecast document for ``day``."""
 
-    async def run(fire: datetime) -> bool:
-        today = clock.now().astimezone(ZoneInfo(twin.timezone)).date()
-        for day in (today, today + timedelta(days=1)):
-            key = f"forecast.pv.{day.isoformat()}"
-            if storage.get_doc(key) is not None:
-                continue
+    async def forecast(day: date) -> None:
+        key = f"forecast.pv.{day.isoformat()}"
+        if twin.pv_kwp > 0 and storage.get_doc(key) is None:
             clear = await twin.clear_sky(day)
             storage.put_doc(key, pv_forecast_doc(twin.behaviour, twin.timezone, day, clear), clock.now())
-        return True
 
-    return run
+    return forecast
 
 
 def twin_kwargs(cfg: HemsConfig) -> dict[str, Any]:

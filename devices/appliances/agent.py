@@ -8,7 +8,8 @@ Each `tick(now)` the agent reads what arrived (the box's ``status``, this applia
 device, and says what it is doing on ``state``:
 
 - with a schedule that answers its request it follows it to the slot: a program starts at the
-  schedule's ``start``, an energy need runs at the slot's planned power, a battery at its set point;
+  schedule's ``start``, an energy need runs at the slot's planned power, a battery aims at the
+  slot's planned grid exchange (so the forecast's errors go into the battery, not the grid);
 - when the box is silent — the box's status ``offline``, the request refused, or no schedule
   ``fallback_s`` after asking — it runs on its own: a program starts at the need's ``own_start``
   (when the household would have started it), an energy need at full power, a battery in
@@ -257,12 +258,11 @@ class ApplianceAgent:
         return need.latest_end - timedelta(hours=hours, seconds=1)
 
     def _drive_battery(self, now: datetime) -> None:
+        """A battery aims at the schedule's grid exchange; outside a schedule at zero
+        (self-consumption). Load shedding has nothing to take from it."""
         kw: float | None = None
         if self.plan is not None and self.plan.slot_start <= now < self.plan.end():
             kw = self.plan.power_at(now)
-        if self.held is not None:
-            action, limit = self.held
-            kw = 0.0 if action == "stop" else min(kw if kw is not None else 0.0, limit or 0.0)
         self.device.set_power(now, kw)
 
     # --- messages ---------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ steps from one such instant to the next integrates energy exactly.
 - `SimWaterHeater`: a 2 kW element on a tank; a set point below 2 kW is met by switching the
   element on for that share of each quarter-hour (from the quarter's start), as a relay would.
   The tank's level follows heat in, showers and standing losses.
-- `SimBattery`: a battery inverter; a set point (+ charge, − discharge) or self-consumption
-  (it covers the rest of the house's net load) within its power and state of charge.
+- `SimBattery`: a battery inverter aiming at a grid exchange: the plan's net import (its set
+  point), or zero without one (self-consumption), within its power and state of charge.
 """
 
 from __future__ import annotations
@@ -337,9 +337,14 @@ class SimBattery:
         self.setpoint_kw = kw
 
     def power_w(self, t: datetime, house_net_w: float) -> float:
-        """Battery power at ``t`` [W] (+ charging), given the rest of the house's net import [W]."""
+        """Battery power at ``t`` [W] (+ charging), given the rest of the house's net import [W].
+
+        The inverter aims at a grid exchange: its set point is the planned net import of the house
+        (import +, export −), so what the forecast got wrong is taken up by the battery, within its
+        power and charge; without a set point it aims at zero (self-consumption)."""
         self.advance(t)
-        want = -house_net_w if self.setpoint_kw is None else self.setpoint_kw * 1000.0
+        target_w = 0.0 if self.setpoint_kw is None else self.setpoint_kw * 1000.0
+        want = target_w - house_net_w
         limit = self.max_kw * 1000.0
         want = max(-limit, min(limit, want))
         if want > 0 and self.soc_kwh >= self.capacity_kwh - 1e-6:
@@ -363,12 +368,25 @@ class SimBattery:
                 self.soc_kwh -= taken
         self._last = t if self._last is None else max(self._last, t)
 
+    def account(self, t: datetime, charged_kwh: float, discharged_kwh: float) -> None:
+        """Book energy that went in and out up to ``t`` (grid side) [kWh], for a simulation that
+        follows the inverter at a finer step than its calls (`hems.evaluate`)."""
+        self.charged_kwh += charged_kwh
+        self.discharged_kwh += discharged_kwh
+        self.soc_kwh += charged_kwh * self.efficiency - discharged_kwh / self.efficiency
+        self.soc_kwh = min(max(self.soc_kwh, 0.0), self.capacity_kwh)
+        hours = (t - self._last).total_seconds() / 3600.0 if self._last is not None else 0.0
+        self._power_w = (charged_kwh - discharged_kwh) * 1000.0 / hours if hours > 0 else 0.0
+        self._last = t
+
     def status(self, now: datetime) -> DeviceStatus:
         self.advance(now)
         return DeviceStatus(abs(self._power_w) > 10.0, self._power_w, None, None, self.soc_kwh)
 
     def next_change(self, now: datetime) -> datetime | None:
         p = self._power_w / 1000.0
+        if abs(p) < 0.01:
+            return None
         if p > 0 and self.soc_kwh < self.capacity_kwh:
             return now + timedelta(hours=(self.capacity_kwh - self.soc_kwh) / (p * self.efficiency))
         if p < 0 and self.soc_kwh > 0:

@@ -144,6 +144,7 @@ async def _simulate(
         simulated_jobs,
         simulated_market,
         twin_config,
+        twin_forecaster,
         twin_kwargs,
     )
 
@@ -161,7 +162,11 @@ async def _simulate(
         parts: dict[str, Any] = {"telemetry": None}
         if market is not None:
             publish_prices(prep.storage, market, cfg.tariff.bidding_zone, prep.start)
-            parts = simulated_jobs(cfg, prep.storage, prep.clock, market, twin, upload=args.upload)
+            forecast = twin_forecaster(twin, prep.storage, prep.clock)
+            parts = simulated_jobs(cfg, prep.storage, prep.clock, market, forecast, upload=args.upload)
+            day = prep.start.astimezone(tz).date()  # what the weather service said before the start
+            for d in (day, day + timedelta(days=1)):
+                await forecast(d)
         elif args.upload:
             parts = {}
         control = build_control(cfg, prep.storage, prep.clock, bus=bus, job_parts=parts)

@@ -34,6 +34,7 @@ from hems.control.scenario import (
     capacity_table,
     horizon_end,
     plan_document,
+    planned_soc,
     power_at,
     remaining_requests,
     same_timeline,
@@ -321,7 +322,7 @@ class Control:
             log.exception("planning failed")
             self._event(now, "control.plan_failed", "warning", f"planning failed: {exc}")
             return
-        fields = schedules_from_plan(plan, scenario)
+        fields = schedules_from_plan(plan, scenario, battery["id"] if battery is not None else None)
         still = self.book.pending(self.clock.now())  # an appliance may have left meanwhile
         planned = [*to_plan, *([battery["id"]] if battery is not None else [])]
         for aid in planned:
@@ -362,15 +363,22 @@ class Control:
         return max(end, now + timedelta(hours=12))
 
     def _battery_due(self, now: datetime) -> None:
-        """A battery's plan running out (within the hour) asks for a new one, at most every 15 min."""
+        """A battery's plan running out (within the hour), or its charge 1.5 kWh away from the plan's,
+        asks for a new plan, at most every 15 min."""
         battery = self._battery()
         if battery is None:
             return
         s = self.book.schedules().get(battery["id"])
         ends = None if s is None else s.slot_start.timestamp() + 60 * s.slot_minutes * len(s.power_kw)
         recent = self._planned_at is not None and (now - self._planned_at).total_seconds() < 900
-        if not recent and not self._dirty and (ends is None or ends - now.timestamp() < 3600):
+        if recent or self._dirty:
+            return
+        if ends is None or ends - now.timestamp() < 3600:
             self.request_replan("the battery's plan runs out")
+            return
+        expected = planned_soc((self.plan or {}).get("plan"), now)
+        if expected is not None and abs(expected - battery["initial_kwh"]) > 1.5:
+            self.request_replan(f"battery at {battery['initial_kwh']:.1f} kWh, planned {expected:.1f} kWh")
 
     def _store_plan(
         self, now: datetime, plan: dict[str, Any] | None, scenario: dict[str, Any] | None = None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from hems.alerts.capacity import CapacityTracker, padded
+from hems.alerts.capacity import CapacityTracker, padded, step_index, top3_mean
 from hems.control.config import ApplianceConfig
 from hems.mqtt.payloads import ApplianceRequest, Schedule
 
@@ -155,7 +155,9 @@ def remaining_requests(requests: dict[str, ApplianceRequest], book: Any) -> dict
     return out
 
 
-def schedules_from_plan(plan: dict[str, Any], scenario: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def schedules_from_plan(
+    plan: dict[str, Any], scenario: dict[str, Any], battery_id: str | None = None
+) -> dict[str, dict[str, Any]]:
     """Schedule fields per appliance: ``start``, ``slot_start``, ``slot_minutes``, ``power_kw``.
 
     ``power_kw`` is cut after the last slot with power; ``start`` is the program's start (shiftable)
@@ -175,17 +177,26 @@ def schedules_from_plan(plan: dict[str, Any], scenario: dict[str, Any]) -> dict[
             first = next((i for i, p in enumerate(power) if p > 1e-6), None)
             start = None if first is None else t0 + timedelta(minutes=minutes * first)
         out[aid] = {"start": start, "slot_start": t0, "slot_minutes": minutes, "power_kw": power}
-    bat, bat_id = plan.get("battery"), (scenario.get("battery") or {}).get("id")
-    if bat and bat_id:  # the battery's set point: + charge, − discharge
+    bat, bat_id = plan.get("battery"), battery_id
+    if bat and bat_id:  # a battery aims at the plan's grid exchange (import +, export −) all horizon
+        grid = plan["grid"]
         power = [
-            round(float(c) - float(d), 4) for c, d in zip(bat["charge_kw"], bat["discharge_kw"], strict=True)
+            round(float(i) - float(e), 4) for i, e in zip(grid["import_kw"], grid["export_kw"], strict=True)
         ]
-        last = max((i for i, p in enumerate(power) if abs(p) > 1e-6), default=-1)
-        power = power[: last + 1]
-        first = next((i for i, p in enumerate(power) if abs(p) > 1e-6), None)
-        start = None if first is None else t0 + timedelta(minutes=minutes * first)
-        out[bat_id] = {"start": start, "slot_start": t0, "slot_minutes": minutes, "power_kw": power}
+        out[bat_id] = {"start": t0, "slot_start": t0, "slot_minutes": minutes, "power_kw": power}
     return out
+
+
+def planned_soc(plan: dict[str, Any] | None, t: datetime) -> float | None:
+    """The battery's planned charge at ``t`` (the end of the slot before), from a plan's JSON [kWh]."""
+    bat = (plan or {}).get("battery")
+    slots = (plan or {}).get("slots") or []
+    if not bat or not slots:
+        return None
+    t0 = datetime.fromisoformat(slots[0])
+    i = math.floor((t - t0).total_seconds() / (SLOT_MINUTES * 60))
+    soc = bat.get("soc_kwh") or []
+    return float(soc[i - 1]) if 1 <= i <= len(soc) else None
 
 
 def battery_table(cfg: ApplianceConfig, soc_kwh: float) -> dict[str, Any]:
@@ -211,7 +222,7 @@ def same_timeline(schedule: Schedule, fields: dict[str, Any], tolerance_kw: floa
     """True when ``fields`` plan the same power at the same instants as ``schedule`` (no new version)."""
 
     def timeline(t0: datetime, minutes: int, power: list[float]) -> dict[datetime, float]:
-        return {t0 + timedelta(minutes=minutes * i): p for i, p in enumerate(power) if p > tolerance_kw}
+        return {t0 + timedelta(minutes=minutes * i): p for i, p in enumerate(power) if abs(p) > tolerance_kw}
 
     a = timeline(schedule.slot_start, schedule.slot_minutes, schedule.power_kw)
     b = timeline(fields["slot_start"], fields["slot_minutes"], fields["power_kw"])
@@ -240,8 +251,19 @@ def flat_prices(price_per_kwh: float = 1.0) -> PriceFn:
     return prices
 
 
+#: within the month's present step the step's price rises in finer steps towards the next one, as a
+#: straight line from the month's present figure to the step's bound would (at most this many)
+FINE_STEPS = 4
+
+
 def capacity_table(tracker: CapacityTracker | None, now: datetime) -> dict[str, Any] | None:
-    """The scenario's ``[capacity_tariff]`` from the alert engine's tracker (None without steps)."""
+    """The scenario's ``[capacity_tariff]`` from the alert engine's tracker (None without steps).
+
+    The month's recorded peaks are padded in its first days (`padded`), and the step the month is
+    in now is cut into finer steps (one per kW of the month's figure, at most `FINE_STEPS`) whose
+    prices climb towards the next step's: the top-three rule makes one high day look free while the
+    other days are low, but the days to come are not known, so the box prices a higher month figure
+    as it would likely come to cost, and keeps its peaks down where that is cheap."""
     if tracker is None:
         return None
     proj = tracker.projection(now)
@@ -250,9 +272,20 @@ def capacity_table(tracker: CapacityTracker | None, now: datetime) -> dict[str, 
     others = [v for d, v in tracker.daily_peaks.items() if (d.year, d.month) == month and d != today]
     today_peak = max(tracker.daily_peaks.get(today, 0.0), proj.energy_so_far_kwh if proj else 0.0)
     others = padded(others, today_peak)  # the month's first days: the missing ones like the worst
+    bounds, prices = list(tracker.bounds), list(tracker.prices)
+    figure = top3_mean([*others, today_peak])
+    j = step_index(figure, bounds)
+    if j < len(bounds):
+        upper, gap = bounds[j], prices[j + 1] - prices[j]
+        fine = [float(k) for k in range(math.floor(figure) + 1, math.ceil(upper))]
+        if len(fine) > FINE_STEPS:
+            fine = [fine[round(i * (len(fine) - 1) / (FINE_STEPS - 1))] for i in range(FINE_STEPS)]
+        climb = [prices[j] + gap * (f - figure) / (upper - figure) for f in fine]
+        bounds = bounds[:j] + fine + bounds[j:]
+        prices = prices[: j + 1] + climb + prices[j + 1 :]
     return {
-        "step_upper_kw": tracker.bounds,
-        "step_price": tracker.prices,
+        "step_upper_kw": bounds,
+        "step_price": prices,
         "month_peaks_kw": others,
         "today_peak_kw": today_peak,
     }

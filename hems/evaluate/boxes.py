@@ -194,9 +194,9 @@ def solve_oracle(
         body = apps.get(f"{need.appliance}#{k}", {})
         start = datetime.fromisoformat(body["start"]) if body.get("start") else None
         out[need.key] = {"start": start, "slot_start": t0, "power_kw": list(body.get("power_kw", []))}
-    bat = result.get("battery")
-    if bat:
-        power = [c - d for c, d in zip(bat["charge_kw"], bat["discharge_kw"], strict=True)]
+    if result.get("battery"):  # the battery aims at the planned grid exchange (docs/control.md)
+        grid = result["grid"]
+        power = [i - e for i, e in zip(grid["import_kw"], grid["export_kw"], strict=True)]
         out["battery"] = {"start": None, "slot_start": t0, "power_kw": power}
     return out, result
 

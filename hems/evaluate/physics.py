@@ -92,6 +92,26 @@ class FastTwin:
             return 0.0
         return max(float(np.abs(p).max()) for p in self._phasors(k0, k1, powers, self.battery_w).values())
 
+    def _battery_steps(self, t0: datetime, t1: datetime, net: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The battery's power at each 10-s step of [t0, t1) [W] (+ charging): its aim (the set point's
+        grid exchange, or zero) against the house's net load, within its power; a full or empty
+        battery stops where its charge runs out (energy clipped over the interval)."""
+        battery = self.battery
+        assert battery is not None
+        battery.advance(t0)
+        target = 0.0 if battery.setpoint_kw is None else battery.setpoint_kw * 1000.0
+        limit = battery.max_kw * 1000.0
+        want = np.clip(target - net, -limit, limit)
+        charge_wh = float(np.dot(w, np.maximum(want, 0.0))) / 3600.0
+        discharge_wh = float(np.dot(w, np.maximum(-want, 0.0))) / 3600.0
+        room_wh = (battery.capacity_kwh - battery.soc_kwh) * 1000.0 / battery.efficiency
+        stored_wh = battery.soc_kwh * 1000.0 * battery.efficiency
+        c = min(1.0, room_wh / charge_wh) if charge_wh > 1e-9 else 1.0
+        d = min(1.0, stored_wh / discharge_wh) if discharge_wh > 1e-9 else 1.0
+        steps = np.where(want > 0, want * c, want * d)
+        battery.account(t1, charge_wh * c / 1000.0, discharge_wh * d / 1000.0)
+        return steps
+
     def integrate(self, t0: datetime, t1: datetime, powers: dict[str, float]) -> Interval:
         """Advance the house from ``t0`` to ``t1`` (one slot at most) at these appliance powers."""
         world = self.world
@@ -101,11 +121,11 @@ class FastTwin:
         base = world.base_total_w[k0:k1]
         pv = world.pv_w[k0:k1]
         load = sum(powers.values())
-        if self.battery is not None:
-            mean_net = float(np.dot(w, base + load - pv)) / seconds
-            self.battery_w = self.battery.power_w(t0, mean_net)
-            self.battery.advance(t1)
-        net = base + load + self.battery_w - pv
+        net = base + load - pv
+        if self.battery is not None:  # the inverter follows the meter every second: per 10-s step
+            battery = self._battery_steps(t0, t1, net, w)
+            net = net + battery
+            self.battery_w = float(np.dot(w, battery)) / seconds
         imp = float(np.dot(w, np.maximum(net, 0.0))) / 3600.0 / 1000.0
         exp = float(np.dot(w, np.maximum(-net, 0.0))) / 3600.0 / 1000.0
         i = int(a // STEPS_PER_SLOT)

@@ -111,10 +111,12 @@ class Runner:
 
         world, cfg = self.world, self.world.cfg
         publish_prices(self.storage, world.market, world.zone, world.start)
-        parts = simulated_jobs(cfg, self.storage, self.clock, world.market, None)
+        forecast = _forecaster(world, self.storage, self.clock)
+        first = world.days[0]
+        for day in (first, first + timedelta(days=1)):  # what the weather service said before the start
+            _store_forecast(world, self.storage, self.clock, day)
+        parts = simulated_jobs(cfg, self.storage, self.clock, world.market, forecast)
         parts["report"] = None
-        if world.clear_w:
-            parts["forecast"] = _forecast_job(world, self.storage, self.clock)
         self.control = build_control(
             cfg, self.storage, self.clock, planner=in_process_planner, bus=self.bus, job_parts=parts
         )
@@ -249,21 +251,21 @@ class Runner:
         return self.outcome
 
 
-def _forecast_job(world: World, storage: Storage, clock: ManualClock) -> Any:
-    """The simulated weather service's PV forecasts for today and tomorrow, as the forecast job stores
-    them (``forecast.pv.<date>``)."""
+def _store_forecast(world: World, storage: Storage, clock: ManualClock, day: Any) -> None:
+    """The simulated weather service's PV forecast for ``day``, as the forecast job stores it."""
     from hems.twin import pv_forecast_doc
 
-    async def run(fire: datetime) -> bool:
-        today = clock.now().astimezone(world.tz).date()
-        for day in (today, today + timedelta(days=1)):
-            key = f"forecast.pv.{day.isoformat()}"
-            if day in world.clear_w and storage.get_doc(key) is None:
-                doc = pv_forecast_doc(world.behaviour, world.cfg.site.timezone, day, world.clear_w[day])
-                storage.put_doc(key, doc, clock.now())
-        return True
+    key = f"forecast.pv.{day.isoformat()}"
+    if day in world.clear_w and storage.get_doc(key) is None:
+        doc = pv_forecast_doc(world.behaviour, world.cfg.site.timezone, day, world.clear_w[day])
+        storage.put_doc(key, doc, clock.now())
 
-    return run
+
+def _forecaster(world: World, storage: Storage, clock: ManualClock) -> Any:
+    async def forecast(day: Any) -> None:
+        _store_forecast(world, storage, clock, day)
+
+    return forecast
 
 
 async def run_strategy(world: World, name: str, db: Path | None, oracle: dict[str, Any] | None) -> Outcome:
