@@ -142,7 +142,7 @@ def build_scenario(
 
 def remaining_requests(requests: dict[str, ApplianceRequest], book: Any) -> dict[str, ApplianceRequest]:
     """Energy requests cut to what the appliance says it still needs (``remaining_kwh`` on its
-    ``state``); one that needs nothing more is left out."""
+    ``state``; at least a slot at its least power); one that needs nothing more is left out."""
     out = {}
     for aid, req in requests.items():
         state = book.entries[aid].state
@@ -150,7 +150,10 @@ def remaining_requests(requests: dict[str, ApplianceRequest], book: Any) -> dict
         if left is not None and req.energy_kwh is not None:
             if left <= 0.01:
                 continue
-            req = req.model_copy(update={"energy_kwh": min(req.energy_kwh, left)})
+            # a remainder too small to plan at the least power for a whole slot is planned as that
+            # slot's worth: the appliance stops when it has what it needs
+            least = req.min_kw * SLOT_MINUTES / 60.0
+            req = req.model_copy(update={"energy_kwh": min(req.energy_kwh, max(left, least))})
         out[aid] = req
     return out
 
