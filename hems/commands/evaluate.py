@@ -86,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
             cfg, first, args.days, seed=args.seed, zone=zone, strategies=strategies, db_dir=db_dir
         )
     except ValueError as exc:
-        raise UsageError(f"{args.config or '<defaults>'}: {exc}") from None
+        where = "" if str(exc).startswith("--") else f"{args.config or '<defaults>'}: "
+        raise UsageError(f"{where}{exc}") from None
     if args.png:
         from hems.evaluate.render import write_png
 

@@ -22,6 +22,7 @@ from typing import Any
 from hems.config import HemsConfig
 
 STRATEGIES = ("none", "rule", "hems", "oracle")
+MAX_ORACLE_SLOTS = 2976  #: the oracle's one MILP: 31 days of quarter-hours (the scenario allows 3000)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ def evaluate(
     from hems.evaluate.world import build_world
     from hems.twin import battery_of, twin_config
 
+    if "oracle" in strategies and days * 96 > MAX_ORACLE_SLOTS:
+        raise ValueError(
+            f"--days: the oracle plans at most {MAX_ORACLE_SLOTS // 96} days at once (one MILP); "
+            "give fewer days or leave the oracle out"
+        )
     cfg, notes = twin_config(cfg)
     zone = zone or cfg.tariff.bidding_zone
     cfg = cfg.model_copy(

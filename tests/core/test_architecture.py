@@ -43,7 +43,8 @@ def test_the_daemon_never_loads_heavy_libraries() -> None:
     """pvlib, pandas, pyomo and textual live in workers and other processes, not in the daemon."""
     code = (
         "import sys, hems.app, hems.daemon, hems.commands.run, hems.commands.demo, hems.control, "
-        "devices.simulated, devices.han.reader, devices.modbus.driver\n"
+        "hems.control.transport, hems.twin, hems.commands.evaluate, devices.simulated, "
+        "devices.appliances.agent, devices.han.reader, devices.modbus.driver\n"
         "heavy = {'pvlib', 'pandas', 'pyomo', 'textual', 'matplotlib', 'highspy'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
     )

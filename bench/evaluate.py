@@ -1,0 +1,137 @@
+"""Benchmark: what the box saves, and how fast the evaluation runs (by hand; prints a table).
+
+    python bench/evaluate.py [--seeds 1,2,3] [--days 30] [--cases january,july]
+
+The loop issue's targets, measured with `hems evaluate` (the same code as the command):
+
+- january: 30 January days from 2026-01-01, NO1, Elvia, a 3×25 A TN house with an EV, a water
+  heater, a dishwasher and a washing machine: hems captures ≥ 90 % of the oracle's savings over
+  none, saves more than rule, misses no deadline, has no more overload events than rule;
+- july: 30 July days from 2026-07-01, the same house with 8 kWp PV and a 10 kWh / 5 kW battery: the
+  same, and PV self-consumption up (hems over none);
+- 30 days × 4 strategies in ≤ 120 s wall time (the "s" column: world, oracle and all four runs).
+
+Other engineers share the CPU: the load average is printed with the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hems.config import parse_config  # noqa: E402
+from hems.evaluate import evaluate  # noqa: E402
+
+APPLIANCES = [
+    {"id": "dishwasher", "kind": "shiftable", "circuit": "dishwasher", "line": "L1"},
+    {"id": "washer", "kind": "shiftable", "circuit": "washer", "line": "L2"},
+    {
+        "id": "ev",
+        "kind": "energy",
+        "circuit": "ev-charger",
+        "line": "3P",
+        "sheddable": True,
+        "interruptible": True,
+        "shed_action": "limit",
+        "min_kw": 4.14,
+        "priority": 1,
+    },
+    {
+        "id": "water-heater",
+        "kind": "thermal",
+        "circuit": "water-heater",
+        "line": "L3",
+        "sheddable": True,
+        "interruptible": True,
+        "power_kw": 2.0,
+        "priority": 2,
+    },
+]
+HOUSE = {
+    "site": {"network": "TN", "voltage_v": 230, "main_fuse_a": 25},
+    "tariff": {"grid_company": "Elvia", "bidding_zone": "NO1"},
+}
+CASES: dict[str, tuple[date, dict[str, Any]]] = {
+    "january": (date(2026, 1, 1), {**HOUSE, "pv": {"array": []}, "appliance": APPLIANCES}),
+    "july": (
+        date(2026, 7, 1),
+        {
+            **HOUSE,
+            "pv": {"array": [{"name": "roof", "kwp": 8.0}], "weather": {"source": "none"}},
+            "appliance": [
+                *APPLIANCES,
+                {"id": "battery", "kind": "battery", "capacity_kwh": 10.0, "power_kw": 5.0},
+            ],
+        },
+    ),
+}
+NAMES = ("none", "rule", "hems", "oracle")
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--cases", default="january,july")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    command = f"python bench/evaluate.py --seeds {args.seeds} --days {args.days}"
+    print(f"# {command}   load average at start: {load()}")
+    head = (
+        f"{'case':<8} {'seed':>4} "
+        + " ".join(f"{n + ' ' + 'NOK':>11}" for n in NAMES)
+        + f" {'share':>7} {'>rule':>5} {'missed':>6} {'overl h/r':>9} {'PVsc n→h':>11} {'s':>6}"
+    )
+    print(head)
+    print("-" * len(head))
+    verdicts = []
+    for case in args.cases.split(","):
+        first, doc_cfg = CASES[case]
+        cfg = parse_config(doc_cfg)
+        for seed in seeds:
+            began = time.perf_counter()
+            doc, _ = evaluate(cfg, first, args.days, seed=seed, zone="NO1")
+            seconds = time.perf_counter() - began
+            s = doc["strategies"]
+            share = doc["hems_share_of_oracle_savings"]
+            beats_rule = s["hems"]["bill"]["total"] < s["rule"]["bill"]["total"]
+            missed = s["hems"]["deadlines_missed"]
+            over = (s["hems"]["overload_events"], s["rule"]["overload_events"])
+            pv = (s["none"]["pv_self_consumption_share"], s["hems"]["pv_self_consumption_share"])
+            pv_text = "—" if pv[0] is None else f"{pv[0]:.3f}→{pv[1]:.3f}"
+            print(
+                f"{case:<8} {seed:>4} "
+                + " ".join(f"{s[n]['bill']['total']:>11.2f}" for n in NAMES)
+                + f" {share * 100 if share is not None else float('nan'):>6.1f}%"
+                + f" {'yes' if beats_rule else 'no':>5}"
+                + f" {missed:>6} {over[0]:>4}/{over[1]:<4} {pv_text:>11} {seconds:>6.1f}",
+                flush=True,
+            )
+            ok = share is not None and share >= 0.9 and beats_rule and missed == 0 and over[0] <= over[1]
+            if pv[0] is not None:
+                ok = ok and pv[1] > pv[0]
+            verdicts.append((case, seed, ok, seconds))
+    print("-" * len(head))
+    for case, seed, ok, seconds in verdicts:
+        speed = "≤ 120 s" if seconds <= 120 else "> 120 s"
+        print(f"{case} seed {seed}: savings targets {'met' if ok else 'NOT met'}; {speed}")
+    print(f"load average at the end: {load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
