@@ -128,6 +128,7 @@ async def _simulate(
         for c in twin.circuits
     ]
     cfg = cfg.model_copy(update={"circuit": circuits, "meter": None})
+    runtime: str | None = None
     try:
         await twin.state(prep.start)  # warm the PV worker before the clock starts running
         devices = Devices(
@@ -137,18 +138,27 @@ async def _simulate(
         )
         real_cycle = cfg.site.cycle_seconds / args.speed if args.speed > 0 else 0.0
         printer = None if args.quiet else (lambda s: print(_line(s, tz), flush=False))
+        state = Path(args.state) if args.state else None
+        if state is None and cfg.api is not None:  # the API serves the live state from a file
+            runtime = tempfile.mkdtemp(
+                prefix="hems-demo-api-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None
+            )
+            state = Path(runtime) / "state.json"
         daemon = build_daemon(
             cfg,
             devices,
             prep.clock,
             storage=prep.storage,
             timeout_s=max(0.25, 0.8 * real_cycle),
-            state_file=Path(args.state) if args.state else None,
+            state_file=state,
             on_snapshot=printer,
+            config_path=args.config,
         )
         cycles = await run_until_signalled(daemon, start=prep.start, until=prep.until, stop_flag=stop_flag)
     finally:
         twin.close()
+        if runtime is not None:
+            shutil.rmtree(runtime, ignore_errors=True)
     sys.stdout.flush()
     print(f"hems demo: {cycles} cycles stored in {prep.db}", file=sys.stderr)
     return 0

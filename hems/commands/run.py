@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
         state_file.parent.mkdir(parents=True, exist_ok=True)
     except OSError:
         state_file = Path(cfg.storage.path).with_suffix(".state.json")
-    daemon = build_daemon(cfg, devices, clock, storage=storage, state_file=state_file)
+    daemon = build_daemon(
+        cfg, devices, clock, storage=storage, state_file=state_file, config_path=args.config
+    )
 
     async def main() -> None:
         await open_devices(devices)
