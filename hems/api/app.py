@@ -204,7 +204,7 @@ def create_app(ctx: ApiContext, feed: LiveFeed) -> FastAPI:
                     elif idle >= 15.0:
                         idle = 0.0
                         yield b": keep-alive\n\n"
-                    if await request.is_disconnected():
+                    if feed.closing or await request.is_disconnected():
                         return
                     before = feed.seq
                     await feed.wait(before, 1.0)

@@ -147,6 +147,7 @@ class LiveFeed:
         self._sig: tuple[int, int] | None = None
         self._body = json.dumps(live_document(None, None, currency, stale_s)).encode()
         self._changed: asyncio.Event | None = None
+        self.closing = False  #: set when the server stops: open streams end
 
     def refresh(self) -> None:
         """Re-read the file when it changed since the last look (a stat when it did not)."""

@@ -119,6 +119,7 @@ class ApiServer:
             self._failed = exc
 
     def stop(self, timeout_s: float = 5.0) -> None:
+        self.feed.closing = True  # open streams end within a second
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

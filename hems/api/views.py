@@ -113,6 +113,7 @@ def plan_view(doc: Any) -> dict[str, Any]:
                 "start": a.get("start") or (slots[on[0]] if on else None),
                 "end": (datetime.fromisoformat(slots[on[-1]]) + step).isoformat() if on else None,
                 "energy_kwh": round(sum(p or 0.0 for p in power) * step.total_seconds() / 3600, 3),
+                "continuous": bool(on) and on[-1] - on[0] + 1 == len(on),  #: one block, or in parts
                 "why": why,
                 "detail": _d(_d(explanation, "appliances"), aid) or None,
             }

@@ -31,7 +31,7 @@ const fmt = {
   money(x) { return x == null ? "—" : x.toFixed(2) + " " + currency; },
   time(iso) {
     if (!iso) return "—";
-    return new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", timeZone: tz })
+    return new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: tz })
       .format(new Date(iso));
   },
   day(iso) {
@@ -101,7 +101,8 @@ function renderPlan(plan) {
   const runs = $("plan-runs");
   runs.replaceChildren();
   for (const r of plan.runs) {
-    const when = r.start ? fmt.time(r.start) + (r.end ? "–" + fmt.time(r.end) : "") : "not planned";
+    let when = r.start ? fmt.time(r.start) + (r.end ? "–" + fmt.time(r.end) : "") : "not planned";
+    if (r.start && !r.continuous) when += " (in parts)";
     runs.append(el("li", {}, el("strong", {}, r.appliance), " " + when + " · " + r.energy_kwh.toFixed(1) + " kWh",
       el("span", { class: "why" }, r.why || "")));
   }
