@@ -25,6 +25,7 @@ from hems.api import views
 from hems.api.context import ApiContext, Unavailable
 from hems.api.live import LiveFeed
 from hems.api.tokens import ROLES, Token, TokenError
+from hems.storage.channels import unit_of
 
 STATIC = Path(__file__).parent / "static"
 PAGE_CSP = (
@@ -221,7 +222,7 @@ def create_app(ctx: ApiContext, feed: LiveFeed) -> FastAPI:
     def channels(token: Data) -> dict[str, Any]:
         names = ctx.read(lambda st: st.channels())
         return {
-            "channels": [{"name": c, "unit": views.unit_of(c)} for c in names],
+            "channels": [{"name": c, "unit": unit_of(c)} for c in names],
             "resolutions": list(views.MAX_SPAN),
         }
 

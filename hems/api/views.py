@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from hems.api.live import redact
 from hems.reports.periods import local_midnight
 from hems.storage import RESOLUTIONS
+from hems.storage.channels import unit_of
 
 #: the longest span one series request may cover at each resolution (bounds memory and time)
 MAX_SPAN = {
@@ -32,11 +33,6 @@ class ViewError(ValueError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
-
-
-def unit_of(channel: str) -> str:
-    field = channel.rsplit(".", 1)[-1]
-    return field.rsplit("_", 1)[-1] if "_" in field else ""
 
 
 def series_view(

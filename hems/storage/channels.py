@@ -40,3 +40,9 @@ def snapshot_values(snapshot: Snapshot) -> dict[str, float]:
         if state.p_w is not None:
             out[f"appliance.{aid}.p_w"] = float(state.p_w)
     return out
+
+
+def unit_of(channel: str) -> str:
+    """The unit suffix of a channel's field (``grid.p_import_w`` → ``w``; ``""`` when it has none)."""
+    field = channel.rsplit(".", 1)[-1]
+    return field.rsplit("_", 1)[-1] if "_" in field else ""
