@@ -66,11 +66,24 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def ensure_certificate(directory: Path, host: str, now: datetime | None = None) -> tuple[CertFiles, bool]:
-    """The certificate and key in ``directory``, made when missing; returns (files, made now)."""
+def ensure_certificate(directory: Path, host: str) -> tuple[CertFiles, bool]:
+    """The certificate and key in ``directory``, made when missing (in a spawned worker process, so
+    `cryptography` never stays in the daemon's memory); returns (files, made now)."""
     files = cert_files(directory)
     if files.cert.is_file() and files.key.is_file():
         return files, False
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(make_certificate, str(directory), host).result(timeout=120)
+    return files, True
+
+
+def make_certificate(directory: str | Path, host: str, now: datetime | None = None) -> CertFiles:
+    """Make a new key and self-signed certificate in ``directory`` (replacing any there)."""
+    directory = Path(directory)
+    files = cert_files(directory)
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -104,4 +117,4 @@ def ensure_certificate(directory: Path, host: str, now: datetime | None = None) 
         ),
     )
     files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return files, True
+    return files
