@@ -106,7 +106,7 @@ def _cap_kwh(household: HouseholdTariff, day: date) -> float | None:
     if scheme == "norgespris":
         np = norgespris(day, holiday_home=household.config.customer_group == "fritid")
         return np.cap_kwh_per_month if np else None
-    rule = stromstotte(day)
+    rule = stromstotte(day, holiday_home=household.config.customer_group == "fritid")
     return rule.cap_kwh_per_month if rule else None
 
 

@@ -28,6 +28,10 @@ from tariffs.grid import Company, GridTariff, find_company, tariff_on
 from tariffs.norway import Stromstotte, VatRegion, norgespris, public_charges, stromstotte
 from tariffs.series import PriceSeries
 
+NO_SUPPORT_FOR_HOLIDAY_HOMES = (
+    "holiday home (customer_group fritid): no strømstøtte (Forskrift om strømstønad § 3 a); "
+    "the whole spot price is paid"
+)
 CURRENCIES = {"NO": "NOK", "SE": "SEK", "DK": "DKK", "CH": "CHF", "GB": "GBP", "PL": "PLN"}
 
 
@@ -169,10 +173,13 @@ class HouseholdTariff:
                 _note(notes, f"public charges after the last known rate carried forward to {day}")
             if self.config.energy_tax_per_kwh is not None:
                 taxes = self.config.energy_tax_per_kwh
-            if self.config.support_scheme == "stromstotte":
+            holiday_home = self.config.customer_group == "fritid"
+            if self.config.support_scheme == "stromstotte" and holiday_home:
+                _note(notes, NO_SUPPORT_FOR_HOLIDAY_HOMES)
+            elif self.config.support_scheme == "stromstotte":
                 support = stromstotte(day)
             elif self.config.support_scheme == "norgespris":
-                np = norgespris(day, holiday_home=self.config.customer_group == "fritid")
+                np = norgespris(day, holiday_home=holiday_home)
                 if np is None:
                     _note(notes, f"Norgespris did not exist on {day}; spot price used")
                 else:

@@ -69,8 +69,11 @@ class Stromstotte:
         return -self.rate * max(0.0, hourly_spot_per_kwh - self.threshold_per_kwh)
 
 
-def stromstotte(day: date) -> Stromstotte | None:
-    """The strømstøtte rule on ``day`` (hourly basis since Sep 2023); None before it existed."""
+def stromstotte(day: date, holiday_home: bool = False) -> Stromstotte | None:
+    """The strømstøtte rule on ``day`` (hourly basis since Sep 2023); None before it existed, and
+    always None for a holiday home (Forskrift om strømstønad § 3 a: support is for homes only)."""
+    if holiday_home:
+        return None
     try:
         p, _ = _period("stromstotte", day)
     except LookupError:

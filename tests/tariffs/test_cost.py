@@ -173,3 +173,21 @@ def test_own_bands_for_any_country_and_export_compensation() -> None:
     exports = 24 * 0.5 * (0.1 - 0.01)
     assert bill.energy_cost == pytest.approx(imports - exports, abs=ORE)
     assert sum(bill.export_revenue) == pytest.approx(exports)
+
+
+def test_a_holiday_home_gets_no_strømstøtte() -> None:
+    # Forskrift om strømstønad § 3 a: support is for homes; a cabin (customer_group "fritid") pays
+    # the whole spot price. January 2026, 2 kWh every hour, spot 1.00 NOK: a home gets
+    # 0.9 x (1.00 - 0.77) = 0.207 NOK/kWh back (+ VAT), a cabin nothing.
+    start = datetime(2026, 1, 1, tzinfo=OSLO)
+    hours = 31 * 24
+    spot = PriceSeries(start, 60, [1.0] * hours)
+    energy = EnergySeries(start, 60, [2.0] * hours)
+    home = cost(elvia(), energy, spot)
+    cabin = cost(elvia(customer_group="fritid"), energy, spot)
+    assert cabin.energy_cost - home.energy_cost == pytest.approx(2 * hours * 0.207 * 1.25, abs=ORE)  # 385.02
+    assert any("no strømstøtte" in n and "§ 3 a" in n for n in cabin.notes)
+    assert not any("strømstøtte" in n for n in home.notes)
+    slots = day_slots(date(2026, 1, 15), "Europe/Oslo", 60)
+    prices = elvia(customer_group="fritid").slot_prices(slots, 60, spot)  # type: ignore[attr-defined]
+    assert set(prices.scheme_per_kwh) == {0.0}
