@@ -191,3 +191,25 @@ def test_a_holiday_home_gets_no_strømstøtte() -> None:
     slots = day_slots(date(2026, 1, 15), "Europe/Oslo", 60)
     prices = elvia(customer_group="fritid").slot_prices(slots, 60, spot)  # type: ignore[attr-defined]
     assert set(prices.scheme_per_kwh) == {0.0}
+
+
+def test_fjellnett_weights_each_hour_by_its_own_month() -> None:
+    # Fjellnett's published month weights: Jan 100, Feb 100, Mar 85, Apr 50, May 30, Jun-Aug 25,
+    # Sep 30, Oct 45, Nov 70, Dec 95 %. A year (Apr 2025 - Mar 2026) at 0 kWh with six 10 kWh hours:
+    # Sun 1 Mar 2026 (its week began on Mon 23 Feb, but the hour is a March hour: 85 %) → 8.5,
+    # 10 Dec → 9.5, 12 Nov → 7.0, 15 Oct → 4.5, 10 Sep → 3.0, 13 May → 3.0.
+    # Five highest weighted weekly peaks: (9.5 + 8.5 + 7.0 + 4.5 + 3.0) / 5 = 6.5 kW.
+    start = datetime(2025, 4, 1, tzinfo=OSLO)
+    end = datetime(2026, 4, 1, tzinfo=OSLO)
+    hours = int((end - start).total_seconds() // 3600)
+    values = [0.0] * hours
+    for peak in ((2026, 3, 1), (2025, 12, 10), (2025, 11, 12), (2025, 10, 15), (2025, 9, 10), (2025, 5, 13)):
+        at = datetime(*peak, 18, tzinfo=OSLO)
+        values[int((at - start).total_seconds() // 3600)] = 10.0
+    fjellnett = household_tariff(TariffConfig(grid_company="Fjellnett"))
+    bill = cost(fjellnett, EnergySeries(start, 60, values), None)
+    march = bill.months[-1]
+    assert (march.month, march.capacity_method) == ("2026-03", "FEM_VEKTET_ÅR")
+    assert march.capacity_figure == pytest.approx(6.5)
+    # Fjellnett 2026 (Jan-Jun): 2000 NOK/yr + 534 NOK/kW/yr, excl. VAT.
+    assert march.capacity_cost == pytest.approx((2000 + 534 * 6.5) / 12 * 1.25, abs=ORE)  # 569.90
