@@ -74,6 +74,7 @@ def _show(args: argparse.Namespace) -> int:
 
     from hems.config import HemsConfig, load_config
     from tariffs.cache import SpotDay, spot_for_day
+    from tariffs.exchange import ConfiguredRate
     from tariffs.household import household_tariff
     from tariffs.planning import day_inputs
     from tariffs.series import local_day_bounds
@@ -107,7 +108,7 @@ def _show(args: argparse.Namespace) -> int:
         from hems.storage import Storage
 
         storage = Storage.open(db_path)
-    rate = _Rate(tcfg, day, currency)
+    rate = ConfiguredRate(tcfg, day, currency)
     try:
         if args.prices:
             try:
@@ -148,35 +149,6 @@ def _show(args: argparse.Namespace) -> int:
     else:
         _print_table(out)
     return 0
-
-
-class _Rate:
-    """The EUR rate, looked up only when a price needs converting, and where it came from."""
-
-    def __init__(self, tcfg: Any, day: date, currency: str) -> None:
-        self.tcfg, self.day, self.currency = tcfg, day, currency
-        self.used: dict[str, Any] | None = None
-
-    def value(self) -> float:
-        if self.used is not None:
-            return float(self.used["currency_per_eur"])
-        rate, source = self.tcfg.currency_per_eur, "fixed ([tariff].currency_per_eur)"
-        if self.tcfg.exchange_rate == "norges_bank":
-            from tariffs.exchange import ExchangeRateError, get_norges_bank_rate
-
-            try:
-                rate = get_norges_bank_rate(
-                    self.day,
-                    "EUR",
-                    quote=self.currency,
-                    timeout_s=self.tcfg.entsoe_timeout_s,
-                    base_url=self.tcfg.norges_bank_url,
-                )
-                source = "norges_bank"
-            except ExchangeRateError as exc:
-                source = f"fixed ([tariff].currency_per_eur): {exc}"
-        self.used = {"currency_per_eur": rate, "source": source}
-        return float(rate)
 
 
 def _month_history(storage: Any, day: date, tz: str) -> Any:
