@@ -100,14 +100,14 @@ def slice_energy(energy: EnergySeries, start: datetime, end: datetime) -> Energy
 
 
 def _cap_kwh(household: HouseholdTariff, day: date) -> float | None:
-    scheme = household.config.support_scheme
-    if household.country != "NO" or scheme == "none":
-        return None
+    scheme = household.scheme_on(day)
     if scheme == "norgespris":
-        np = norgespris(day, holiday_home=household.config.customer_group == "fritid")
+        np = norgespris(day, holiday_home=household.holiday_home)
         return np.cap_kwh_per_month if np else None
-    rule = stromstotte(day, holiday_home=household.config.customer_group == "fritid")
-    return rule.cap_kwh_per_month if rule else None
+    if scheme == "stromstotte":
+        rule = stromstotte(day, holiday_home=household.holiday_home)
+        return rule.cap_kwh_per_month if rule else None
+    return None
 
 
 def cost(household: HouseholdTariff, energy: EnergySeries, spot: PriceSeries | None) -> Bill:

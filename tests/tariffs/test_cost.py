@@ -213,3 +213,33 @@ def test_fjellnett_weights_each_hour_by_its_own_month() -> None:
     assert march.capacity_figure == pytest.approx(6.5)
     # Fjellnett 2026 (Jan-Jun): 2000 NOK/yr + 534 NOK/kW/yr, excl. VAT.
     assert march.capacity_cost == pytest.approx((2000 + 534 * 6.5) / 12 * 1.25, abs=ORE)  # 569.90
+
+
+def test_norgespris_chosen_for_a_day_before_it_existed_bills_strømstøtte() -> None:
+    # Norgespris started 1 Oct 2025; on 30 Sep 2025 the household had strømstøtte (threshold 0.75).
+    # One Tuesday (working day: Elvia 2025 day/night bands), 1 kWh an hour at spot 1.25 NOK.
+    np_home = elvia(support_scheme="norgespris")
+    slots = day_slots(date(2025, 9, 30), "Europe/Oslo", 60)
+    spot = PriceSeries(slots[0], 60, [1.25] * 24)
+    prices = np_home.slot_prices(slots, 60, spot)  # type: ignore[attr-defined]
+    assert prices.scheme_per_kwh == pytest.approx([-0.9 * (1.25 - 0.75)] * 24)
+    bill = cost(np_home, EnergySeries(slots[0], 60, [1.0] * 24), spot)  # type: ignore[arg-type]
+    same = cost(elvia(), EnergySeries(slots[0], 60, [1.0] * 24), spot)  # type: ignore[arg-type]
+    assert bill.energy_cost == pytest.approx(same.energy_cost)
+    assert any("Norgespris started 2025-10-01" in n and "strømstøtte" in n for n in bill.notes)
+
+
+def test_years_past_the_known_rates_are_said_once_per_year() -> None:
+    # Strømstøtte's threshold is known for 2026 (0.77); the regulation runs to 2029 without one.
+    # The bill says that it carries 2026's figure forward, and that the charges are carried too.
+    start = datetime(2027, 3, 1, tzinfo=OSLO)
+    hours = 31 * 24
+    spot = PriceSeries(start, 60, [1.0] * hours)
+    bill = cost(elvia(), EnergySeries(start, 60, [1.0] * hours), spot)
+    support = [n for n in bill.notes if "strømstøtte threshold" in n]
+    assert support == ["2027: strømstøtte threshold not known; 2026's 0.77 NOK/kWh used"]
+    assert [n for n in bill.notes if "public charges" in n] == [
+        "2027: public charges not known; the last known rates (2026) used"
+    ]
+    after = cost(elvia(), EnergySeries(datetime(2030, 1, 7, tzinfo=OSLO), 60, [1.0] * 24), None)
+    assert any("strømstøtte ended 2029-12-31" in n for n in after.notes)
