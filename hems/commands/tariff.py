@@ -84,6 +84,12 @@ def _show(args: argparse.Namespace) -> int:
     tz, country = cfg.site.timezone, cfg.site.country
     updates: dict[str, Any] = {}
     if args.company:
+        from tariffs.grid import find_company
+
+        try:
+            find_company(args.company)
+        except ValueError as exc:
+            raise UsageError(f"--company: {exc}") from None
         updates["grid_company"] = args.company
     if args.zone:
         updates["bidding_zone"] = args.zone
