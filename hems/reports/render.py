@@ -118,6 +118,15 @@ def render_csv(report: Report) -> str:
     return buf.getvalue()
 
 
+def matplotlib_missing() -> str | None:
+    """Why ``--png`` cannot draw here (one line saying how to get matplotlib), or None."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return "--png needs matplotlib, which is not installed: python3 -m pip install matplotlib"
+    return None
+
+
 def write_png(report: Report, path: str | Path) -> None:
     """Two charts: energy over the period (hourly for a day, daily otherwise) and the circuits'
     consumption split by source."""

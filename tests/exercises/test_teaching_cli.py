@@ -227,3 +227,33 @@ def test_the_flags_module_imports_neither_pyomo_nor_matplotlib() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_readmes_install_brings_what_png_needs() -> None:
+    # README: `python3 -m pip install -e .` then `hems plan ... --png plan.png`: matplotlib must be a
+    # dependency of the package itself, not of an extra the README never names.
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert any(d.startswith("matplotlib") for d in pyproject["project"]["dependencies"])
+
+
+def test_png_without_matplotlib_says_how_to_get_it_in_one_line(
+    hems: Hems,
+    two_prices: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    target = tmp_path / "plan.png"
+    assert hems(["plan", str(two_prices), "--png", str(target)]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert (
+        err
+        == "hems: error: --png needs matplotlib, which is not installed: python3 -m pip install matplotlib"
+    )
+    assert captured.out == "" and not target.exists()

@@ -97,3 +97,22 @@ def test_export_csv_directory_and_espi(month_db, tmp_path: Path, capsys: pytest.
     assert b"http://naesb.org/espi" in xml.read_bytes()
     assert main([*common, "--format", "espi", "--resolution", "raw", "--out", str(xml)]) == 2
     assert "needs 15m, 1h or 1d" in capsys.readouterr().err
+
+
+def test_report_png_without_matplotlib_says_how_to_get_it(
+    month_db, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    path, _ = month_db
+    png = tmp_path / "day.png"
+    assert main(["report", "--db", str(path), "--period", "day", "--png", str(png)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err
+        == "hems: error: --png needs matplotlib, which is not installed: python3 -m pip install matplotlib"
+    )
+    assert not png.exists()
