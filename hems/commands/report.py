@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
             newest = st.last_time() or SystemClock().now()
             day = newest.astimezone(tz).date()
         report = build_report(st, args.period, day, tz, tariff=tariff)
+    if tariff is None:  # say so rather than leave the money out silently
+        report.extras["cost"] = {"not_computed": "no tariff (add --config FILE with a [tariff] section)"}
     if args.png:
         from hems.reports.render import write_png
 

@@ -177,8 +177,16 @@ def _month_history(storage: Any, day: date, tz: str) -> Any:
 
 
 def _document(household: Any, inputs: Any, spot: Any, zone: str, currency: str) -> dict[str, Any]:
+    from tariffs.describe import included
     from tariffs.grid import CREDIT
 
+    includes, left_out = included(
+        household,
+        inputs.day,
+        spot_missing=[inputs.day] if spot.prices is None and household.config.spot else [],
+        capacity="capacity steps",
+        fixed=False,
+    )
     grid = household.grid_tariff(inputs.day)
     p = inputs.prices
     r6 = lambda xs: [round(x, 6) for x in xs]  # noqa: E731
@@ -187,6 +195,9 @@ def _document(household: Any, inputs: Any, spot: Any, zone: str, currency: str) 
         "timezone": household.tz,
         "country": household.country,
         "currency": currency,
+        "vat_included": True,
+        "includes": includes,
+        "left_out": left_out,
         "zone": zone,
         "slot_minutes": inputs.slot_minutes,
         "spot_source": spot.source,
@@ -225,10 +236,15 @@ def _zone(tz: str) -> Any:
 
 
 def _print_table(doc: dict[str, Any]) -> None:
+    from hems.reports.render import money_words
+
     print(
         f"{doc['date']}  {doc['grid_company'] or '(no grid company)'}  zone {doc['zone']}  "
         f"spot: {doc['spot_source']}"
     )
+    print(f"prices in {doc['currency']}/kWh, VAT included (export: no VAT)")
+    for line in money_words({"includes": doc["includes"], "left_out": doc["left_out"]}):
+        print(line)
     print(f"{'slot':<26} {'import':>9} {'export':>9}  band")
     for t, imp, exp, band in zip(
         doc["slots"],
@@ -241,7 +257,8 @@ def _print_table(doc: dict[str, Any]) -> None:
     cap = doc["capacity_tariff"]
     if cap:
         print(
-            f"capacity steps (upper kW): {cap['step_upper_kw']}; {doc['currency']}/month: {cap['step_price']}"
+            f"capacity steps (upper kW): {cap['step_upper_kw']}; "
+            f"{doc['currency']}/month, VAT included: {cap['step_price']}"
         )
     for note in doc["notes"]:
         print(f"note: {note}")
