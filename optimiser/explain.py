@@ -22,12 +22,31 @@ def _cost(p: Problem, net: np.ndarray) -> float:
     return energy_cost(p, imp, exp) + capacity_cost(p, imp)[0]
 
 
+def _capacity(p: Problem, net: np.ndarray) -> tuple[float, list[int]]:
+    """The capacity cost of a net import [currency] and each month's step index."""
+    cost, months = capacity_cost(p, split_grid(net)[0])
+    return cost, [mc.step for mc in months]
+
+
+def step_label(p: Problem, step: int) -> str:
+    """The capacity step ``step`` in words: "5-10 kW", "above 100 kW"."""
+    uppers = p.capacity.step_upper_kw if p.capacity else ()
+    lower = uppers[step - 1] if 0 < step <= len(uppers) else 0.0
+    return f"{lower:g}-{uppers[step]:g} kW" if step < len(uppers) else f"above {lower:g} kW"
+
+
 def start_options(p: Problem, plan: Plan, app: Shiftable) -> list[dict[str, Any]]:
+    """Every start of ``app`` with what the plan would cost with it there, the rest kept as planned.
+
+    ``capacity_extra`` is what the start adds to the capacity cost beyond the chosen start's, and
+    ``capacity_step`` the step it lifts a month into (None when it keeps the chosen start's steps).
+    """
     own = plan.appliance_kw[app.id]
     net0 = net_kw(p, plan) - own
     cost0 = _cost(p, net0)
     amps0 = line_currents(p, plan)
     coef = p.line_coef(app.line)
+    ref_cost, ref_steps = _capacity(p, net0 + own)
     options = []
     for s in app.starts:
         kw = np.array([app.power_at(s, t) for t in range(p.n)])
@@ -36,7 +55,17 @@ def start_options(p: Problem, plan: Plan, app: Shiftable) -> list[dict[str, Any]
             for line, c in coef.items():
                 amps = amps0[line] - c * own + c * kw
                 fuse_ok &= bool(np.all(np.abs(amps) <= p.fuse_a + _TOL_A))
-        options.append({"slot": s, "cost": _cost(p, net0 + kw) - cost0, "fuse_ok": fuse_ok})
+        cap_cost, steps = _capacity(p, net0 + kw)
+        lifted = [b for a, b in zip(ref_steps, steps, strict=True) if b > a]
+        options.append(
+            {
+                "slot": s,
+                "cost": _cost(p, net0 + kw) - cost0,
+                "fuse_ok": fuse_ok,
+                "capacity_extra": cap_cost - ref_cost,
+                "capacity_step": step_label(p, max(lifted)) if lifted else None,
+            }
+        )
     return options
 
 
@@ -65,6 +94,8 @@ def _shiftable(p: Problem, plan: Plan, app: Shiftable) -> tuple[dict[str, Any], 
         text += " — the cheapest start given the rest of the plan"
     else:
         why = "would overload a fuse" if not cheapest["fuse_ok"] else "the rest of the plan makes room here"
+        if cheapest["capacity_step"]:
+            why = f"would lift the month into the capacity step {cheapest['capacity_step']}"
         text += f"; {_clock(p, cheapest['slot'])} would cost {cheapest['cost']:.2f} but {why}"
     if earliest["slot"] != start:
         text += (

@@ -233,8 +233,10 @@ def _alternatives(s: Solved) -> list[str]:
             out.append(f"  ({len(app.starts)} starts; the five cheapest, the earliest and the chosen one)")
         for o in options:
             mark = "  <- chosen" if o["slot"] == chosen else ""
-            fuse = "" if o["fuse_ok"] else "  (would overload the fuse)"
-            out.append(f"  start {clock(p, o['slot'])}: {_money(o['cost']):>8}{fuse}{mark}")
+            why = "" if o["fuse_ok"] else "  (would overload the fuse)"
+            if o["capacity_step"]:  # the reason a neighbouring start costs a month's step more
+                why += f"  (into capacity step {o['capacity_step']}: +{_money(o['capacity_extra'])})"
+            out.append(f"  start {clock(p, o['slot'])}: {_money(o['cost']):>8}{why}{mark}")
     return out
 
 

@@ -257,3 +257,18 @@ def test_png_without_matplotlib_says_how_to_get_it_in_one_line(
         == "hems: error: --png needs matplotlib, which is not installed: python3 -m pip install matplotlib"
     )
     assert captured.out == "" and not target.exists()
+
+
+def test_explain_names_the_capacity_step_when_it_makes_a_start_dear(
+    hems: Hems, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # norway_winter: the dishwasher at 20:00 would lift the month's capacity figure above 5 kW,
+    # into the next step (336 instead of 200 a month): that, not the energy, costs the extra 136.
+    day = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "norway_winter.toml"
+    assert hems(["plan", str(day), "--explain"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.strip()[:11]: line for line in out.splitlines() if line.startswith("     start ")}
+    dear = rows["start 20:00"]
+    assert "138.36" in dear and "(into capacity step 5-10 kW: +136.00)" in dear
+    assert "capacity step" not in rows["start 21:45"]  # the chosen start keeps the step
+    assert all(len(line) <= 80 for line in out.splitlines())
