@@ -14,7 +14,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimiser.evaluate import line_currents
-from optimiser.explain import start_options
+from optimiser.explain import PENALTY, broken_words, start_options
 from optimiser.model import build_model
 from optimiser.problem import Problem
 from optimiser.teach.session import Solved
@@ -277,12 +277,13 @@ def explain_model(s: Solved) -> str:
         "4. The solution",
         f"   status: {r['status']}: {_status_words(r)}",
         f"   cost: {_money(r['objective'])} = energy {_money(r['energy_cost'])} "
-        f"+ capacity {_money(r['capacity_cost'])}",
+        f"+ capacity {_money(r['capacity_cost'])}"
+        + (f" + {PENALTY} {_money(sum(x['cost'] for x in r['relaxed']))} (not money)" if r["relaxed"] else "")
+        + (f" + moved starts {_money(r['stability_cost'])}" if r.get("stability_cost") else ""),
     ]
     for item in r["relaxed"]:
         lines.append(
-            f"   RULE BROKEN {item['rule']}: by {item['amount']:g} {item['unit']} "
-            f"(penalty {item['cost']:.2f}); "
+            f"   RULE BROKEN {item['rule']}: {broken_words(item)} (penalty {item['cost']:.2f}); "
             "no plan could keep every rule."
         )
     if p.fuse_a is not None:

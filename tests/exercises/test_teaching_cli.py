@@ -272,3 +272,45 @@ def test_explain_names_the_capacity_step_when_it_makes_a_start_dear(
     assert "138.36" in dear and "(into capacity step 5-10 kW: +136.00)" in dear
     assert "capacity step" not in rows["start 21:45"]  # the chosen start keeps the step
     assert all(len(line) <= 80 for line in out.splitlines())
+
+
+def test_compare_does_not_contradict_itself_about_the_fuse(
+    hems: Hems, exercises_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The 16 A fuse keeps the two machines apart without any slot at its limit: the limits must not
+    # say "no fuse at its limit" right after "would overload the fuse".
+    ex = exercises_dir / "03-fuse-one-at-a-time"
+    assert hems(["plan", "--compare", str(ex / "no_fuse.toml"), str(ex / "scenario.toml")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "In B the old start 02:00 would overload the fuse." in out
+    assert "no fuse at its limit" not in out
+    assert (
+        "Limits in B: fuse: at most 12.6 A of 16 A (L1), no slot at the limit; it rules out "
+        "washing_machine at 02:00, dryer at 02:00 (they would overload it)." in out
+    )
+    assert "Limits in A: no fuse and no capacity tariff in this scenario." in out
+
+
+def test_a_relaxed_plan_says_the_fuse_is_over_its_limit_and_the_penalty_is_not_money(
+    hems: Hems, exercises_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ex = exercises_dir / "03-fuse-one-at-a-time"
+    six = _variant(tmp_path, ex / "scenario.toml", "fuse6.toml", "main_fuse_a = 16", "main_fuse_a = 6")
+    assert hems(["plan", "--compare", str(ex / "scenario.toml"), str(six)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "at its 6 A limit" not in out
+    assert "fuse L1: over its 6 A limit in 4 slot(s) from 01:00, up to 12.6 A: no plan could keep it." in out
+    assert "in B the rule fuse.L1 had to be broken: 6.61 A over its limit." in out
+    assert "objective: 9.88 -> 220879.44 (+220869.57; B's includes a penalty of 220869.57 for" in out
+    assert "money: 9.88 -> 9.88 (+0.00)" in out
+    assert hems(["plan", str(six), "--explain"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    headline = (
+        "cost: 220879.44 = energy 9.88 + capacity 0.00 + penalty for broken rules 220869.57 (not money)"
+    )
+    assert headline in out
+    assert "at its 6 A limit" not in out
+    assert hems(["plan", str(six)]) == 0
+    out = capsys.readouterr().out
+    assert "+ penalty for broken rules 220869.57 (not money)" in out
+    assert "RELAXED fuse.L1: 6.61 A over its limit" in out
