@@ -390,3 +390,33 @@ async def test_loads_the_box_paused_are_named_on_now(source: CannedSource, clock
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert "→ paused (load shedding): water-heater, ev" in screen_text(app)
+
+
+async def test_a_long_device_error_takes_one_line_of_the_alerts_panel(
+    source: CannedSource, clock: ManualClock
+) -> None:
+    # At 80 x 24 a device error of 150 characters wrapped over the whole "Active now" panel and
+    # hid the other alerts: each alert is one line there (cut with an ellipsis); the log keeps it all.
+    reason = (
+        "meter on /dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10KB9Q2-if00-port0: cannot open the port: "
+        "No such file or directory (retrying at 2026-01-15T12:00:35+00:00)"
+    )
+    state = state_doc(clock.now())
+    state["errors"] = {"grid": reason}
+    state["alerts"].insert(
+        0, {"time": "2026-01-15T11:59:00+00:00", "level": "warning", "kind": "device",
+            "message": f"device grid lost: {reason}"}  # fmt: skip
+    )
+    source.state = state
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key, panel, lines in (("a", "#alerts-active", 2), ("n", "#alerts", 3)):
+            await pilot.press(key)
+            await settle(pilot)
+            widget = app.screen.query_one(panel)
+            shown = widget.render_lines(widget.region.reset_offset.shrink(widget.styles.gutter))
+            text = ["".join(seg.text for seg in strip).rstrip() for strip in shown]
+            used = [t for t in text if t.strip()]
+            assert len(used) == lines, text
+            assert "device grid lost" in used[0] and used[0].endswith("…")
+            assert any("Heat pump at 94 %" in t for t in used)
