@@ -404,8 +404,13 @@ async def test_a_long_device_error_takes_one_line_of_the_alerts_panel(
     state = state_doc(clock.now())
     state["errors"] = {"grid": reason}
     state["alerts"].insert(
-        0, {"time": "2026-01-15T11:59:00+00:00", "level": "warning", "kind": "device",
-            "message": f"device grid lost: {reason}"}  # fmt: skip
+        0,
+        {
+            "time": "2026-01-15T11:59:00+00:00",
+            "level": "warning",
+            "kind": "device",
+            "message": f"device grid lost: {reason}",
+        },
     )
     source.state = state
     app = make_app(source, clock)
@@ -420,3 +425,40 @@ async def test_a_long_device_error_takes_one_line_of_the_alerts_panel(
             assert len(used) == lines, text
             assert "device grid lost" in used[0] and used[0].endswith("…")
             assert any("Heat pump at 94 %" in t for t in used)
+
+
+async def test_without_live_data_history_knows_the_circuits_and_jumps_to_a_date(
+    source: CannedSource, clock: ManualClock
+) -> None:
+    from datetime import date
+
+    source.state = None  # `hems tui --db FILE`: no daemon, only its database
+    known = [("kitchen", "kitchen"), ("heatpump", "heatpump")]
+    app = HemsApp(
+        source, clock, poll_seconds=3600, stored_seconds=3600, timezone="Europe/Oslo",
+        circuits=known, start_date=date(2026, 1, 10),
+    )  # fmt: skip
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, HistoryScreen)
+        text = screen_text(app)
+        assert "Sat 10 Jan 2026" in text and "no circuits" not in text
+        assert "heatpump" in text and "kitchen" in text
+        await pilot.press("g")  # go to a date
+        await settle(pilot)
+        for key in "2026-01-03":
+            await pilot.press(key)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.data.anchor == date(2026, 1, 3) and "Sat 03 Jan 2026" in screen_text(app)
+        await pilot.press("g")
+        await settle(pilot)
+        for key in "soon":
+            await pilot.press(key)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.data.anchor == date(2026, 1, 3)  # a date that is no date changes nothing ...
+        assert "expected a date YYYY-MM-DD" in screen_text(app)  # ... and says why
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, HistoryScreen)
