@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="DEVICE",
-        help="make a simulated device fail (for trying out alerts and backoff)",
+        help="make a simulated device fail (grid, pv or a circuit id; for trying out alerts and backoff)",
     )
 
 
@@ -202,11 +202,24 @@ def _with_dashboard(args: argparse.Namespace, cfg: HemsConfig, prep: _Prepared) 
     return 0
 
 
+def _check_fail(names: list[str], cfg: HemsConfig) -> None:
+    """``--fail`` must name a device the simulated household has (else nothing would ever fail)."""
+    from devices.simulated.layout import household_circuits
+
+    known = ["grid", "pv", *(c.id for c in household_circuits(cfg.site.network))]
+    for name in names:
+        if name not in known:
+            raise UsageError(
+                f"--fail: the simulated household has no device {name!r}; one of {', '.join(known)}"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.speed < 0:
         raise UsageError(f"--speed: expected a positive number (0: as fast as possible), got {args.speed}")
     cfg = load_config(args.config) if args.config else HemsConfig()
+    _check_fail(args.fail, cfg)
     prep = _prepare(args, cfg)
     try:
         if args.headless or not (sys.stdin.isatty() and sys.stdout.isatty()):

@@ -162,6 +162,13 @@ def test_bad_arguments_are_one_clear_line(tmp_path: Path) -> None:
     )
     bad = demo("--start", "15.01.2026", "--db", str(tmp_path / "y.db"))
     assert bad.returncode == 2 and "--start: expected a date as YYYY-MM-DD" in bad.stderr
+    # #14: a device the simulator does not have was accepted and nothing ever failed
+    bad = demo("--fail", "nonsense", "--headless", "--db", str(tmp_path / "z.db"))
+    assert bad.returncode == 2 and not (tmp_path / "z.db").exists()
+    assert bad.stderr.strip().startswith(
+        "hems: error: --fail: the simulated household has no device 'nonsense'; one of grid, pv, "
+    )
+    assert "water-heater" in bad.stderr and bad.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize("network", ["TN", "IT", "1P"])
