@@ -84,6 +84,28 @@ class _Prepared:
     start: datetime
     until: datetime | None
     clock: SimClock
+    lock: int | None = None  #: the locked file descriptor that keeps a second demo off this database
+
+
+def _lock(db: Path) -> int:
+    """Hold ``<db>.lock`` (a file descriptor, flock'ed) for as long as this demo runs: a second
+    `hems demo` on the same database is refused instead of resuming it while this one writes."""
+    import fcntl
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(db.with_name(db.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pid = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise UsageError(
+            f"--db: {db} is being written by another hems demo (pid {pid}); "
+            "stop it first or give another --db"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
 
 
 def _prepare(args: argparse.Namespace, cfg: HemsConfig) -> _Prepared:
@@ -91,6 +113,7 @@ def _prepare(args: argparse.Namespace, cfg: HemsConfig) -> _Prepared:
     db = Path(args.db) if args.db else default_db()
     until_delta = parse_duration(args.stop_after, "--stop-after") if args.stop_after else None
     day = parse_date(args.start, "--start") if args.start else SystemClock().now().astimezone(tz).date()
+    lock = _lock(db)
     storage = open_storage(db, cfg)
     last = storage.last_time()
     if last is not None:
@@ -99,7 +122,7 @@ def _prepare(args: argparse.Namespace, cfg: HemsConfig) -> _Prepared:
     else:
         start = datetime(day.year, day.month, day.day, tzinfo=tz)
     until = start + until_delta if until_delta else None
-    return _Prepared(db, storage, start, until, SimClock(start, args.speed))
+    return _Prepared(db, storage, start, until, SimClock(start, args.speed), lock)
 
 
 async def _simulate(
@@ -227,3 +250,5 @@ def run(args: argparse.Namespace) -> int:
         return _with_dashboard(args, cfg, prep)
     finally:
         prep.storage.close()
+        if prep.lock is not None:
+            os.close(prep.lock)
