@@ -64,8 +64,9 @@ def render_text(report: Report, currency: str = "NOK") -> str:
         if report.span.period != "day":
             lines.append(f"  {'mean (capacity-step figure)':<28}{report.capacity_basis_kw or 0:>7.2f} kW")
         lines.append("")
+    unmetered = [("(unmetered)", d["other"])] if round(d["other"]["kwh"], 2) else []  # not a rest of 0
     for title, rows in (
-        ("Circuit", [*d["circuits"].items(), ("(unmetered)", d["other"])] if d["circuits"] else []),
+        ("Circuit", [*d["circuits"].items(), *unmetered] if d["circuits"] else []),
         ("Appliance", list(d["appliances"].items())),
     ):
         if not rows:

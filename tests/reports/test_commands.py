@@ -151,3 +151,24 @@ def test_the_cost_says_what_it_includes_what_it_leaves_out_and_its_currency(
     assert (cost["currency"], cost["vat_included"]) == ("NOK", True)
     assert cost["left_out"] == ["spot price (none known for 2026-03-03)"]
     assert "strømstøtte" not in " ".join(cost["includes"])  # no spot price: no support either
+
+
+def test_an_unmetered_rest_of_nothing_is_not_listed(filler, tmp_path: Path, capsys) -> None:
+    # Every watt is on a metered circuit (a rest of rounding noise): the text used to list
+    # "(unmetered) 0.00 kWh ... 13 %", a share of nothing.
+    from datetime import date, datetime
+
+    def values(t: datetime) -> dict[str, float]:
+        heater = 1500.0 if t.hour < 6 else 0.0
+        pv = 800.0 if 10 <= t.hour < 14 else 0.0
+        kitchen = 400.0 + 0.01  # a hair more than the grid and PV give: the rest is ~0
+        net = heater + 400.0 - pv
+        return {"grid.p_import_w": max(net, 0), "grid.p_export_w": max(-net, 0), "pv.p_w": pv,
+                "circuit.heater.p_w": heater, "circuit.kitchen.p_w": kitchen}  # fmt: skip
+
+    db = tmp_path / "metered.db"
+    filler(db, date(2026, 3, 2), 1, 300, values)
+    assert main(["report", "--db", str(db), "--period", "day", "--date", "2026-03-02"]) == 0
+    out = capsys.readouterr().out
+    assert "heater" in out and "kitchen" in out
+    assert "(unmetered)" not in out
