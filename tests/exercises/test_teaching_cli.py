@@ -314,3 +314,11 @@ def test_a_relaxed_plan_says_the_fuse_is_over_its_limit_and_the_penalty_is_not_m
     out = capsys.readouterr().out
     assert "+ penalty for broken rules 220869.57 (not money)" in out
     assert "RELAXED fuse.L1: 6.61 A over its limit" in out
+
+
+def test_the_plots_fuse_line_sits_at_the_fuse(hems: Hems, capsys: pytest.CaptureFixture[str]) -> None:
+    # The fuse row was labelled 27.50 on the axis and "fuse 25 A" at its end.
+    day = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "norway_winter.toml"
+    assert hems(["plan", str(day), "--plot"]) == 0
+    fuse_rows = [line for line in capsys.readouterr().out.splitlines() if line.endswith("fuse 25 A")]
+    assert len(fuse_rows) == 1 and fuse_rows[0].startswith("  25.00|===")
