@@ -163,9 +163,13 @@ def text_chart(s: Solved, width: int = WIDTH) -> str:
     if p.battery is not None:
         legend.append("b battery charging")
     lines += _wrap_legend(legend, width)
+    penalty = sum(x["cost"] for x in r["relaxed"])
     lines.append(
         f"Cost {r['objective']:.2f} = energy {r['energy_cost']:.2f} + capacity {r['capacity_cost']:.2f}"
+        + (" + penalty" if penalty else "")
     )
+    if penalty:  # the relaxation's price is not money: say so on a line of its own (80 columns)
+        lines.append(f"  (penalty {penalty:.2f} for rules the plan had to break: not money)")
     return "\n".join(line[:width] for line in lines)
 
 

@@ -314,6 +314,10 @@ def test_a_relaxed_plan_says_the_fuse_is_over_its_limit_and_the_penalty_is_not_m
     out = capsys.readouterr().out
     assert "+ penalty for broken rules 220869.57 (not money)" in out
     assert "RELAXED fuse.L1: 6.61 A over its limit" in out
+    assert hems(["plan", str(six), "--plot"]) == 0
+    out = capsys.readouterr().out
+    assert "Cost 220879.44 = energy 9.88 + capacity 0.00 + penalty" in out
+    assert "(penalty 220869.57 for rules the plan had to break: not money)" in out
 
 
 def test_the_plots_fuse_line_sits_at_the_fuse(hems: Hems, capsys: pytest.CaptureFixture[str]) -> None:
