@@ -201,18 +201,29 @@ def _slot_table(s: Solved) -> list[str]:
     p, r = s.problem, s.result
     names = list(r["appliances"])
     tanks = [n for n in names if "stored_kwh" in r["appliances"][n]]
-    head = f"{'time':>5} {'price':>6} {'base':>5} {'PV':>5} " + " ".join(f"{n[:8]:>8}" for n in names)
+    fixed = 5 + 7 + 6 + 6 + 1 + 6 * len(tanks) + 14  # time, price, base, PV, tanks, import, export
+    widths = [max(8, len(n)) for n in names]
+    if fixed + sum(w + 1 for w in widths) > 77:  # too wide for 80 columns: shorten, and say how
+        widths = [8] * len(names)
+    heads = [n if len(n) <= w else n[: w - 1] + "~" for n, w in zip(names, widths, strict=True)]
+    head = f"{'time':>5} {'price':>6} {'base':>5} {'PV':>5} "
+    head += " ".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True))
     head += "".join(f" {'tank':>5}" for _ in tanks) + f" {'import':>6} {'export':>6}"
-    units = "      /kWh    kW    kW " + " ".join(f"{'kW':>8}" for _ in names)
+    units = "      /kWh    kW    kW " + " ".join(f"{'kW':>{w}}" for w in widths)
     out = [head, units + "".join(f" {'kWh':>5}" for _ in tanks) + "     kW     kW"]
     for t in range(p.n):
         row = f"{clock(p, t):>5} {p.import_price[t]:6.3f} {p.base_kw[t]:5.2f} {p.pv_kw[t]:5.2f} "
-        row += " ".join(f"{r['appliances'][n]['power_kw'][t]:8.2f}" for n in names)
+        row += " ".join(
+            f"{r['appliances'][n]['power_kw'][t]:{w}.2f}" for n, w in zip(names, widths, strict=True)
+        )
         row += "".join(f" {r['appliances'][n]['stored_kwh'][t]:5.2f}" for n in tanks)
         row += f" {r['grid']['import_kw'][t]:6.2f} {r['grid']['export_kw'][t]:6.2f}"
         out.append(row)
     if tanks:
         out.append("(tank: heat stored at the end of the slot)")
+    cut = [f"{h} = {n}" for h, n in zip(heads, names, strict=True) if h != n]
+    if cut:
+        out += textwrap.wrap(f"(columns: {', '.join(cut)})", 77)
     return out
 
 

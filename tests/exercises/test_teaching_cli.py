@@ -326,3 +326,25 @@ def test_the_plots_fuse_line_sits_at_the_fuse(hems: Hems, capsys: pytest.Capture
     assert hems(["plan", str(day), "--plot"]) == 0
     fuse_rows = [line for line in capsys.readouterr().out.splitlines() if line.endswith("fuse 25 A")]
     assert len(fuse_rows) == 1 and fuse_rows[0].startswith("  25.00|===")
+
+
+def test_explains_hourly_table_names_every_column_in_full(
+    hems: Hems, exercises_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The header cut names to 8 characters ("washing_"); a name that does not fit says so below.
+    assert hems(["plan", str(exercises_dir / "03-fuse-one-at-a-time" / "scenario.toml"), "--explain"]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.strip().startswith("time  price"))
+    assert header.split()[4:6] == ["washing_machine", "dryer"]
+    assert all(len(line) <= 80 for line in out.splitlines())
+
+
+def test_explains_hourly_table_says_what_a_shortened_column_is(
+    hems: Hems, exercises_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = exercises_dir / "03-fuse-one-at-a-time" / "scenario.toml"
+    long = _variant(tmp_path, source, "long.toml", 'id = "dryer"', 'id = "tumble_dryer_in_basement"')
+    assert hems(["plan", str(long), "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "(columns: washing~ = washing_machine, tumble_~ = tumble_dryer_in_basement)" in out
+    assert all(len(line) <= 80 for line in out.splitlines())
