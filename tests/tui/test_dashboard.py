@@ -291,7 +291,14 @@ async def test_history_shows_the_stored_bill_and_pv_forecast(
     source: CannedSource, clock: ManualClock
 ) -> None:
     source.docs["report.day.2026-01-14"] = {
-        "cost": {"currency": "NOK", "energy": 10.5, "capacity": 4.2, "fixed": 1.1, "total": 15.8}
+        "cost": {
+            "currency": "NOK",
+            "energy": 10.5,
+            "capacity": 4.2,
+            "fixed": 1.1,
+            "total": 15.8,
+            "left_out": ["spot price (none known for 2026-01-14)"],
+        }
     }
     day = datetime(2026, 1, 13, 23, 0, tzinfo=UTC)  # local midnight of the 14th
     source.docs["forecast.pv.2026-01-14"] = {
@@ -304,7 +311,11 @@ async def test_history_shows_the_stored_bill_and_pv_forecast(
         text = screen_text(app)
         assert "Day · Wed 14 Jan 2026" in text
         assert "Cost 15.80 NOK (energy 10.50, capacity 4.20, fixed 1.10)" in text
+        assert "without spot price" in text  # the stored bill says what it leaves out (#14 item 9)
         assert "PV fc/act 9.6 / 12.0 kWh" in text  # 400 W forecast vs 500 W measured, 24 h
+        await pilot.press("left")  # the 13th: no stored report, only the stored prices
+        await settle(pilot)
+        assert "energy only" in screen_text(app)
 
 
 async def test_event_kinds_of_the_control_loop_are_marked(source: CannedSource, clock: ManualClock) -> None:

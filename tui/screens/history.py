@@ -51,8 +51,11 @@ def totals_text(h: History | None, error: str | None) -> Text:
         out.append(f"{fmt_money(h.bill['total']):>12} {h.currency or ''}", style="bold")
         parts = [f"{k} {fmt_money(h.bill[k])}" for k in ("energy", "capacity", "fixed") if k in h.bill]
         out.append(f"  ({', '.join(parts)})\n" if parts else "\n", style="dim")
-    else:
-        out.append(f"{fmt_money(h.cost):>12}\n", style="bold")
+        if h.left_out:  # the bill says what it could not price
+            out.append(f"{'':<10}without {', '.join(h.left_out)}\n", style="dim")
+    else:  # from the stored prices: the energy alone, no capacity step or fixed fees
+        out.append(f"{fmt_money(h.cost):>12}", style="bold")
+        out.append("  energy only\n" if h.cost is not None else "\n", style="dim")
     out.append(f"{'PV fc/act':<10}", style="dim")
     if h.pv_forecast_kwh is None or h.pv_actual_kwh is None:
         out.append(f"{DASH:>12}")
