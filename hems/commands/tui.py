@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from hems.durations import parse_date
 from hems.errors import UsageError
 
 NAME = "tui"
@@ -53,7 +54,7 @@ def resolve(args: argparse.Namespace) -> Target:
     """Paths and time facts from ``--config`` (when given), overridden by ``--db``/``--state``."""
     db = Path(args.db) if args.db else None
     state = Path(args.state) if args.state else None
-    start_date = _date(getattr(args, "date", None))
+    start_date = parse_date(args.date, "--date") if getattr(args, "date", None) else None
     timezone, stale_after = None, timedelta(seconds=30)
     live = getattr(args, "live", "auto")
     if live == "mqtt" and not args.config:
@@ -90,15 +91,6 @@ def resolve(args: argparse.Namespace) -> Target:
     return Target(
         state or Path(DEFAULT_STATE), db, timezone, stale_after, circuits=circuits, start_date=start_date
     )
-
-
-def _date(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--date: expected YYYY-MM-DD, got {text!r}") from None
 
 
 def _from_database(db: Path) -> tuple[str | None, tuple[tuple[str, str], ...]]:

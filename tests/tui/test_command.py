@@ -110,4 +110,5 @@ def test_a_database_alone_gives_its_time_zone_and_its_circuits(tmp_path: Path) -
 
 def test_a_bad_start_date_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["tui", "--date", "10.01.2026"]) == 2
-    assert capsys.readouterr().err.strip() == "hems: error: --date: expected YYYY-MM-DD, got '10.01.2026'"
+    err = capsys.readouterr().err.strip()
+    assert err == "hems: error: --date: expected a date as YYYY-MM-DD, got '10.01.2026'"
