@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from hems.api.live import redact
 from hems.reports.periods import local_midnight
 from hems.storage import RESOLUTIONS
-from hems.storage.channels import unit_of
+from hems.storage.channels import as_stored, unit_of
 
 #: the longest span one series request may cover at each resolution (bounds memory and time)
 MAX_SPAN = {
@@ -59,7 +59,14 @@ def series_view(
         "start": start.isoformat(),
         "end": end.isoformat(),
         "points": [
-            {"time": p.time.isoformat(), "mean": p.mean, "min": p.min, "max": p.max, "n": p.n} for p in points
+            {
+                "time": p.time.isoformat(),
+                "mean": as_stored(p.mean, channel),
+                "min": as_stored(p.min, channel),
+                "max": as_stored(p.max, channel),
+                "n": p.n,
+            }
+            for p in points
         ],
     }
 

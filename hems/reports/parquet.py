@@ -3,7 +3,8 @@ and R read without knowing hems' storage format.
 
 One row per channel and slot: ``time`` (timestamp, UTC: the slot's start), ``channel`` (e.g.
 ``grid.p_import_w``), ``unit`` (the channel name's unit suffix: w, a, v, kwh, ...), ``mean``, ``min``,
-``max`` (in that unit) and ``n`` (the samples behind the slot). The file's metadata records the
+``max`` (in that unit, with the precision they were stored with) and ``n`` (the samples behind the
+slot). The file's metadata records the
 resolution and the household's time zone. Written one channel at a time, so memory stays at one
 channel's slots even for the raw 10-s samples.
 
@@ -20,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hems.reports.summary import StorageReader
-from hems.storage.channels import unit_of
+from hems.storage.channels import as_stored, unit_of
 
 
 class ParquetUnavailable(RuntimeError):
@@ -75,9 +76,9 @@ def export_parquet(
                     "time": pa.array([int(p.time.timestamp()) for p in points], pa.timestamp("s", tz="UTC")),
                     "channel": pa.DictionaryArray.from_arrays(pa.array([0] * k, pa.int32()), [channel]),
                     "unit": pa.DictionaryArray.from_arrays(pa.array([0] * k, pa.int8()), [unit_of(channel)]),
-                    "mean": pa.array([float(p.mean) for p in points], pa.float64()),
-                    "min": pa.array([float(p.min) for p in points], pa.float64()),
-                    "max": pa.array([float(p.max) for p in points], pa.float64()),
+                    "mean": pa.array([as_stored(p.mean, channel) for p in points], pa.float64()),
+                    "min": pa.array([as_stored(p.min, channel) for p in points], pa.float64()),
+                    "max": pa.array([as_stored(p.max, channel) for p in points], pa.float64()),
                     "n": pa.array([int(p.n) for p in points], pa.uint32()),
                 },
                 schema=schema,

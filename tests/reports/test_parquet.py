@@ -11,6 +11,7 @@ import pytest
 
 from hems.cli import main
 from hems.storage import Storage
+from hems.storage.channels import as_stored
 
 pq = pytest.importorskip("pyarrow.parquet")
 
@@ -33,7 +34,9 @@ def test_parquet_equals_the_storage_read_api(
         for channel in st.channels():
             want = st.series(channel, start, end, "15m")
             got = [r for r in rows if r["channel"] == channel]
-            assert [(r["time"], r["mean"], r["n"]) for r in got] == [(p.time, p.mean, p.n) for p in want]
+            assert [(r["time"], r["n"]) for r in got] == [(p.time, p.n) for p in want]
+            assert [r["mean"] for r in got] == [as_stored(p.mean, channel) for p in want]
+            assert [r["mean"] for r in got] == pytest.approx([p.mean for p in want], rel=1e-6)
     imp = [r for r in rows if r["channel"] == "grid.p_import_w"]
     assert len(imp) == 47 * 4 and {r["unit"] for r in imp} == {"w"}
 
