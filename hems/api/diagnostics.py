@@ -14,7 +14,7 @@ from typing import Any
 
 from hems import __version__
 from hems.api.context import ApiContext
-from hems.api.live import _dict
+from hems.api.live import _dict, parse_instant
 from hems.api.tokens import ROLES
 
 
@@ -106,16 +106,10 @@ def _scrub(message: str, cfg: Any) -> str:
 
 def diagnostics(ctx: ApiContext, state: dict[str, Any] | None) -> dict[str, Any]:
     """Versions, the daemon's freshness and each device's trouble, the database, disk and API."""
-    from datetime import datetime
-
     now = ctx.now()
     t = state.get("time") if isinstance(state, dict) else None
-    age = None
-    if isinstance(t, str):
-        try:
-            age = round((now - datetime.fromisoformat(t)).total_seconds(), 1)
-        except (TypeError, ValueError):
-            age = None
+    when = parse_instant(t)
+    age = None if when is None else round((now - when).total_seconds(), 1)
     db: dict[str, Any] = {"path": str(ctx.db_path)}
     try:
         db["size_bytes"] = os.path.getsize(ctx.db_path)

@@ -46,7 +46,8 @@ def _dict(obj: Any, key: str) -> dict[str, Any]:
     return v if isinstance(v, dict) else {}
 
 
-def _time(value: Any) -> datetime | None:
+def parse_instant(value: Any) -> datetime | None:
+    """An ISO-8601 instant with an offset, or None (naive or malformed times are not trusted)."""
     if not isinstance(value, str):
         return None
     try:
@@ -81,7 +82,7 @@ def now_block(state: dict[str, Any], now: datetime | None, currency: str, stale_
             lines.append({"line": ln, "i_a": amps, "load": None if load is None else round(load, 4)})
             if load is not None:
                 loads.append(round(load, 4))
-    t = _time(state.get("time"))
+    t = parse_instant(state.get("time"))
     age = (now - t).total_seconds() if now is not None and t is not None else None
     info = _dict(state, "circuit_info")
     circuits = []
