@@ -141,10 +141,16 @@ class ApiHook:
         assert config.api is not None
         self.ctx = ApiContext(config, config.api, Path(state_path), Path(db_path), now, config_path)
         self.server = ApiServer(self.ctx)
+        self._starting: asyncio.Future[None] | None = None
 
     async def start(self) -> None:
+        """Start serving in the background: the daemon's first cycle does not wait for FastAPI's
+        import or the certificate (made on the very first start)."""
+        self._starting = asyncio.ensure_future(asyncio.to_thread(self._start))
+
+    def _start(self) -> None:
         try:
-            await asyncio.to_thread(self.server.start)
+            self.server.start()
         except Exception as exc:  # a busy port must not keep the box from reading its meters
             log.error("%s; the daemon runs on without it", exc)
 
@@ -152,4 +158,6 @@ class ApiHook:
         return None
 
     async def stop(self) -> None:
+        if self._starting is not None:
+            await self._starting
         await asyncio.to_thread(self.server.stop)

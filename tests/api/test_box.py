@@ -182,3 +182,26 @@ def test_the_api_room_depends_only_on_hems_and_tariffs() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 roots.add(node.module.split(".")[0])
         assert not roots & {"tui", "devices", "optimiser"}, path
+
+
+def test_a_busy_port_leaves_the_daemon_running(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        cfg = _config(tmp_path, taken.getsockname()[1])
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        cmd = [sys.executable, "-m", "hems", "demo", "--headless", "--quiet", "--config", str(cfg)]
+        cmd += [
+            "--db",
+            str(tmp_path / "hems.db"),
+            "--speed",
+            "0",
+            "--stop-after",
+            "30m",
+            "--start",
+            "2026-01-15",
+        ]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "the daemon runs on without it" in done.stderr
+    assert "hems demo: 180 cycles stored" in done.stderr
