@@ -75,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="DEVICE",
-        help="make a simulated device fail (for trying out alerts and backoff)",
+        help="make a simulated device fail (grid, pv or a circuit id; for trying out alerts and backoff)",
     )
 
 
@@ -103,6 +103,28 @@ class _Prepared:
     until: datetime | None
     clock: SimClock
     fresh: bool = True  #: a new database (its first day is the staged one)
+    lock: int | None = None  #: the locked file descriptor that keeps a second demo off this database
+
+
+def _lock(db: Path) -> int:
+    """Hold ``<db>.lock`` (a file descriptor, flock'ed) for as long as this demo runs: a second
+    `hems demo` on the same database is refused instead of resuming it while this one writes."""
+    import fcntl
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(db.with_name(db.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pid = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise UsageError(
+            f"--db: {db} is being written by another hems demo (pid {pid}); "
+            "stop it first or give another --db"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
 
 
 def _broker(text: str | None) -> tuple[str, int] | None:
@@ -119,6 +141,7 @@ def _prepare(args: argparse.Namespace, cfg: HemsConfig) -> _Prepared:
     db = Path(args.db) if args.db else default_db()
     until_delta = parse_duration(args.stop_after, "--stop-after") if args.stop_after else None
     day = parse_date(args.start, "--start") if args.start else SystemClock().now().astimezone(tz).date()
+    lock = _lock(db)
     storage = open_storage(db, cfg)
     storage.mark_simulated("hems demo")
     last = storage.last_time()
@@ -128,7 +151,7 @@ def _prepare(args: argparse.Namespace, cfg: HemsConfig) -> _Prepared:
     else:
         start = datetime(day.year, day.month, day.day, tzinfo=tz)
     until = start + until_delta if until_delta else None
-    return _Prepared(db, storage, start, until, SimClock(start, args.speed), fresh=last is None)
+    return _Prepared(db, storage, start, until, SimClock(start, args.speed), fresh=last is None, lock=lock)
 
 
 async def _simulate(
@@ -156,6 +179,7 @@ async def _simulate(
     )
     broker = _broker(args.mqtt)
     bus = None if broker else LocalBus()
+    runtime: str | None = None
     try:
         connect_appliances(twin, cfg, bus=bus, mqtt=broker)
         market = simulated_market(cfg, args.seed)
@@ -178,21 +202,30 @@ async def _simulate(
         )
         real_cycle = cfg.site.cycle_seconds / args.speed if args.speed > 0 else 0.0
         printer = None if args.quiet else (lambda s: print(_line(s, tz), flush=False))
+        state = Path(args.state) if args.state else None
+        if state is None and cfg.api is not None:  # the API serves the live state from a file
+            runtime = tempfile.mkdtemp(
+                prefix="hems-demo-api-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None
+            )
+            state = Path(runtime) / "state.json"
         daemon = build_daemon(
             cfg,
             devices,
             prep.clock,
             storage=prep.storage,
             timeout_s=max(0.25, 0.8 * real_cycle),
-            state_file=Path(args.state) if args.state else None,
+            state_file=state,
             hooks=[control],
             on_snapshot=printer,
+            config_path=args.config,
         )
         cycles = await run_until_signalled(daemon, start=prep.start, until=prep.until, stop_flag=stop_flag)
     finally:
         for agent in twin.agents.values():
             agent.disconnect(clean=True)
         twin.close()
+        if runtime is not None:
+            shutil.rmtree(runtime, ignore_errors=True)
     sys.stdout.flush()
     print(f"hems demo: {cycles} cycles stored in {prep.db}", file=sys.stderr)
     return 0
@@ -246,6 +279,18 @@ def _with_dashboard(args: argparse.Namespace, cfg: HemsConfig, prep: _Prepared) 
     return 0
 
 
+def _check_fail(names: list[str], cfg: HemsConfig) -> None:
+    """``--fail`` must name a device the simulated household has (else nothing would ever fail)."""
+    from devices.simulated.layout import household_circuits
+
+    known = ["grid", "pv", *(c.id for c in household_circuits(cfg.site.network))]
+    for name in names:
+        if name not in known:
+            raise UsageError(
+                f"--fail: the simulated household has no device {name!r}; one of {', '.join(known)}"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.speed < 0:
@@ -253,6 +298,7 @@ def run(args: argparse.Namespace) -> int:
     from hems.twin import twin_config
 
     cfg = load_config(args.config) if args.config else HemsConfig()
+    _check_fail(args.fail, cfg)
     _broker(args.mqtt)  # a malformed --mqtt is an error before anything starts
     cfg, notes = twin_config(cfg)
     if args.mqtt:
@@ -274,3 +320,5 @@ def run(args: argparse.Namespace) -> int:
         return _with_dashboard(args, cfg, prep)
     finally:
         prep.storage.close()
+        if prep.lock is not None:
+            os.close(prep.lock)

@@ -2,9 +2,10 @@
 
 Runs at 13:00 Brussels time (results are out ~12:55 CET) and returns False while tomorrow's prices
 are missing, so `hems.jobs` retries it every 10 minutes. Prices come from ENTSO-E when
-``[tariff].entsoe_token`` is set (tariffs/spot.py) and land in the database's price cache, which the
-planner reads (hems/control/inputs.py). Only the HTTP request runs in a worker thread; the cache is
-read and written on the daemon's loop under the storage lock.
+``[tariff].entsoe_token`` is set (tariffs/spot.py), converted at the rate ``[tariff].exchange_rate``
+names (Norges Bank's for the delivery day, or the fixed ``currency_per_eur``), and land in the
+database's price cache, which the planner reads (hems/control/inputs.py). Only the HTTP request
+runs in a worker thread; the cache is read and written on the daemon's loop under the storage lock.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def prices_job(config: HemsConfig, storage: Any, fetch: Any = None) -> JobFunc:
     """A `hems.jobs.JobFunc` for ``standard_jobs(fetch_prices=...)``; ``fetch(start, end)`` replaces
     the configured ENTSO-E fetcher (``hems demo``: the simulated market)."""
     from hems.storage.price_cache import SqlitePriceCache
+    from tariffs.exchange import ConfiguredRate
     from tariffs.household import household_tariff
     from tariffs.series import local_day_bounds
     from tariffs.spot import PriceError, configured_fetcher
@@ -33,8 +35,7 @@ def prices_job(config: HemsConfig, storage: Any, fetch: Any = None) -> JobFunc:
     site, tcfg = config.site, config.tariff
     cache = SqlitePriceCache(storage.connection)
     currency = household_tariff(tcfg, country=site.country, tz=site.timezone).currency
-    if fetch is None:
-        fetch = configured_fetcher(tcfg, currency)
+    given = fetch
 
     async def run(fire: datetime) -> bool:
         day = (fire.astimezone(ZoneInfo(site.timezone)) + timedelta(days=1)).date()
@@ -42,6 +43,8 @@ def prices_job(config: HemsConfig, storage: Any, fetch: Any = None) -> JobFunc:
         with storage.lock:
             if cache.get(tcfg.bidding_zone, start, end) is not None:
                 return True
+        rate = ConfiguredRate(tcfg, day, currency)  # [tariff].exchange_rate, for the delivery day
+        fetch = given if given is not None else configured_fetcher(tcfg, currency, rate.value)
         if fetch is None:
             log.info("no [tariff].entsoe_token: %s is planned on cached or last known prices", day)
             return True
@@ -55,7 +58,9 @@ def prices_job(config: HemsConfig, storage: Any, fetch: Any = None) -> JobFunc:
             return False
         with storage.lock:
             cache.put(tcfg.bidding_zone, got)
-        log.info("day-ahead prices for %s stored (%s)", day, tcfg.bidding_zone)
+        used = rate.used if given is None else None
+        how = f", {used['currency_per_eur']:g} {currency}/EUR ({used['source']})" if used else ""
+        log.info("day-ahead prices for %s stored (%s%s)", day, tcfg.bidding_zone, how)
         return True
 
     return run

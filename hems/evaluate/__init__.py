@@ -36,9 +36,12 @@ def evaluate(
     zone: str | None = None,
     strategies: tuple[str, ...] = STRATEGIES,
     db_dir: Path | None = None,
+    parallel: bool = True,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run ``strategies`` over ``days`` local days from ``first``; (the contract's JSON document, the
-    `metrics.Result` per strategy). ``cfg`` is made ready for the twin (`hems.twin.twin_config`)."""
+    `metrics.Result` per strategy). ``cfg`` is made ready for the twin (`hems.twin.twin_config`).
+    With ``parallel`` the hems box runs in a second process beside the others (same inputs: the
+    world is a function of the configuration, the period and the seed)."""
     from hems.evaluate.boxes import solve_oracle
     from hems.evaluate.metrics import result, share_of_oracle_savings
     from hems.evaluate.run import run_strategy
@@ -55,6 +58,15 @@ def evaluate(
     cfg = cfg.model_copy(
         update={"tariff": cfg.tariff.model_copy(update={"bidding_zone": zone}), "mqtt": None}
     )
+    pool, pending = None, None
+    if parallel and "hems" in strategies and len(strategies) > 1:
+        # the hems box (the slowest) in a second process, the others here: the machine has 2 cores
+        import concurrent.futures
+        import multiprocessing
+
+        pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        db = db_dir / "hems.db" if db_dir is not None else None
+        pending = pool.submit(_solo, cfg.model_dump(mode="json"), first, days, seed, zone, "hems", db)
     world = build_world(cfg, first, days, seed, zone)
     oracle = None
     if "oracle" in strategies:
@@ -66,11 +78,20 @@ def evaluate(
                 f"the oracle's plan is {solved['status']} (gap {solved.get('mip_gap')}): not proven best"
             )
     results = {}
-    for name in strategies:
-        began = time.perf_counter()
-        db = db_dir / f"{name}.db" if db_dir is not None else None
-        outcome = asyncio.run(run_strategy(world, name, db, oracle))
-        results[name] = result(world, outcome, time.perf_counter() - began)
+    try:
+        for name in strategies:
+            if name == "hems" and pending is not None:
+                continue
+            began = time.perf_counter()
+            db = db_dir / f"{name}.db" if db_dir is not None else None
+            outcome = asyncio.run(run_strategy(world, name, db, oracle))
+            results[name] = result(world, outcome, time.perf_counter() - began)
+        if pending is not None:
+            results["hems"] = pending.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    results = {name: results[name] for name in strategies}
     doc = {
         "period": {"start": first.isoformat(), "days": days, "zone": zone, "seed": seed},
         "strategies": {name: r.to_json() for name, r in results.items()},
@@ -79,6 +100,22 @@ def evaluate(
     if notes:
         doc["notes"] = notes
     return doc, {"world": world, "results": results}
+
+
+def _solo(
+    cfg_doc: dict[str, Any], first: date, days: int, seed: int, zone: str, name: str, db: Path | None
+) -> Any:
+    """One strategy in a worker process: its own world (the same inputs), its run, its figures."""
+    from hems.evaluate.metrics import result
+    from hems.evaluate.run import run_strategy
+    from hems.evaluate.world import build_world
+
+    logging.getLogger("hems.control").setLevel(logging.ERROR)
+    cfg = HemsConfig.model_validate(cfg_doc)
+    began = time.perf_counter()
+    world = build_world(cfg, first, days, seed, zone)
+    outcome = asyncio.run(run_strategy(world, name, db, None))
+    return result(world, outcome, time.perf_counter() - began)
 
 
 def _round(x: float | None) -> float | None:
