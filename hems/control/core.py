@@ -163,6 +163,7 @@ class Control(Planning):
         if self._dirty and (self._plan_task is None or self._plan_task.done()):
             self._dirty = False
             self._plan_task = asyncio.create_task(self._replan(now))
+            self._plan_task.add_done_callback(_log_failure)
         for schedule in self.book.due_resend(now, self.resend_s):
             aid = next(a for a, s in self.book.schedules().items() if s is schedule)
             self._send_schedule(aid, schedule, now)
@@ -351,3 +352,9 @@ class Control(Planning):
             action()
         except Exception:
             log.exception("could not %s", what)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    """A re-plan that broke is said out loud (and the next one tries again), never swallowed."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("re-plan failed", exc_info=task.exception())

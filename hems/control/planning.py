@@ -94,8 +94,8 @@ class Planning:
             kept = self._kept if self._kept is not None and self._kept[1] > now else None
             self._store_plan(now, *(kept[0] if kept else (None, None)))
             return
-        capacity = capacity_table(self.engine.capacity, self.clock.now())
         try:
+            capacity = capacity_table(self.engine.capacity, self.clock.now())
             scenario = build_scenario(
                 now,
                 to_plan,

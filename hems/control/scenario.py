@@ -257,6 +257,9 @@ def flat_prices(price_per_kwh: float = 1.0) -> PriceFn:
 #: within the month's present step the step's price rises in finer steps towards the next one, as a
 #: straight line from the month's present figure to the step's bound would (at most this many)
 FINE_STEPS = 4
+#: the plan keeps the month's figure this far below each step's bound: forecasts err, and a figure a
+#: hair over a bound costs the whole next step [kW]
+CAPACITY_MARGIN_KW = 0.25
 
 
 def capacity_table(tracker: CapacityTracker | None, now: datetime) -> dict[str, Any] | None:
@@ -286,8 +289,14 @@ def capacity_table(tracker: CapacityTracker | None, now: datetime) -> dict[str, 
         climb = [prices[j] + gap * (f - figure) / (upper - figure) for f in fine]
         bounds = bounds[:j] + fine + bounds[j:]
         prices = prices[: j + 1] + climb + prices[j + 1 :]
+    # a margin below each bound ahead of the month's figure (no further down than the figure itself:
+    # a figure exactly on a bound may bill the step above); bounds it is past stay as they are
+    shaved: list[float] = []
+    for b in bounds:
+        bound = max(b - CAPACITY_MARGIN_KW, min(figure + 0.01, b)) if b > figure else b
+        shaved.append(max(bound, shaved[-1]) if shaved else bound)
     return {
-        "step_upper_kw": bounds,
+        "step_upper_kw": shaved,
         "step_price": prices,
         "month_peaks_kw": others,
         "today_peak_kw": today_peak,

@@ -92,6 +92,8 @@ def evaluate(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     results = {name: results[name] for name in strategies}
+    if "hems" in results and results["hems"].plans == 0 and results["hems"].runs_requested:
+        notes.append("the hems box made no plan at all (its log says why): its figures are the fallback's")
     doc = {
         "period": {"start": first.isoformat(), "days": days, "zone": zone, "seed": seed},
         "strategies": {name: r.to_json() for name, r in results.items()},

@@ -163,7 +163,7 @@ def test_the_json_is_the_contract(three_seeds: list[dict[str, Any]]) -> None:
         )
 
 
-def test_evaluation_databases_are_read_by_hems_report(tmp_path: Path) -> None:
+def test_evaluation_databases_are_read_by_hems_report_and_export(tmp_path: Path) -> None:
     out = tmp_path / "dbs"
     cmd = [sys.executable, "-m", "hems", "evaluate", "--start", "2026-01-20", "--days", "1"]
     run = subprocess.run(
@@ -196,6 +196,30 @@ def test_evaluation_databases_are_read_by_hems_report(tmp_path: Path) -> None:
         got = json.loads(report.stdout)
         assert got["first_day"] == "2026-01-20" and got["coverage"] == 1.0
         assert got["house"]["import_kwh"] == pytest.approx(doc["strategies"][name]["import_kwh"], abs=0.05)
+    csv = tmp_path / "hems.csv"
+    args = ["export", "--db", str(out / "hems.db"), "--format", "csv", "--channel", "grid.p_import_w"]
+    export = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hems",
+            *args,
+            "--from",
+            "2026-01-20",
+            "--to",
+            "2026-01-20",
+            "--out",
+            str(csv),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert export.returncode == 0, export.stderr
+    rows = csv.read_text().splitlines()[1:]
+    assert len(rows) == 96  # every quarter-hour of the day
+    kwh = sum(float(r.split(",")[2]) for r in rows) * 0.25 / 1000
+    assert kwh == pytest.approx(doc["strategies"]["hems"]["import_kwh"], abs=0.05)
 
 
 def test_bad_arguments_are_one_clear_line() -> None:
