@@ -66,16 +66,23 @@ class _NeedBook:
         return min(ahead) if ahead else None
 
 
-class SimProgram:
-    """A dishwasher or washing machine (see the module docstring)."""
-
-    kind: DeviceKind = "shiftable"
+class _Device:
+    """What every twin appliance on a circuit has: its id, circuit, line and needs."""
 
     def __init__(self, appliance_id: str, behaviour: Behaviour, circuit: str, line: str) -> None:
         self.id = appliance_id
         self.circuit = circuit
         self.line = line
         self.book = _NeedBook(appliance_id, behaviour)
+
+
+class SimProgram(_Device):
+    """A dishwasher or washing machine (see the module docstring)."""
+
+    kind: DeviceKind = "shiftable"
+
+    def __init__(self, appliance_id: str, behaviour: Behaviour, circuit: str, line: str) -> None:
+        super().__init__(appliance_id, behaviour, circuit, line)
         self.started: dict[str, datetime] = {}  #: need key → start
         self.running: Need | None = None
         self.finished: list[tuple[Need, datetime, datetime]] = []  #: (need, start, end)
@@ -132,16 +139,13 @@ class SimProgram:
         return self.book.next_at(now)
 
 
-class _EnergyDevice:
+class _EnergyDevice(_Device):
     """Shared by the EV charger and the water heater: a session per need, energy delivered."""
 
     kind: DeviceKind = "energy"
 
     def __init__(self, appliance_id: str, behaviour: Behaviour, circuit: str, line: str) -> None:
-        self.id = appliance_id
-        self.circuit = circuit
-        self.line = line
-        self.book = _NeedBook(appliance_id, behaviour)
+        super().__init__(appliance_id, behaviour, circuit, line)
         self.delivered_wh: dict[str, float] = {}
         self.setpoint_kw: float | None = None  #: None: its own control (full power)
         self.sessions: list[tuple[Need, float, datetime | None]] = []  #: (need, Wh, when done)

@@ -164,47 +164,27 @@ class Behaviour:
         06:00): each time the hot water drawn since the last refill plus the standing losses until
         the deadline, so the tank is full at every deadline whatever the strategy."""
         p = self.plan(day)
-        morning = [s for s in p.showers if s[0] < 12 * 60]
-        evening = [s for s in p.showers if s[0] >= 12 * 60]
+        nxt = day + timedelta(days=1)
+        refills = (  # (suffix, showers, ready by, the previous refill's deadline)
+            (
+                "am",
+                [s for s in p.showers if s[0] < 12 * 60],
+                self.local(day, 17 * 60),
+                self.local(day, 6 * 60),
+            ),
+            (
+                "pm",
+                [s for s in p.showers if s[0] >= 12 * 60],
+                self.local(nxt, 6 * 60),
+                self.local(day, 17 * 60),
+            ),
+        )
         out = []
-        at = self.local(day, max(m for m, _ in morning) + 15)
-        end, before = self.local(day, 17 * 60), self.local(day, 6 * 60)
-        loss = TANK_LOSS_W * (end - before).total_seconds() / 3600.0
-        draw = 1000.0 * sum(kwh for _, kwh in morning)
-        out.append(
-            Need(
-                "water-heater",
-                f"water-heater:{day}:am",
-                "energy",
-                at,
-                end,
-                at,
-                (),
-                draw + loss,
-                0.0,
-                HEATER_W,
-                True,
-            )
-        )
-        at = self.local(day, max(m for m, _ in evening) + 15)
-        end, before = self.local(day + timedelta(days=1), 6 * 60), self.local(day, 17 * 60)
-        loss = TANK_LOSS_W * (end - before).total_seconds() / 3600.0
-        draw = 1000.0 * sum(kwh for _, kwh in evening)
-        out.append(
-            Need(
-                "water-heater",
-                f"water-heater:{day}:pm",
-                "energy",
-                at,
-                end,
-                at,
-                (),
-                draw + loss,
-                0.0,
-                HEATER_W,
-                True,
-            )
-        )
+        for suffix, showers, end, before in refills:
+            at = self.local(day, max(m for m, _ in showers) + 15)
+            wh = 1000.0 * sum(kwh for _, kwh in showers) + TANK_LOSS_W * (end - before).total_seconds() / 3600
+            key = f"water-heater:{day}:{suffix}"
+            out.append(Need("water-heater", key, "energy", at, end, at, (), wh, 0.0, HEATER_W, True))
         return out
 
     def draws_wh(self, day: date) -> list[tuple[datetime, float]]:

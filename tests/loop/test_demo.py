@@ -64,6 +64,11 @@ def demo(tmp: Path, name: str, *extra: str) -> tuple[subprocess.CompletedProcess
     return run, db, state
 
 
+def telemetry_send(db: Path, config: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "hems", "telemetry", "send", "--db", str(db), "--config", str(config)]
+    return subprocess.run([*cmd, *extra], capture_output=True, text=True, timeout=60)
+
+
 @pytest.fixture(scope="module")
 def first_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     tmp = tmp_path_factory.mktemp("demo")
@@ -118,22 +123,7 @@ def test_no_demo_run_queues_telemetry(first_day: tuple[Path, Path, Path]) -> Non
         )
     assert queued == 0  # consent in the config, but a demo uploads nothing unless told to
     # and no tool sends the demo's data by accident
-    send = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hems",
-            "telemetry",
-            "send",
-            "--db",
-            str(db),
-            "--config",
-            str(tmp / "household.toml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    send = telemetry_send(db, tmp / "household.toml")
     assert send.returncode == 2
     assert "simulated data (hems demo)" in send.stderr and "--simulated" in send.stderr
 
@@ -149,18 +139,7 @@ def test_upload_is_opt_in_and_every_batch_says_simulated(tmp_path: Path) -> None
         assert batch["simulated"] is True
         assert "Kari" not in json.dumps(batch)
     # sending it again by hand is allowed only on purpose, and still marked
-    cmd = [
-        sys.executable,
-        "-m",
-        "hems",
-        "telemetry",
-        "send",
-        "--db",
-        str(db),
-        "--config",
-        str(tmp_path / "household.toml"),
-    ]
-    sent = subprocess.run([*cmd, "--simulated"], capture_output=True, text=True, timeout=60)
+    sent = telemetry_send(db, tmp_path / "household.toml", "--simulated")
     assert sent.returncode == 1, sent.stderr  # allowed; the test's endpoint does not answer
     assert "error" in sent.stdout
 
