@@ -182,6 +182,12 @@ def build_jobs(config: HemsConfig, storage: Any, clock: Clock, replan: Any = Non
 
         site: Any = config.site  # their Protocol declares network: str; ours is a Literal of str
         parts["telemetry"] = telemetry_job(config.telemetry, storage, clock, deidentify_site(site))
+        from hems.research_jobs.facts import box_facts
+        from hems.research_jobs.job import research_jobs_job
+
+        facts = box_facts(deidentify_site(site), config.circuits, config.appliances)
+        jobs_config = config.research_jobs
+        parts["research_jobs"] = research_jobs_job(config.telemetry, jobs_config, storage, clock, facts)
     except ImportError as exc:
         log.warning("no telemetry job: %s", exc)
     runner = JobRunner(clock, storage.connection, storage.lock)
