@@ -177,6 +177,9 @@ def _check_tables(select: exp.Select) -> frozenset[str]:
 
 def _check_functions(select: exp.Select) -> None:
     for node in select.find_all(exp.Func):
+        if isinstance(node.parent, exp.Table):
+            call = node.sql("sqlite")
+            raise JobRefused(f"the SQL reads a table-valued function ({call}); a job reads only the views")
         if isinstance(node, exp.Anonymous):
             name = str(node.name).lower()
             allowed = name in FUNCTIONS
