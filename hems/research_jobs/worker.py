@@ -156,6 +156,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         output = job.outputs[index]
         copy.create_aggregate(name, 1, _histogram(output.edges) if output.kind == "histogram" else _Quantiles)
         functions.add(name.lower())
+    copy.execute("PRAGMA temp_store = MEMORY")  # sorts and temporary results never touch a file
     copy.execute("PRAGMA query_only = ON")
     copy.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     copy.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_TEXT)
@@ -220,8 +221,8 @@ def _sqlite_reason(exc: sqlite3.Error, read: int, rows_budget: int) -> str:
     text = str(exc)
     if read > rows_budget:
         return f"over budget: it read more than {rows_budget} rows"
-    if "not authorized" in text:
-        return "refused by the box's SQL guard (not authorized): the job may only read the views"
+    if "not authorized" in text or "prohibited" in text:
+        return f"refused by the box's SQL guard (not authorized: {text}): a job may only read the views"
     if "out of memory" in text.lower():
         return "over budget: out of memory"
     return f"the SQL failed: {text}"

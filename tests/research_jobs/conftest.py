@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -49,8 +50,7 @@ def twin_db(path: Path, seed: int, *, start: date = START, days: int = DAYS, ste
     st = Storage.open(path, timezone="Europe/Oslo")
     writer = SampleWriter(st, WriterSettings(batch_cycles=1000, batch_seconds=1e9))
     house = Household(seed, "Europe/Oslo")
-    local0 = datetime(start.year, start.month, start.day).astimezone(house._tz)
-    t0 = local0.astimezone(UTC)
+    t0 = datetime(start.year, start.month, start.day, tzinfo=ZoneInfo("Europe/Oslo")).astimezone(UTC)
     st.put_doc("meter", {"meter_id": METER_ID})  # a document: never readable by a job
     for i in range(days * 86400 // step_s + 1):
         t = t0 + timedelta(seconds=i * step_s)
@@ -133,6 +133,7 @@ class JobServer:
         self.results: dict[str, dict[str, Any]] = {}  #: job id → result document
         self.raw_results: list[bytes] = []
         self.requests: list[tuple[str, str]] = []
+        self.busy_posts = False  #: answer result posts 503 (the result stays on the box)
         self.lock = threading.Lock()
         self.port = 0
         self._httpd: ThreadingHTTPServer | None = None
@@ -182,7 +183,9 @@ class JobServer:
                     if not self._authorised():
                         return
                     parts = self.path.split("/")
-                    if self.path.startswith("/hems/v1/jobs/") and parts[-1] == "results":
+                    if server.busy_posts:
+                        self._answer(503, {"error": "busy"})
+                    elif self.path.startswith("/hems/v1/jobs/") and parts[-1] == "results":
                         server.raw_results.append(raw)
                         doc = json.loads(gzip.decompress(raw))
                         server.results[parts[-2]] = doc

@@ -52,7 +52,10 @@ def test_a_good_job_passes_and_is_rewritten_to_mergeable_partials() -> None:
         ("PRAGMA table_info(series_1h)", "PRAGMA"),
         ("VACUUM INTO '/tmp/copy.db'", "is a command"),
         ("SELECT readfile('/etc/passwd') AS month, COUNT(*) AS n FROM series_1h GROUP BY 1", "reads a file"),
-        ("SELECT month, COUNT(writefile('/tmp/x', mean)) AS n FROM series_1h GROUP BY month", "writes a file"),
+        (
+            "SELECT month, COUNT(writefile('/tmp/x', mean)) AS n FROM series_1h GROUP BY month",
+            "writes a file",
+        ),
         ("SELECT load_extension('/tmp/evil.so') AS month, COUNT(*) AS n FROM series_1h", "native extension"),
         ("SELECT month, COUNT(*) AS n FROM pragma_table_info('series_1h') GROUP BY month", "table-valued"),
         ("SELECT month, COUNT(*) AS n FROM json_each('[1]') GROUP BY month", "table-valued"),
@@ -60,11 +63,15 @@ def test_a_good_job_passes_and_is_rewritten_to_mergeable_partials() -> None:
         ("SELECT month, t, COUNT(*) AS n FROM series_1h GROUP BY month", "per-slot result"),
         ("SELECT * FROM series_1h", "not aggregates"),
         ("SELECT month, COUNT(*) * 2 AS n FROM series_1h GROUP BY month", "exactly one aggregate call"),
-        ("SELECT month, SUM(mean) AS n FROM series_1h GROUP BY month", "declared count but computed with SUM"),
+        (
+            "SELECT month, SUM(mean) AS n FROM series_1h GROUP BY month",
+            "declared count but computed with SUM",
+        ),
         ("SELECT month, COUNT(DISTINCT channel) AS n FROM series_1h GROUP BY month", "DISTINCT"),
         ("SELECT month, COUNT(*) OVER () AS n FROM series_1h GROUP BY month", "window function"),
         (
-            "SELECT month, MAX(s) AS n FROM (SELECT month, group_concat(mean) AS s FROM series_1h GROUP BY month)"
+            "SELECT month, MAX(s) AS n FROM"
+            " (SELECT month, group_concat(mean) AS s FROM series_1h GROUP BY month)"
             " GROUP BY month",
             "concatenates rows into text",
         ),
@@ -72,9 +79,15 @@ def test_a_good_job_passes_and_is_rewritten_to_mergeable_partials() -> None:
         ("SELECT month, COUNT(*) AS n FROM series_1h WHERE mean > ? GROUP BY month", "placeholder"),
         ("SELECT month, COUNT(randomblob(1e9)) AS n FROM series_1h GROUP BY month", "allocates memory"),
         ("SELECT month, COUNT(*) AS n FROM series_1h GROUP BY month", None),
-        ("SELECT month, COUNT(*) AS n FROM circuits GROUP BY month", "'circuits' is not in the job's categories"),
+        (
+            "SELECT month, COUNT(*) AS n FROM circuits GROUP BY month",
+            "'circuits' is not in the job's categories",
+        ),
         ("SELEC month FROM", "does not parse"),
-        ("SELECT month, COUNT(*) AS n, sqlite_version() AS v FROM series_1h GROUP BY month", "not a function"),
+        (
+            "SELECT month, COUNT(*) AS n, sqlite_version() AS v FROM series_1h GROUP BY month",
+            "not a function",
+        ),
     ],
 )
 def test_refused_with_a_reason_before_running(sql: str, reason: str | None) -> None:

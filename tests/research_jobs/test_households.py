@@ -40,7 +40,10 @@ def central_store(homes: list[Path]) -> sqlite3.Connection:
         closed = [p for p in points if p.time + timedelta(minutes=15) <= end]
         db.executemany(
             "INSERT INTO series_15m VALUES (?, ?, ?, ?, ?)",
-            [(path.stem, int(p.time.timestamp()), p.time.astimezone(TZ).hour, CHANNEL, p.mean) for p in closed],
+            [
+                (path.stem, int(p.time.timestamp()), p.time.astimezone(TZ).hour, CHANNEL, p.mean)
+                for p in closed
+            ],
         )
     return db
 
