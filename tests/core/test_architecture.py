@@ -15,6 +15,9 @@ FORBIDDEN = {
     "tariffs": {"hems", "optimiser", "devices", "tui"},
     "optimiser": {"hems", "devices", "tui"},
     "tui": {"devices", "optimiser"},
+    # the box and the research server meet only on the wire: it imports neither side
+    "wire": {"hems", "devices", "optimiser", "tariffs", "tui", "jobserver"},
+    "jobserver": {"hems", "devices", "optimiser", "tui"},  # the server's job parts never import the daemon
 }
 
 

@@ -108,7 +108,8 @@ def test_differential_privacy_needs_one_view_aggregated_directly() -> None:
     direct = "SELECT month, AVG(mean) AS m FROM series_1h GROUP BY month"
     checked = check_job(Job.from_dict(job_doc(sql=direct, keys=["month"], outputs=outputs, privacy=privacy)))
     assert "MAX(MIN(mean, 10000.0), 0.0)" in checked.sql  # clamped to the declared bounds
-    nested = "SELECT month, AVG(m) AS m FROM (SELECT month, AVG(mean) AS m FROM series_1h GROUP BY day) GROUP BY month"
+    inner = "SELECT month, AVG(mean) AS m FROM series_1h GROUP BY day"
+    nested = f"SELECT month, AVG(m) AS m FROM ({inner}) GROUP BY month"
     with pytest.raises(JobRefused, match="one view directly"):
         check_job(Job.from_dict(job_doc(sql=nested, keys=["month"], outputs=outputs, privacy=privacy)))
 
