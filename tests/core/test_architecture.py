@@ -15,6 +15,7 @@ FORBIDDEN = {
     "tariffs": {"hems", "optimiser", "devices", "tui"},
     "optimiser": {"hems", "devices", "tui"},
     "tui": {"devices", "optimiser"},
+    "community": {"hems", "devices", "optimiser", "tui", "research"},
 }
 
 
