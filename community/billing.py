@@ -29,7 +29,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
 from community.allocation import Allocation, Rule, allocate
-from community.conformity import Checked
+from community.conformity import OPERATOR, Checked
 from community.italy import Incentive, hourly_zonal, incentive
 from community.members import Members, Participant
 from community.series import Period
@@ -195,9 +195,9 @@ def make_bills(
             notes.append(
                 f"{kept} EUR of the incentive is not distributed by the key (consumers with share 0)"
             )
-    for key, basis in checked.basis.items():
-        if key in [(p, d) for p in bills for d in ("consumption", "injection")] and basis != "grid operator":
-            bills[key[0]].notes.append(f"{key[1]}: billed on the {basis}'s figures")
+    for (pid, direction), basis in checked.basis.items():
+        if pid in bills and basis != OPERATOR:
+            bills[pid].notes.append(f"{direction}: billed on {basis}")
     return CommunityBill(members, period, currency, alloc, bills, inc, kept, notes, dict(checked.basis))
 
 

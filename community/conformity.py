@@ -35,6 +35,9 @@ from community.series import SLOT, Period, RawSeries
 
 Severity = Literal["error", "warning"]
 SeriesKey = tuple[str, str]  #: (participant id, "consumption" | "injection")
+OPERATOR = "the grid operator's figures"  #: what bills, by the arbitration rule
+OWN = "its own series (no grid operator data)"
+FILLED = "the grid operator's figures, the local box's where it had none"
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,9 @@ def clean(
     return values, found
 
 
-def _limit(p: Participant, direction: str, rules: Conformity) -> int:
+def limit_for(p: Participant, direction: str, rules: Conformity) -> int:
+    """The most a quarter-hour can hold for this participant and direction [Wh], with the
+    percentage tolerance on top (meters and inverters are not exact)."""
     kw = p.max_power_kw if direction == "consumption" else (p.peak_kw or p.plant_kw)
     kw = kw or rules.max_power_kw
     return int(Decimal(str(kw)) * 250 * (1 + rules.tolerance_pct / 100))
@@ -186,9 +191,9 @@ def arbitrate(
     """The figure that bills for each slot of one series, and the differences to report."""
     pid, direction = key
     if operator is None:
-        values, basis = local or [None] * len(period), "local box"
+        values, basis = local or [None] * len(period), OWN
     else:
-        values, basis = list(operator), "grid operator"
+        values, basis = list(operator), OPERATOR
         filled = [v is None and local is not None and local[i] is not None for i, v in enumerate(operator)]
         if local is not None and rules.fill_gaps_from_local:
             for first, n in _runs(filled):
@@ -207,7 +212,7 @@ def arbitrate(
                     )
                 )
             if any(filled):
-                basis = "grid operator, local box where it had no value"
+                basis = FILLED
         if local is not None:
             differ = [
                 a is not None and b is not None and exceeds(a, b, rules)
@@ -259,12 +264,8 @@ def check_main_meter(
         return
     severity: Severity = "error" if rules.main_meter == "refuse" else "warning"
     expected = [sum(sign * out.series[k][i] for k, sign in keys) for i in range(len(period))]
-    measured = [
-        None
-        if a is None or (exports is not None and exports[i] is None)
-        else a - (exports[i] or 0 if exports else 0)
-        for i, a in enumerate(imports)
-    ]
+    exported = exports if exports is not None else [0] * len(period)
+    measured = [None if a is None or b is None else a - b for a, b in zip(imports, exported, strict=True)]
     differ = [m is not None and exceeds(m, e, rules) for m, e in zip(measured, expected, strict=True)]
     for first, n in _runs(differ):
         m = sum(measured[i] or 0 for i in range(first, first + n))
@@ -281,8 +282,3 @@ def check_main_meter(
                 "main meter",
             )
         )
-
-
-def limit_for(p: Participant, direction: str, rules: Conformity) -> int:
-    """The most a quarter-hour can hold for this participant and direction [Wh]."""
-    return _limit(p, direction, rules)

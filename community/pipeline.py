@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from community.billing import CommunityBill, make_bills
-from community.conformity import Checked, Finding, Severity, arbitrate, check_main_meter, clean, limit_for
+from community.conformity import (
+    FILLED,
+    Checked,
+    Finding,
+    Severity,
+    arbitrate,
+    check_main_meter,
+    clean,
+    limit_for,
+)
 from community.members import Members, Source
 from community.series import Period
 from community.sources import BoxReader, Direction, SourceError, detect_format, read_source
@@ -93,7 +102,7 @@ def check_month(members: Members, base: Path, period: Period, box_reader: BoxRea
                 )
                 out.operator[key] = op
                 arbitrate(key, local, op, period, rules, out)
-                if key in out.series and out.basis[key] != "grid operator":  # gaps filled, as configured
+                if key in out.series and out.basis[key] == FILLED:  # gaps filled, as configured
                     out.findings[mark:] = [_soften(f) for f in out.findings[mark:]]
             else:
                 arbitrate(key, local, None, period, rules, out)

@@ -102,8 +102,8 @@ def render_text(doc: dict[str, Any]) -> str:
                 for k in p
                 if k.endswith("_wh") and p[k] is not None
             )
-            basis = ", ".join(f"{d}: {b}" for d, b in p["basis"].items())
-            lines.append(f"  {p['id']} ({p['role']}): {fig}; billed on {basis}")
+            basis = "; ".join(f"{d} billed on {b}" for d, b in p["basis"].items())
+            lines.append(f"  {p['id']} ({p['role']}): {fig}; {basis}")
     for b in doc.get("participants", []) + ([doc["bill"]] if "bill" in doc else []):
         lines.append("")
         lines += _bill(b, currency)

@@ -146,7 +146,9 @@ def test_filling_the_grid_operators_gap_from_the_box_is_stated(community: Commun
     assert doc["status"] == "billed"
     a = next(p for p in doc["participants"] if p["id"] == "a")
     assert a["consumption_wh"] == 30 * 96 * 300 - 50  # the grid operator's 250 bills, the box fills the gap
-    assert any("grid operator, local box where it had no value" in n for n in a["notes"])
+    assert any(
+        "billed on the grid operator's figures, the local box's where it had none" in n for n in a["notes"]
+    )
     checks = {(f["check"], f["severity"]) for f in doc["conformity"]["findings"]}
     assert ("arbitration", "warning") in checks and ("gap", "warning") in checks
     # the difference is reported to both: the participant and the grid operator see it ...
