@@ -61,6 +61,16 @@ class Line:
     price_per_kwh: Decimal | None = None
 
 
+def priced(label: str, wh: int, price: Decimal, sign: int = 1) -> Line:
+    """A line for ``wh`` at ``price`` per kWh; ``sign=-1`` for what the participant receives."""
+    return Line(label, sign * cents(kwh(wh) * price), kwh(wh), price)
+
+
+def at_rates(wh: list[int], rates: list[Decimal]) -> Decimal:
+    """Money for energies [Wh per slot] at per-slot rates [currency/kWh], exact."""
+    return sum((Decimal(w) / 1000 * r for w, r in zip(wh, rates, strict=True)), Decimal(0))
+
+
 @dataclass
 class ParticipantBill:
     id: str
@@ -180,17 +190,10 @@ def make_bills(
     bills: dict[str, ParticipantBill] = {}
     kept = Decimal(0)
     for p in members.participant:
-        bill = _participant(p, members, alloc, inc, prices, currency)
-        bills[p.id] = bill
+        bills[p.id] = _participant(p, members, alloc, inc, prices, currency)
     if inc is not None:
         ps = members.italy.producers_share if members.italy else Decimal(0)
-        kept = cents(
-            sum(
-                (Decimal(u) / 1000 * r for u, r in zip(alloc.undistributed, inc.rate_per_kwh, strict=True)),
-                Decimal(0),
-            )
-            * (1 - ps)
-        )
+        kept = cents(at_rates(alloc.undistributed, inc.rate_per_kwh) * (1 - ps))
         if kept:
             notes.append(
                 f"{kept} EUR of the incentive is not distributed by the key (consumers with share 0)"
@@ -236,32 +239,11 @@ def _participant(
             out.lines += _grid_lines(without, currency)
             if inc is not None:
                 share = 1 - (members.italy.producers_share if members.italy else Decimal(0))
-                money = (
-                    sum(
-                        (
-                            Decimal(a) / 1000 * r
-                            for a, r in zip(alloc.allocated[p.id], inc.rate_per_kwh, strict=True)
-                        ),
-                        Decimal(0),
-                    )
-                    * share
-                )
-                out.lines.append(
-                    Line(
-                        "CER incentive: your share of the shared energy",
-                        -cents(money),
-                        kwh(e["allocated_wh"]),
-                    )
-                )
+                money = at_rates(alloc.allocated[p.id], inc.rate_per_kwh) * share
+                label = "CER incentive: your share of the shared energy"
+                out.lines.append(Line(label, -cents(money), kwh(e["allocated_wh"])))
         else:
-            out.lines.append(
-                Line(
-                    "locally shared energy at the community price",
-                    cents(kwh(e["shared_wh"]) * price),
-                    kwh(e["shared_wh"]),
-                    price,
-                )
-            )
+            out.lines.append(priced("locally shared energy at the community price", e["shared_wh"], price))
             out.grid = cost(h, _series(alloc, alloc.grid_supply[p.id], alloc.export[p.id]), spot)
             out.lines += _grid_lines(out.grid, currency)
         out.notes += [n for n in out.grid.notes if n not in out.notes]
@@ -283,14 +265,7 @@ def _producer_lines(
     out.energy_wh |= {"injection_wh": sum(inj), "producer_shared_wh": sum(shared), "surplus_wh": sum(surplus)}
     if alloc.virtual:
         if c.surplus_price_per_kwh is not None:
-            out.lines.append(
-                Line(
-                    "injection sold",
-                    -cents(kwh(sum(inj)) * c.surplus_price_per_kwh),
-                    kwh(sum(inj)),
-                    c.surplus_price_per_kwh,
-                )
-            )
+            out.lines.append(priced("injection sold", sum(inj), c.surplus_price_per_kwh, -1))
         else:
             pz = hourly_zonal(prices, alloc.slots)
             known = [(wh, z) for wh, z in zip(inj, pz, strict=True) if z is not None]
@@ -299,36 +274,14 @@ def _producer_lines(
             if len(known) < len(inj) and sum(inj) != sum(wh for wh, _ in known):
                 out.notes.append("no zonal price for some hours with injection: their sale is left out")
         if inc is not None and members.italy is not None and members.italy.producers_share:
-            money = sum(
-                (Decimal(s) / 1000 * r for s, r in zip(shared, inc.rate_per_kwh, strict=True)), Decimal(0)
-            )
-            out.lines.append(
-                Line(
-                    "CER incentive: producers' share",
-                    -cents(money * members.italy.producers_share),
-                    kwh(sum(shared)),
-                )
-            )
+            money = at_rates(shared, inc.rate_per_kwh) * members.italy.producers_share
+            out.lines.append(Line("CER incentive: producers' share", -cents(money), kwh(sum(shared))))
         return
-    out.lines.append(
-        Line(
-            "energy shared in the community",
-            -cents(kwh(sum(shared)) * c.price_per_kwh),
-            kwh(sum(shared)),
-            c.price_per_kwh,
-        )
-    )
+    out.lines.append(priced("energy shared in the community", sum(shared), c.price_per_kwh, -1))
     if c.scheme == "no":
         return
     if c.surplus_price_per_kwh is None:
         if sum(surplus):
             out.notes.append("surplus_price_per_kwh not set: the sale of the surplus to the grid is left out")
         return
-    out.lines.append(
-        Line(
-            "surplus to the grid",
-            -cents(kwh(sum(surplus)) * c.surplus_price_per_kwh),
-            kwh(sum(surplus)),
-            c.surplus_price_per_kwh,
-        )
-    )
+    out.lines.append(priced("surplus to the grid", sum(surplus), c.surplus_price_per_kwh, -1))

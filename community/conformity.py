@@ -180,6 +180,11 @@ def limit_for(p: Participant, direction: str, rules: Conformity) -> int:
     return int(Decimal(str(kw)) * 250 * (1 + rules.tolerance_pct / 100))
 
 
+def _arbitration(pid: str, slot: datetime, n: int, text: str) -> Finding:
+    """A difference or a filled gap between the box and the grid operator: reported to both."""
+    return Finding("arbitration", "warning", pid, slot, n, text, "grid operator")
+
+
 def arbitrate(
     key: SeriesKey,
     local: list[int | None] | None,
@@ -199,18 +204,11 @@ def arbitrate(
             for first, n in _runs(filled):
                 for i in range(first, first + n):
                     values[i] = local[i]
-                out.findings.append(
-                    Finding(
-                        "arbitration",
-                        "warning",
-                        pid,
-                        period.slots[first],
-                        n,
-                        f"{direction}: the grid operator has no value for {n} quarter-hour(s); "
-                        "the local box's figure bills there (fill_gaps_from_local)",
-                        "grid operator",
-                    )
+                text = (
+                    f"{direction}: the grid operator has no value for {n} quarter-hour(s); "
+                    "the local box's figure bills there (fill_gaps_from_local)"
                 )
+                out.findings.append(_arbitration(pid, period.slots[first], n, text))
             if any(filled):
                 basis = FILLED
         if local is not None:
@@ -221,18 +219,11 @@ def arbitrate(
             for first, n in _runs(differ):
                 lo = sum(local[i] or 0 for i in range(first, first + n))
                 op = sum(operator[i] or 0 for i in range(first, first + n))
-                out.findings.append(
-                    Finding(
-                        "arbitration",
-                        "warning",
-                        pid,
-                        period.slots[first],
-                        n,
-                        f"{direction}: local box {lo} Wh, grid operator {op} Wh over {n} quarter-hour(s) "
-                        f"(difference {lo - op:+d} Wh); the grid operator's figure bills",
-                        "grid operator",
-                    )
+                text = (
+                    f"{direction}: local box {lo} Wh, grid operator {op} Wh over {n} quarter-hour(s) "
+                    f"(difference {lo - op:+d} Wh); the grid operator's figure bills"
                 )
+                out.findings.append(_arbitration(pid, period.slots[first], n, text))
     if all(v is not None for v in values):
         out.series[key] = [int(v or 0) for v in values]
         out.basis[key] = basis

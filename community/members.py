@@ -11,10 +11,18 @@ from __future__ import annotations
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from community.access import check_hash_format
 from tariffs.config import TariffConfig
@@ -39,6 +47,14 @@ IT_NORTH = (
 )
 IT_CENTRE = ("lazio", "marche", "toscana", "umbria", "abruzzo")
 IT_SOUTH = ("molise", "campania", "puglia", "basilicata", "calabria", "sicilia", "sardegna")
+
+
+def _key_hash(value: str) -> str:
+    check_hash_format(value)
+    return value
+
+
+KeyHash = Annotated[str, AfterValidator(_key_hash)]  #: a key's scrypt hash, never the key
 
 
 class _Strict(BaseModel):
@@ -66,7 +82,7 @@ class Participant(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     name: str | None = None
     role: Literal["consumer", "producer", "prosumer"]
-    key_hash: str | None = None  #: scrypt hash of the participant's access key
+    key_hash: KeyHash | None = None  #: scrypt hash of the participant's access key
     share: Decimal | None = Field(None, ge=0, le=1)  #: static key: share of production
     priority: int = Field(1, ge=1)  #: cascade key: 1 is served first
     max_power_kw: float | None = Field(None, gt=0)  #: consumption above it is impossible
@@ -83,13 +99,6 @@ class Participant(_Strict):
     _sources = field_validator(
         "consumption", "consumption_grid_operator", "injection", "injection_grid_operator", mode="before"
     )(_source)
-
-    @field_validator("key_hash")
-    @classmethod
-    def _hash(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_hash_format(value)
-        return value
 
     @model_validator(mode="after")
     def _role(self) -> Participant:
@@ -126,7 +135,7 @@ class Community(_Strict):
     surplus_price_per_kwh: Decimal | None = Field(None, ge=0)  #: producers' price for grid injection
     settlement_minutes: Literal[15, 60] | None = None  #: default 15 (fr), 60 (it, no)
     prices: str | None = None  #: spot/zonal price file (ENTSO-E XML or price CSV)
-    organiser_key_hash: str | None = None
+    organiser_key_hash: KeyHash | None = None
     main_meter: Source | None = None  #: the building's main meter, import
     main_meter_export: Source | None = None  #: ... and export
 
@@ -140,13 +149,6 @@ class Community(_Strict):
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError):
                 raise ValueError(f"an IANA time zone like Europe/Paris, got {value!r}") from None
-        return value
-
-    @field_validator("organiser_key_hash")
-    @classmethod
-    def _hash(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_hash_format(value)
         return value
 
     @property
@@ -168,14 +170,7 @@ class Community(_Strict):
 
 class GridOperator(_Strict):
     name: str = "grid operator"
-    key_hash: str | None = None
-
-    @field_validator("key_hash")
-    @classmethod
-    def _hash(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_hash_format(value)
-        return value
+    key_hash: KeyHash | None = None
 
 
 class Conformity(_Strict):

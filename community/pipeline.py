@@ -108,34 +108,16 @@ def check_month(members: Members, base: Path, period: Period, box_reader: BoxRea
                 arbitrate(key, local, None, period, rules, out)
     c = members.community
     if c.main_meter is not None:
-        big = 10**12
-        imports = _load(
-            c.main_meter,
-            base,
-            period,
-            "consumption",
-            "main-meter",
-            big,
-            "warning",
-            "main meter",
-            box_reader,
-            out,
-        )
-        exports = None
-        if c.main_meter_export is not None:
-            exports = _load(
-                c.main_meter_export,
-                base,
-                period,
-                "injection",
-                "main-meter",
-                big,
-                "warning",
-                "main meter",
-                box_reader,
-                out,
-            )
-        check_main_meter(members, period, imports, exports, out)
+        meters: list[tuple[Source | None, Direction]] = [
+            (c.main_meter, "consumption"),
+            (c.main_meter_export, "injection"),
+        ]
+        imports, exports = (
+            None if spec is None
+            else _load(spec, base, period, d, "main-meter", 10**12, "warning", "main meter", box_reader, out)
+            for spec, d in meters
+        )  # fmt: skip
+        check_main_meter(members, period, imports or [], exports, out)
     return out
 
 

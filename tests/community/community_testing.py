@@ -114,11 +114,14 @@ class Community:
 Runner = Callable[..., tuple[int, str, str]]
 
 
+def bill(hems: Runner, members: Path, *extra: str, period: str = "2025-06", key: str | None = None) -> Any:
+    """``hems community bill --members MEMBERS --period PERIOD EXTRA...`` → (status, out, err)."""
+    return hems("community", "bill", "--members", str(members), "--period", period, *extra, key=key)
+
+
 def bill_json(
     hems: Runner, members: Path, period: str = "2025-06", *extra: str, key: str | None = None
 ) -> Any:
-    status, out, err = hems(
-        "community", "bill", "--members", str(members), "--period", period, "--json", *extra, key=key
-    )
+    status, out, err = bill(hems, members, "--json", *extra, period=period, key=key)
     assert status in (0, 3), err
     return json.loads(out)

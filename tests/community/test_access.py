@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from community_testing import KEYS, Community, bill_json
+from community_testing import KEYS, Community, bill, bill_json
 
 from community.access import AccessDenied, hash_key, resolve_viewer, verify_key
 from community.members import load_members
@@ -32,21 +32,15 @@ def test_a_participant_sees_only_their_own_bill(members: Path, hems, tmp_path: P
         "slot_utc,slot_local,consumption_wh,allocated_wh,grid_supply_wh,export_wh,shared_wh,"
         "shared_cost,grid_cost"
     )
-    status, out, _ = hems(
-        "community", "bill", "--members", str(members), "--period", "2025-06", "--as", "a", key=KEYS["a"]
-    )
+    status, out, _ = bill(hems, members, "--as", "a", key=KEYS["a"])
     assert status == 0 and "a (consumer)" in out and "b (consumer)" not in out and "roof" not in out
 
 
 def test_a_participant_cannot_read_another_participants_bill(members: Path, hems) -> None:
     for key in (KEYS["a"], KEYS["roof"], KEYS["dso"], "guess", None):
-        status, out, err = hems(
-            "community",
-            "bill",
-            "--members",
-            str(members),
-            "--period",
-            "2025-06",
+        status, out, err = bill(
+            hems,
+            members,
             "--as",
             "b",
             "--json",
@@ -54,9 +48,7 @@ def test_a_participant_cannot_read_another_participants_bill(members: Path, hems
         )
         assert status == 2 and out == ""
         assert err.count("\n") == 1 and "--as b" in err
-    status, _, err = hems(
-        "community", "bill", "--members", str(members), "--period", "2025-06", "--as", "nobody", key=KEYS["a"]
-    )
+    status, _, err = bill(hems, members, "--as", "nobody", key=KEYS["a"])
     assert status == 2 and "no participant 'nobody' with this key" in err  # same answer as a wrong key
 
 
@@ -93,7 +85,7 @@ def test_an_organiser_key_closes_the_full_view(community: Community, hems) -> No
     community.day_fixture()
     community.extra.append("organiser")
     members = community.write()
-    status, _, err = hems("community", "bill", "--members", str(members), "--period", "2025-06")
+    status, _, err = bill(hems, members)
     assert status == 2 and "organiser's key" in err
     doc = bill_json(hems, members, key=KEYS["org"])
     assert doc["view"] == {"role": "organiser", "participant": None, "open": False}
@@ -121,5 +113,5 @@ def test_keys_are_stored_as_hashes(members: Path, hems) -> None:
     assert hash_key("k", salt=b"0" * 16) == hash_key("k", salt=b"0" * 16) != hash_key("k")
     text = members.read_text().replace('key_hash = "scrypt', 'key_hash = "plain', 1)
     members.write_text(text)
-    status, _, err = hems("community", "bill", "--members", str(members), "--period", "2025-06")
+    status, _, err = bill(hems, members)
     assert status == 2 and "members.toml: grid_operator.key_hash: " in err and "never holds a key" in err

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from community_testing import KEYS, Community
+from community_testing import KEYS, Community, bill
 
 from community.access import Viewer
 from community.members import load_members
@@ -26,13 +26,9 @@ def members(community: Community) -> Path:
 
 def test_text_csv_and_png_for_the_organiser(members: Path, hems, tmp_path: Path) -> None:
     out_dir, png = tmp_path / "csv", tmp_path / "month.png"
-    status, out, err = hems(
-        "community",
-        "bill",
-        "--members",
-        str(members),
-        "--period",
-        "2025-06",
+    status, out, err = bill(
+        hems,
+        members,
         "--csv",
         str(out_dir),
         "--png",
@@ -69,13 +65,9 @@ def test_a_participants_chart_holds_only_their_series(members: Path, hems, tmp_p
     month = run_month(m, base, Period.month("2025-06", m.community.tz), None)
     series = chart_series(month, Viewer("participant", "a"))
     assert set(series) == {"consumption", "shared", "grid"} and sum(series["consumption"]) == 30 * 96 * 300
-    status, _, err = hems(
-        "community",
-        "bill",
-        "--members",
-        str(members),
-        "--period",
-        "2025-06",
+    status, _, err = bill(
+        hems,
+        members,
         "--as",
         "a",
         "--png",
@@ -87,22 +79,16 @@ def test_a_participants_chart_holds_only_their_series(members: Path, hems, tmp_p
 
 def test_a_refused_bill_exits_3_and_writes_no_files(members: Path, hems, tmp_path: Path) -> None:
     (members.parent / "c.csv").unlink()
-    status, out, err = hems(
-        "community", "bill", "--members", str(members), "--period", "2025-06", "--csv", str(tmp_path / "x")
-    )
+    status, out, err = bill(hems, members, "--csv", str(tmp_path / "x"))
     assert status == 3 and "BILL REFUSED" in out and "no CSV or PNG for a refused bill" in err
     assert not (tmp_path / "x").exists()
 
 
 def test_missing_matplotlib_is_one_line(members: Path, hems, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib → ImportError
-    status, _, err = hems(
-        "community",
-        "bill",
-        "--members",
-        str(members),
-        "--period",
-        "2025-06",
+    status, _, err = bill(
+        hems,
+        members,
         "--png",
         str(tmp_path / "x.png"),
     )
@@ -129,13 +115,9 @@ def test_bad_options_are_one_line(members: Path, hems, args: list[str], expected
 
 def test_a_key_file_opens_a_view(members: Path, hems, tmp_path: Path) -> None:
     (tmp_path / "a.key").write_text(KEYS["a"] + "\n")
-    status, out, err = hems(
-        "community",
-        "bill",
-        "--members",
-        str(members),
-        "--period",
-        "2025-06",
+    status, out, err = bill(
+        hems,
+        members,
         "--as",
         "a",
         "--key-file",
@@ -149,5 +131,5 @@ def test_a_tariff_tariffs_cannot_build_is_one_line(community: Community, hems) -
     community.participants[0] = community.participants[0].replace(
         "tariff = { spot = false", 'tariff = { grid_company = "No Such Nett", spot = false'
     )
-    status, _, err = hems("community", "bill", "--members", str(community.write()), "--period", "2025-06")
+    status, _, err = bill(hems, community.write())
     assert status == 2 and "participant a: tariff: unknown grid company 'No Such Nett'" in err

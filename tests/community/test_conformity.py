@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from community_testing import KEYS, Community, bill_json, by_local_hour, write_csv
+from community_testing import KEYS, Community, bill, bill_json, by_local_hour, write_csv
 
 REFUSED = 3
 
@@ -30,7 +30,7 @@ def test_a_gap_refuses_the_bill_and_names_the_participant_and_the_slots(communit
     lines = csv.read_text().splitlines()
     kept = [ln for ln in lines if not ln.startswith(("2025-06-03T08:", "2025-06-03T09:00"))]  # UTC
     csv.write_text("\n".join(kept) + "\n")
-    status, out, _ = hems("community", "bill", "--members", str(members), "--period", "2025-06")
+    status, out, _ = bill(hems, members)
     assert status == REFUSED
     assert "BILL REFUSED" in out
     doc = bill_json(hems, members)

@@ -40,6 +40,15 @@ def roof(t: datetime) -> dict[str, float]:
     return {"grid.p_import_w": 0.0, "grid.p_export_w": 4000.0 if local.hour == 12 else 0.0}
 
 
+def export(hems, db: Path, fmt: str, first: str, last: str, out: Path, *extra: str) -> Path:
+    """``hems export`` of a box database, as a household would run it."""
+    status, _, err = hems(
+        "export", "--db", str(db), "--format", fmt, "--from", first, "--to", last, "--out", str(out), *extra
+    )
+    assert status == 0, err
+    return out
+
+
 @pytest.fixture(scope="module")
 def boxes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("boxes")
@@ -50,50 +59,9 @@ def boxes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_a_month_from_hems_export_espi_csv_and_a_box_database(boxes, tmp_path: Path, hems) -> None:
     home, plant = boxes
-    status, _, err = hems(
-        "export",
-        "--db",
-        str(home),
-        "--format",
-        "espi",
-        "--from",
-        "2025-06-01",
-        "--to",
-        "2025-06-30",
-        "--out",
-        str(tmp_path / "a.xml"),
-    )
-    assert status == 0, err
-    status, _, err = hems(
-        "export",
-        "--db",
-        str(home),
-        "--format",
-        "csv",
-        "--channel",
-        "grid.p_import_w",
-        "--from",
-        "2025-06-01",
-        "--to",
-        "2025-06-30",
-        "--out",
-        str(tmp_path / "b.csv"),
-    )
-    assert status == 0, err
-    status, _, err = hems(
-        "export",
-        "--db",
-        str(plant),
-        "--format",
-        "espi",
-        "--from",
-        "2025-06-01",
-        "--to",
-        "2025-06-30",
-        "--out",
-        str(tmp_path / "roof.xml"),
-    )
-    assert status == 0, err
+    export(hems, home, "espi", "2025-06-01", "2025-06-30", tmp_path / "a.xml")
+    export(hems, home, "csv", "2025-06-01", "2025-06-30", tmp_path / "b.csv", "--channel", "grid.p_import_w")
+    export(hems, plant, "espi", "2025-06-01", "2025-06-30", tmp_path / "roof.xml")
     c = Community(tmp_path)
     c.participants = [
         f'[[participant]]\nid = "a"\nrole = "consumer"\nconsumption = "a.xml"\n{FLAT}\n',
@@ -115,20 +83,7 @@ def test_a_month_from_hems_export_espi_csv_and_a_box_database(boxes, tmp_path: P
 def test_espi_day_block_of_the_wrong_length_is_a_dst_finding(tmp_path: Path, hems) -> None:
     db = box(tmp_path / "oct.db", date(2025, 10, 25), 3, household)
     out = tmp_path / "oct.xml"
-    status, _, err = hems(
-        "export",
-        "--db",
-        str(db),
-        "--format",
-        "espi",
-        "--from",
-        "2025-10-25",
-        "--to",
-        "2025-10-27",
-        "--out",
-        str(out),
-    )
-    assert status == 0, err
+    export(hems, db, "espi", "2025-10-25", "2025-10-27", out)
     text = out.read_text()
     assert "<espi:duration>90000</espi:duration>" in text  # the 25-hour day, as exported
     period = Period.month("2025-10", "Europe/Paris")
@@ -142,21 +97,15 @@ def test_espi_day_block_of_the_wrong_length_is_a_dst_finding(tmp_path: Path, hem
 
 
 def test_espi_without_the_wanted_direction_says_what_it_has(tmp_path: Path, hems, boxes) -> None:
-    out = tmp_path / "imp.xml"
-    hems(
-        "export",
-        "--db",
-        str(boxes[0]),
-        "--format",
+    out = export(
+        hems,
+        boxes[0],
         "espi",
+        "2025-06-01",
+        "2025-06-02",
+        tmp_path / "imp.xml",
         "--channel",
         "grid.p_import_w",
-        "--from",
-        "2025-06-01",
-        "--to",
-        "2025-06-02",
-        "--out",
-        str(out),
     )
     with pytest.raises(SourceError, match=r"no MeterReading with flowDirection 19 .*'grid\.p_import_w'"):
         parse_espi(out.read_bytes(), "imp.xml", "Europe/Paris", flow="reverse")
