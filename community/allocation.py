@@ -40,19 +40,25 @@ Weight = int | Fraction
 def apportion(total: int, weights: Sequence[Weight]) -> list[int]:
     """Split ``total`` [Wh] in proportion to ``weights`` (largest remainder, ties to the first).
 
-    All-zero weights give all zeros (the caller decides what to do with ``total``).
+    All-zero weights give all zeros (the caller decides what to do with ``total``). Integer
+    arithmetic throughout: fractional weights are scaled to a common denominator first.
     """
     if total < 0 or any(w < 0 for w in weights):
         raise ValueError("apportion: total and weights are non-negative")
-    whole = sum(weights, Fraction(0))
+    if any(isinstance(w, Fraction) for w in weights):
+        den = math.lcm(*(Fraction(w).denominator for w in weights))
+        ints = [int(Fraction(w) * den) for w in weights]
+    else:
+        ints = [int(w) for w in weights]
+    whole = sum(ints)
     if total == 0 or whole == 0:
         return [0] * len(weights)
-    exact = [Fraction(total) * w / whole for w in weights]
-    parts = [math.floor(e) for e in exact]
-    left = total - sum(parts)
-    for i in sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))[:left]:
-        parts[i] += 1
-    return parts
+    parts, rests = zip(*(divmod(total * w, whole) for w in ints), strict=True)
+    out = list(parts)
+    left = total - sum(out)
+    for i in sorted(range(len(out)), key=lambda i: (-rests[i], i))[:left]:
+        out[i] += 1
+    return out
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def _kwh(wh: int | None) -> str:
 
 
 def _finding(f: dict[str, Any]) -> str:
-    where = (f["slot_local"] or "whole month") if f["slots"] else ""
+    where = f["slot_local"] or ("whole month" if f["check"] == "source" else "")
     run = f" ({f['slots']} slots)" if f["slots"] and f["slots"] > 1 else ""
     who = f["participant"] or "community"
     return f"  {f['severity']:<7} {f['check']:<11} {who:<12} {where}{run}: {f['message']}"
@@ -160,7 +160,7 @@ def write_png(series: dict[str, list[int]], slots: list[datetime], tz: str, titl
     top.axhline(0, color="black", linewidth=0.5)
     top.set_xlabel("day")
     top.set_ylabel("kWh per day")
-    top.legend(loc="upper right", fontsize="small")
+    top.legend(loc="best", fontsize="small")
     top.set_title(title)
     hx = list(range(24))
     for name, colour in ((line, "#c0392b"), ("shared", "#f1c40f"), ("grid", "#7f8c8d")):
