@@ -37,12 +37,18 @@ def _finding(f: dict[str, Any]) -> str:
     return f"  {f['severity']:<7} {f['check']:<11} {who:<12} {where}{run}: {f['message']}"
 
 
+def _energies(d: dict[str, Any]) -> str:
+    """``consumption 1.000 kWh, shared ...`` for the ``*_wh`` keys (zero exports left out)."""
+    return ", ".join(
+        f"{k.removesuffix('_wh').removeprefix('producer_').replace('_', ' ')} {_kwh(v)}"
+        for k, v in d.items()
+        if k.endswith("_wh") and v is not None and (v or k != "export_wh")
+    )
+
+
 def _bill(b: dict[str, Any], currency: str) -> list[str]:
     head = f"{b['id']} ({b['role']})"
-    energy = [
-        f"{k.removesuffix('_wh').replace('_', ' ')} {_kwh(v)}" for k, v in b.items() if k.endswith("_wh")
-    ]
-    out = [head, "  " + ", ".join(energy)]
+    out = [head, "  " + _energies(b)]
     for ln in b["lines"]:
         qty = (
             f"{ln['kwh']} kWh" + (f" x {ln['price_per_kwh']}" if ln["price_per_kwh"] else "")
@@ -61,9 +67,10 @@ def _bill(b: dict[str, Any], currency: str) -> list[str]:
 
 def render_text(doc: dict[str, Any]) -> str:
     c, v = doc["community"], doc["view"]
+    price = f", community price {c['price_per_kwh']}/kWh" if "price_per_kwh" in c else ""
     lines = [
         f"{c['name']}: {c['period']} ({c['timezone']}), scheme {c['scheme']}, key {c['key']}, "
-        f"{c['settlement_minutes']}-minute settlement, community price {c['price_per_kwh']}/kWh",
+        f"{c['settlement_minutes']}-minute settlement{price}",
         "view: " + ROLE_NOTE[v["role"]].format(p=v["participant"]),
     ]
     if v["open"]:
@@ -97,11 +104,7 @@ def render_text(doc: dict[str, Any]) -> str:
             f"exchanges: from the grid {_kwh(e['from_grid_wh'])}, to the grid {_kwh(e['to_grid_wh'])}"
         )
         for p in doc["metering_points"]:
-            fig = ", ".join(
-                f"{k.removesuffix('_wh').replace('_', ' ')} {_kwh(p[k])}"
-                for k in p
-                if k.endswith("_wh") and p[k] is not None
-            )
+            fig = _energies(p)
             basis = "; ".join(f"{d} billed on {b}" for d, b in p["basis"].items())
             lines.append(f"  {p['id']} ({p['role']}): {fig}; {basis}")
     for b in doc.get("participants", []) + ([doc["bill"]] if "bill" in doc else []):

@@ -110,6 +110,7 @@ def view(m: Month, v: Viewer) -> dict[str, Any]:
     b = m.bill
     doc["community"]["currency"] = b.currency
     if v.role == "grid-operator":
+        del doc["community"]["price_per_kwh"], doc["community"]["currency"]  # no money for the grid operator
         a = b.allocation
         doc["metering_points"] = [
             {
