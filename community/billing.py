@@ -278,10 +278,9 @@ def _producer_lines(
             out.lines.append(Line("CER incentive: producers' share", -cents(money), kwh(sum(shared))))
         return
     out.lines.append(priced("energy shared in the community", sum(shared), c.price_per_kwh, -1))
-    if c.scheme == "no":
+    if c.scheme == "no" or not sum(surplus):
         return
     if c.surplus_price_per_kwh is None:
-        if sum(surplus):
-            out.notes.append("surplus_price_per_kwh not set: the sale of the surplus to the grid is left out")
+        out.notes.append("surplus_price_per_kwh not set: the sale of the surplus to the grid is left out")
         return
     out.lines.append(priced("surplus to the grid", sum(surplus), c.surplus_price_per_kwh, -1))

@@ -141,3 +141,24 @@ def test_norway_warns_when_the_plant_is_too_big_to_share(tmp_path: Path, hems) -
     c.producer("roof", by_local_hour(c.period, DAY_PRODUCTION), extra="peak_kw = 1500\n")
     doc = bill_json(hems, c.write())
     assert any("1500 kW exceeds the 1000 kW" in n for n in doc["notes"])
+
+
+def test_a_prosumer_buys_and_sells_in_one_bill(community: Community, hems) -> None:
+    community.day_fixture()
+    community.series("d_cons.csv", [50] * len(community.period))
+    community.series("d_inj.csv", by_local_hour(community.period, {(11, 0): 200}))
+    community.participants.append(
+        '[[participant]]\nid = "d"\nrole = "prosumer"\nconsumption = "d_cons.csv"\ninjection = "d_inj.csv"\n'
+        "tariff = { spot = false, base_price_per_kwh = 0.20, vat_rate = 0.2 }\n"
+    )
+    doc = bill_json(hems, community.write())
+    d = next(p for p in doc["participants"] if p["id"] == "d")
+    # 11:00: 200 Wh against 650 consumed: pro rata 300/200/100/50 → d gets 15 of its own pool
+    assert d["injection_wh"] == 30 * 200 and d["producer_shared_wh"] == 30 * 200
+    labels = [ln["label"] for ln in d["lines"]]
+    assert labels == [
+        "locally shared energy at the community price",
+        "grid supply: energy at your tariff",
+        "energy shared in the community",
+    ]
+    assert doc["totals"]["production_wh"] == 30 * (1701 + 200)
