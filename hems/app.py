@@ -81,6 +81,24 @@ def control_hooks(config: HemsConfig, storage: Storage | None, clock: Clock) -> 
     return [build_control(config, storage, clock)]
 
 
+def api_hooks(
+    config: HemsConfig,
+    storage: Storage | None,
+    clock: Clock,
+    state_file: Path | None,
+    config_path: str | None = None,
+) -> list[CycleHook]:
+    """The household API ([api]), started and stopped with the daemon; FastAPI loads only then."""
+    if config.api is None:
+        return []
+    if storage is None or state_file is None:
+        log.warning("[api] needs the database and the live state file: the API is not started")
+        return []
+    from hems.api.server import ApiHook
+
+    return [ApiHook(config, storage.path, state_file, clock.now, config_path)]
+
+
 def build_daemon(
     config: HemsConfig,
     devices: Devices,
@@ -91,6 +109,7 @@ def build_daemon(
     state_file: Path | None = None,
     hooks: list[CycleHook] | None = None,
     on_snapshot: Callable[[Snapshot], None] | None = None,
+    config_path: str | None = None,
 ) -> Daemon:
     writer = None
     if storage is not None:
@@ -102,7 +121,8 @@ def build_daemon(
         timeout_s=timeout_s,
         storage=storage,
         writer=writer,
-        hooks=hooks if hooks is not None else control_hooks(config, storage, clock),
+        hooks=(hooks if hooks is not None else control_hooks(config, storage, clock))
+        + api_hooks(config, storage, clock, state_file, config_path),
         state_file=state_file,
         state_static=site_state(config),
         on_snapshot=on_snapshot,

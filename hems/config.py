@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from devices.han.config import MeterConfig
 from devices.modbus.config import CircuitConfig
 from hems.alerts.config import AlertsConfig
+from hems.api.config import ApiConfig
 from hems.control.config import ApplianceConfig
 from hems.errors import UsageError
 from hems.mqtt.config import MqttConfig
@@ -88,6 +89,7 @@ class HemsConfig(_Section):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     contact: ContactConfig = Field(default_factory=ContactConfig)
+    api: ApiConfig | None = None  #: the household's own API and phone page (hems.api)
 
     @property
     def circuits(self) -> list[CircuitConfig]:

@@ -5,6 +5,9 @@ Public API (see docs/tariffs.md):
 - `tariffs.household.household_tariff(config, country=, tz=, site_main_fuse_a=)` → `HouseholdTariff`
   with ``slot_prices(slots, slot_minutes, spot)`` (all-in import/export and their components).
 - `tariffs.cost.cost(household, energy, spot)` → `Bill` (per slot, per month: energy, capacity, fixed).
+- `tariffs.statement.statement(household, month_energy, spot)` → a month's bills line by line
+  (`hems bill`); `tariffs.consumption.read_consumption(path)` reads a ``time,kwh`` file.
+- `tariffs.describe.included(household, day, ...)` → what a price or bill includes and leaves out.
 - `tariffs.planning.day_inputs(household, day, spot, slot_minutes=, history=)` → `DayInputs` for the
   optimiser (price arrays and the scenario format's ``[capacity_tariff]``).
 - `tariffs.spot`: ``parse_entsoe_xml``, ``parse_price_csv``, ``read_prices``, ``get_entsoe_prices``.

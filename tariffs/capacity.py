@@ -8,8 +8,8 @@ on the day clocks go back the repeated hour is two hours, as the meters count it
 Methods (fri-nettleie names): ``TRE_DØGNMAX_MND`` mean of the three highest daily maxima of the
 month (padded with zeros to three, as in the scenario format); ``UKJENT`` the same (the usual rule);
 ``MND_MAX`` the highest hour of the month; ``FEM_VEKTET_ÅR`` the five highest weighted weekly
-maxima of the last 12 months (weights in ``data/capacity_methods.toml``); ``OV_TREFASE`` the main
-fuse [A], not a measured power.
+maxima of the last 12 months, each hour weighted by its own month (``data/capacity_methods.toml``);
+``OV_TREFASE`` the main fuse [A], not a measured power.
 """
 
 from __future__ import annotations
@@ -57,12 +57,16 @@ def mean_of_top(values: list[float], k: int) -> float:
 
 
 def weekly_weighted_peaks_kw(energy: EnergySeries, tz: str) -> dict[date, float]:
-    """Each local week's highest hour value [kW] times the weight of its Monday's month."""
+    """Each local week's (Monday to Sunday) highest weighted hour value [kW]: every hour is weighted
+    by its own month's weight, so a week across a month boundary mixes two weights."""
     weights = method_parameters()["fem_vektet_ar"]["month_weights"]
+    zone = ZoneInfo(tz)
     weeks: dict[date, float] = {}
-    for d, peak in daily_peaks_kw(energy, tz).items():
+    for t, e in hourly_kwh(energy).items():
+        local = t.astimezone(zone)
+        d = local.date()
         monday = d - timedelta(days=d.weekday())
-        weeks[monday] = max(weeks.get(monday, 0.0), peak * float(weights[monday.month - 1]))
+        weeks[monday] = max(weeks.get(monday, 0.0), e * float(weights[local.month - 1]))
     return weeks
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from tariffs.bands import DAY_ALIASES, DAY_WORDS, parse_hours
 
@@ -76,6 +76,52 @@ class TariffConfig(BaseModel):
     contracted_power_kw: float | None = Field(None, gt=0)  #: Italy: potenza impegnata
     power_fee_per_kw_month: float = 0.0  #: Italy: quota potenza [currency/kW/month]
     fixed_per_month: float = 0.0  #: any other fixed fee [currency/month] excl. VAT
+
+    @field_validator("grid_company")
+    @classmethod
+    def _company(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from tariffs.grid import UnknownCompany, find_company
+
+        try:
+            find_company(value)
+        except UnknownCompany as exc:
+            hint = f" (did you mean {exc.suggestion}?)" if exc.suggestion else ""
+            raise ValueError(f"a grid company `hems tariff companies` lists, by name or GLN{hint}") from None
+        except ValueError as exc:
+            raise ValueError(f"one grid company by name or GLN ({exc})") from None
+        return value
+
+    @field_validator("grid_area")
+    @classmethod
+    def _area(cls, value: str | None, info: ValidationInfo) -> str | None:
+        company_name = info.data.get("grid_company")
+        if value is None or company_name is None:
+            return value
+        from tariffs.grid import areas, find_company, has_area
+
+        company = find_company(company_name)
+        known = areas(company)
+        if not has_area(company, value):
+            if not known:
+                raise ValueError(f"no grid_area: {company.name} has one tariff for its whole network")
+            raise ValueError(f"an area of {company.name}: {', '.join(known)}")
+        return value
+
+    @field_validator("customer_group")
+    @classmethod
+    def _group(cls, value: str, info: ValidationInfo) -> str:
+        company_name = info.data.get("grid_company")
+        if company_name is None:
+            return value
+        from tariffs.grid import find_company
+
+        company = find_company(company_name)
+        groups = sorted({g for t in company.tariffs for g in t.customer_groups})
+        if value not in groups:
+            raise ValueError(f"a customer group {company.name} has a tariff for ({', '.join(groups)})")
+        return value
 
     @field_validator("bidding_zone")
     @classmethod

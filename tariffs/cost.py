@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tariffs.capacity import capacity_figure, month_bounds
-from tariffs.household import HouseholdTariff
+from tariffs.household import HouseholdTariff, SlotPrices
 from tariffs.norway import norgespris, stromstotte
 from tariffs.series import EnergySeries, PriceSeries
 
@@ -58,6 +58,9 @@ class Bill:
     export_revenue: list[float]
     months: list[MonthCost]
     notes: list[str] = field(default_factory=list)
+    #: per slot, the imported kWh the support scheme applies to (all of them up to the monthly cap)
+    scheme_kwh: list[float] = field(default_factory=list)
+    prices: SlotPrices | None = None  #: the slot prices the bill was computed with
 
     @property
     def slot_cost(self) -> list[float]:
@@ -100,23 +103,34 @@ def slice_energy(energy: EnergySeries, start: datetime, end: datetime) -> Energy
 
 
 def _cap_kwh(household: HouseholdTariff, day: date) -> float | None:
-    scheme = household.config.support_scheme
-    if household.country != "NO" or scheme == "none":
-        return None
+    scheme = household.scheme_on(day)
     if scheme == "norgespris":
-        np = norgespris(day, holiday_home=household.config.customer_group == "fritid")
+        np = norgespris(day, holiday_home=household.holiday_home)
         return np.cap_kwh_per_month if np else None
-    rule = stromstotte(day)
-    return rule.cap_kwh_per_month if rule else None
+    if scheme == "stromstotte":
+        rule = stromstotte(day, holiday_home=household.holiday_home)
+        return rule.cap_kwh_per_month if rule else None
+    return None
 
 
-def cost(household: HouseholdTariff, energy: EnergySeries, spot: PriceSeries | None) -> Bill:
-    """The bill of ``energy`` under ``household``'s tariff, with ``spot`` prices (None: spot 0)."""
+def cost(
+    household: HouseholdTariff,
+    energy: EnergySeries,
+    spot: PriceSeries | None,
+    *,
+    history: EnergySeries | None = None,
+) -> Bill:
+    """The bill of ``energy`` under ``household``'s tariff, with ``spot`` prices (None: spot 0).
+
+    ``history``: consumption up to the end of ``energy`` (including it) for capacity methods that
+    look back a year (FEM_VEKTET_ÅR); default ``energy`` itself.
+    """
     zone = ZoneInfo(household.tz)
     slots = energy.slot_starts()
     prices = household.slot_prices(slots, energy.slot_minutes, spot)
     import_cost: list[float] = []
     export_rev: list[float] = []
+    scheme_kwh: list[float] = []
     used: dict[str, float] = defaultdict(float)  # scheme-eligible kWh so far, per month
     month_of: dict[str, list[int]] = defaultdict(list)
     caps: dict[date, float | None] = {}
@@ -135,11 +149,18 @@ def cost(household: HouseholdTariff, energy: EnergySeries, spot: PriceSeries | N
             used[key] += e_imp
             without_scheme = price - prices.scheme_per_kwh[i] * (1.0 + prices.vat_rate[i])
             import_cost.append(within * price + (e_imp - within) * without_scheme)
+            scheme_kwh.append(within)
         else:
             import_cost.append(e_imp * price)
+            scheme_kwh.append(e_imp)
         export_rev.append(e_exp * prices.export_per_kwh[i])
-    months = [_month(household, energy, key, idx, import_cost, export_rev) for key, idx in month_of.items()]
-    return Bill(slots, energy.slot_minutes, import_cost, export_rev, months, list(prices.notes))
+    months = [
+        _month(household, energy, key, idx, import_cost, export_rev, history or energy)
+        for key, idx in month_of.items()
+    ]
+    return Bill(
+        slots, energy.slot_minutes, import_cost, export_rev, months, list(prices.notes), scheme_kwh, prices
+    )
 
 
 def _month(
@@ -149,6 +170,7 @@ def _month(
     idx: list[int],
     import_cost: list[float],
     export_rev: list[float],
+    history: EnergySeries,
 ) -> MonthCost:
     year, month = int(key[:4]), int(key[5:])
     m_start, m_end = month_bounds(year, month, household.tz)
@@ -161,7 +183,7 @@ def _month(
     capacity = 0.0
     if grid is not None:
         rule = grid.capacity
-        year_back = slice_energy(energy, m_end - timedelta(days=365), m_end)
+        year_back = slice_energy(history, m_end - timedelta(days=365), m_end)
         figure = capacity_figure(
             rule, part, household.tz, main_fuse_a=household.main_fuse_a, year_energy=year_back
         )

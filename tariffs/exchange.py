@@ -5,6 +5,8 @@ Norges Bank publishes daily reference rates (business days only) as SDMX-JSON:
 `parse_norges_bank_json` (pure) reads such a document into dated rates [NOK per unit of the base
 currency] (values are per 10^UNIT_MULT units: SEK is quoted per 100); `rate_on` takes the latest rate
 on or before a day (weekends and holidays use the last business day); `get_norges_bank_rate` fetches.
+`ConfiguredRate` is the rate a household's ``[tariff]`` asks for (``exchange_rate``), looked up once
+and only when a price needs converting, with where it came from.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tariffs.config import TariffConfig
 
 NORGES_BANK_URL = "https://data.norges-bank.no/api/data/EXR"
 
@@ -80,3 +85,35 @@ def get_norges_bank_rate(
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise ExchangeRateError(f"Norges Bank unreachable: {getattr(exc, 'reason', exc)}") from None
     return rate_on(parse_norges_bank_json(body), day)
+
+
+class ConfiguredRate:
+    """The EUR rate of ``[tariff]`` for ``day`` [currency per EUR]: Norges Bank's reference rate when
+    ``exchange_rate = "norges_bank"`` (``currency_per_eur`` when that fails), else the fixed one.
+
+    `value` is asked only when a price needs converting, and only once; `used` then says the rate
+    and its source (``{"currency_per_eur": 11.689, "source": "norges_bank"}``), None before.
+    """
+
+    def __init__(self, tariff: TariffConfig, day: date, currency: str) -> None:
+        self.tariff, self.day, self.currency = tariff, day, currency
+        self.used: dict[str, Any] | None = None
+
+    def value(self) -> float:
+        if self.used is not None:
+            return float(self.used["currency_per_eur"])
+        rate, source = self.tariff.currency_per_eur, "fixed ([tariff].currency_per_eur)"
+        if self.tariff.exchange_rate == "norges_bank":
+            try:
+                rate = get_norges_bank_rate(
+                    self.day,
+                    "EUR",
+                    quote=self.currency,
+                    timeout_s=self.tariff.entsoe_timeout_s,
+                    base_url=self.tariff.norges_bank_url,
+                )
+                source = "norges_bank"
+            except ExchangeRateError as exc:
+                source = f"fixed ([tariff].currency_per_eur): {exc}"
+        self.used = {"currency_per_eur": rate, "source": source}
+        return float(rate)

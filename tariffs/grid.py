@@ -172,10 +172,28 @@ def _fold(text: str) -> str:
     return "".join(c for c in text if c.isalnum())
 
 
+class UnknownCompany(ValueError):
+    """No grid company has this name or GLN; ``suggestion`` is the closest name, if any is close."""
+
+    def __init__(self, key: str, suggestion: str | None) -> None:
+        hint = f" (did you mean {suggestion}?)" if suggestion else ""
+        super().__init__(f"unknown grid company {key!r}{hint}; see `hems tariff companies` for the list")
+        self.suggestion = suggestion
+
+
+def _closest(key: str) -> str | None:
+    import difflib
+
+    by_fold = {_fold(c.name.removesuffix(" AS")): c.name for c in companies()}
+    near = difflib.get_close_matches(_fold(key), list(by_fold), n=1, cutoff=0.75)
+    return by_fold[near[0]] if near else None
+
+
 def find_company(name_or_gln: str) -> Company:
     """The company with this GLN, exact name, or unambiguous name fragment ("elvia", "Tensio TN").
 
-    Raises ValueError listing the candidates when none or several match.
+    Raises `UnknownCompany` (with the closest name) when none matches, ValueError listing the
+    candidates when several do.
     """
     key = name_or_gln.strip()
     all_ = companies()
@@ -197,14 +215,26 @@ def find_company(name_or_gln: str) -> Company:
     if partial:
         names = ", ".join(sorted(c.name for c in partial))
         raise ValueError(f"grid company {key!r} is ambiguous: {names}")
-    raise ValueError(f"unknown grid company {key!r}; see `hems tariff companies` for the list")
+    raise UnknownCompany(key, _closest(key))
+
+
+def areas(company: Company) -> list[str]:
+    """The names of the company's tariff areas (Tensio TN: ["Nord"]); [] for one tariff area."""
+    return sorted({t.name for t in company.tariffs if t.name is not None})
+
+
+def has_area(company: Company, area: str) -> bool:
+    """Whether ``area`` names one of the company's tariff areas (case and accents aside)."""
+    return _fold(area) in {_fold(a) for a in areas(company)}
 
 
 def tariff_on(company: Company, day: date, group: str = "husholdning", area: str | None = None) -> GridTariff:
-    """The company's tariff valid on ``day`` for customer ``group`` (and ``area``, if named)."""
+    """The company's tariff valid on ``day`` for customer ``group`` (and ``area``, if named: that
+    area's tariff, or the whole network's when the area has none on ``day``)."""
     valid = [t for t in company.tariffs if t.valid_on(day) and group in t.customer_groups]
-    if area is not None:
-        valid = [t for t in valid if t.name is not None and _fold(t.name) == _fold(area)]
+    if area is not None:  # the area's own tariff; the whole network's where the areas were merged
+        named = [t for t in valid if t.name is not None and _fold(t.name) == _fold(area)]
+        valid = named or [t for t in valid if t.name is None]
     if not valid:
         raise ValueError(
             f"{company.name} has no {group} tariff valid on {day.isoformat()}"

@@ -25,9 +25,22 @@ from zoneinfo import ZoneInfo
 from tariffs.bands import Band, BandTable, parse_hours, parse_months, preset_bands
 from tariffs.config import TariffConfig
 from tariffs.grid import Company, GridTariff, find_company, tariff_on
-from tariffs.norway import Stromstotte, VatRegion, norgespris, public_charges, stromstotte
+from tariffs.norway import (
+    Stromstotte,
+    VatRegion,
+    last_known_year,
+    norgespris,
+    norgespris_starts,
+    public_charges,
+    stromstotte,
+    stromstotte_ends,
+)
 from tariffs.series import PriceSeries
 
+NO_SUPPORT_FOR_HOLIDAY_HOMES = (
+    "holiday home (customer_group fritid): no strømstøtte (Forskrift om strømstønad § 3 a); "
+    "the whole spot price is paid"
+)
 CURRENCIES = {"NO": "NOK", "SE": "SEK", "DK": "DKK", "CH": "CHF", "GB": "GBP", "PL": "PLN"}
 
 
@@ -70,6 +83,18 @@ class HouseholdTariff:
     def currency(self) -> str:
         """The currency prices are in: the country's (NOK, SEK, DKK), EUR elsewhere."""
         return CURRENCIES.get(self.country, "EUR")
+
+    @property
+    def holiday_home(self) -> bool:
+        return self.config.customer_group == "fritid"
+
+    def scheme_on(self, day: date) -> str:
+        """The support scheme in force on ``day``: the configured one, except strømstøtte before
+        Norgespris existed (every home had it then); "none" outside Norway."""
+        scheme = self.config.support_scheme if self.country == "NO" else "none"
+        if scheme == "norgespris" and day < norgespris_starts():
+            return "stromstotte"
+        return scheme
 
     def vat_rate(self, day: date) -> float:
         if self.config.vat_rate is not None:
@@ -166,19 +191,37 @@ class HouseholdTariff:
             charges = public_charges(day, self._region)
             taxes = charges.elavgift_per_kwh + charges.enova_per_kwh
             if charges.carried_forward:
-                _note(notes, f"public charges after the last known rate carried forward to {day}")
+                last = last_known_year("elavgift")
+                _note(notes, f"{day.year}: public charges not known; the last known rates ({last}) used")
             if self.config.energy_tax_per_kwh is not None:
                 taxes = self.config.energy_tax_per_kwh
-            if self.config.support_scheme == "stromstotte":
+            holiday_home = self.holiday_home
+            scheme = self.scheme_on(day)
+            if scheme != self.config.support_scheme:
+                _note(notes, f"Norgespris started {norgespris_starts()}: strømstøtte applies before")
+            if scheme == "stromstotte" and holiday_home:
+                _note(notes, NO_SUPPORT_FOR_HOLIDAY_HOMES)
+            elif scheme == "stromstotte":
                 support = stromstotte(day)
-            elif self.config.support_scheme == "norgespris":
-                np = norgespris(day, holiday_home=self.config.customer_group == "fritid")
-                if np is None:
-                    _note(notes, f"Norgespris did not exist on {day}; spot price used")
-                else:
+                if support is None and day >= stromstotte_ends():
+                    ended = stromstotte_ends() - timedelta(days=1)
+                    _note(notes, f"strømstøtte ended {ended}: no support from then on")
+                elif support is not None and support.carried_forward:
+                    _note(
+                        notes,
+                        f"{day.year}: strømstøtte threshold not known; {last_known_year('stromstotte')}'s "
+                        f"{support.threshold_per_kwh:.2f} NOK/kWh used",
+                    )
+            elif scheme == "norgespris":
+                np = norgespris(day, holiday_home=holiday_home)
+                if np is not None:
                     fixed_power = np.price_per_kwh
                     if np.carried_forward:
-                        _note(notes, f"Norgespris level after 2026 unknown: last level used for {day}")
+                        _note(
+                            notes,
+                            f"{day.year}: Norgespris level not known; {last_known_year('norgespris')}'s "
+                            f"{np.price_per_kwh:.2f} NOK/kWh used",
+                        )
         else:
             taxes = self.config.energy_tax_per_kwh or 0.0
         return _DayParts(grid, taxes, vat, support, fixed_power)

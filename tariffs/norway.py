@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any, Literal
@@ -33,6 +33,11 @@ def _period(name: str, day: date) -> tuple[dict[str, Any], bool]:
     if day >= date.fromisoformat(periods[-1]["until"]):
         return periods[-1], True
     raise LookupError(f"no {name} rate known for {day.isoformat()} (table starts {periods[0]['from']})")
+
+
+def last_known_year(name: str) -> int:
+    """The last year list ``name`` ("elavgift", "stromstotte", "norgespris") has a rate for."""
+    return (date.fromisoformat(_table()[name][-1]["until"]) - timedelta(days=1)).year
 
 
 def vat_rate(region: VatRegion) -> float:
@@ -63,22 +68,35 @@ class Stromstotte:
     threshold_per_kwh: float  #: [NOK/kWh] excl. VAT
     rate: float  #: share of the price above the threshold that the state pays
     cap_kwh_per_month: float
+    carried_forward: bool = False  #: the year's threshold is not known: the last known one is used
 
     def support_per_kwh(self, hourly_spot_per_kwh: float) -> float:
         """Support for one hour, as a NEGATIVE price component [NOK/kWh, excl. VAT]."""
         return -self.rate * max(0.0, hourly_spot_per_kwh - self.threshold_per_kwh)
 
 
-def stromstotte(day: date) -> Stromstotte | None:
-    """The strømstøtte rule on ``day`` (hourly basis since Sep 2023); None before it existed."""
+def stromstotte(day: date, holiday_home: bool = False) -> Stromstotte | None:
+    """The strømstøtte rule on ``day`` (hourly basis since Sep 2023); None before it existed, and
+    always None for a holiday home (Forskrift om strømstønad § 3 a: support is for homes only) and
+    from `stromstotte_ends`. A year past the last known threshold reuses it (``carried_forward``)."""
+    if holiday_home or day >= stromstotte_ends():
+        return None
     try:
-        p, _ = _period("stromstotte", day)
+        p, late = _period("stromstotte", day)
     except LookupError:
         return None
-    if day >= date.fromisoformat(p["until"]):
-        return None  # the scheme ends; nothing is carried forward
     cap = float(_table()["stromstotte_cap_kwh_per_month"])
-    return Stromstotte(float(p["threshold_per_kwh"]), float(p["rate"]), cap)
+    return Stromstotte(float(p["threshold_per_kwh"]), float(p["rate"]), cap, late)
+
+
+def stromstotte_ends() -> date:
+    """The first day without strømstøtte (the regulation runs to 31.12.2029)."""
+    return date.fromisoformat(_table()["stromstotte_ends"])
+
+
+def norgespris_starts() -> date:
+    """The first day of Norgespris (1 Oct 2025)."""
+    return date.fromisoformat(_table()["norgespris"][0]["from"])
 
 
 @dataclass(frozen=True, slots=True)

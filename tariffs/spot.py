@@ -3,8 +3,11 @@
 - `parse_entsoe_xml(bytes)` (pure): a Publication_MarketDocument (A44) → `PriceSeries` in EUR/kWh.
   Time of a point = Period start + (position − 1) × resolution (UTC); curveType A03 may omit a
   position whose value repeats (forward-filled), A01 lists every one. PT15M and PT60M are read;
-  when a document holds both, the finer one is returned. An Acknowledgement document ("no matching
-  data") raises `PriceUnavailable`; anything malformed raises `PriceDataError` saying what and where.
+  when a document holds both, the series is on the finer grid: where both give a price the finer
+  one is kept, and an hourly price holds for each of its quarter-hours elsewhere (a document may
+  hold an hourly day next to a quarter-hour one, as around the 15-minute switch of 1 Oct 2025).
+  An Acknowledgement document ("no matching data") raises `PriceUnavailable`; anything malformed
+  raises `PriceDataError` saying what and where.
 - `parse_price_csv(text)` (pure): header ``start,price_per_kwh`` (NOK/kWh) or
   ``start,price_eur_per_mwh``; ``start`` ISO-8601 with offset; rows 15 or 60 minutes apart.
 - `read_prices(path)`: a file in either format. `get_entsoe_prices(...)`: the ENTSO-E REST API
@@ -157,11 +160,16 @@ def parse_entsoe_xml(data: bytes | str) -> PriceSeries:
             raise PriceDataError(f"{where}: no <Period>")
         for j, p in enumerate(periods, 1):
             minutes, start, vals = _period(p, curve, f"{where} Period {j}")
-            slots = by_res.setdefault(minutes, {})
+            points = by_res.setdefault(minutes, {})
             for k, v in enumerate(vals):
-                slots[start + timedelta(minutes=minutes * k)] = v
+                points[start + timedelta(minutes=minutes * k)] = v
     minutes = min(by_res)
-    slots = by_res[minutes]
+    fine = timedelta(minutes=minutes)
+    slots: dict[datetime, float] = {}
+    for res in sorted(by_res, reverse=True):  # coarse first: a finer price for the same time wins
+        for t, v in by_res[res].items():
+            for k in range(res // minutes):  # an hour's price holds for each of its quarter-hours
+                slots[t + fine * k] = v
     times = sorted(slots)
     step = timedelta(minutes=minutes)
     for a, b in itertools.pairwise(times):

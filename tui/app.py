@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import ClassVar
@@ -134,10 +134,14 @@ class HemsApp(App[None]):
         stored_seconds: float = 30.0,
         stale_after: timedelta = timedelta(seconds=30),
         background: Callable[[threading.Event], object] | None = None,
+        circuits: Sequence[tuple[str, str]] = (),
+        start_date: date | None = None,
     ) -> None:
         """``background``: a blocking function run in its own thread while the dashboard is up (the
         demo's daemon); it must return soon after the event it is given is set, which happens when
-        the dashboard closes. Its exception, if any, is kept in `background_error`."""
+        the dashboard closes. Its exception, if any, is kept in `background_error`. ``circuits``:
+        (id, name) of the circuits the database holds, for History when no live state names them;
+        ``start_date``: open History at the period holding that local day."""
         super().__init__()
         self.source = source
         self.clock: Clock = clock or SystemClock()
@@ -146,6 +150,8 @@ class HemsApp(App[None]):
         self.stored_seconds = stored_seconds
         self.stale_after = stale_after
         self.data = Dashboard()
+        self.known_circuits = tuple(circuits)
+        self.start_date = start_date
         self._stored_ids: tuple[str, ...] = ()  #: circuits asked for in the last stored read
         self._pending: set[str] = set()  #: worker groups asked for again while busy
         self.background = background
@@ -175,6 +181,9 @@ class HemsApp(App[None]):
         self.set_interval(self.stored_seconds, self.poll_stored)
         self.poll_live()
         self.poll_stored()
+        if self.start_date is not None:
+            self.data.anchor = None if self.start_date == self.today() else self.start_date
+            self.switch_mode("history")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -207,8 +216,7 @@ class HemsApp(App[None]):
         if self._busy("stored"):
             self._pending.add("stored")
             return
-        live = self.data.live
-        self._stored_ids = tuple(c.id for c in live.circuits) if live else ()
+        self._stored_ids = tuple(cid for cid, _ in self.circuits())
         self.run_worker(self._read_stored, thread=True, group="stored", exit_on_error=False)
 
     def load_history(self) -> None:
@@ -249,9 +257,15 @@ class HemsApp(App[None]):
             events_error = str(exc)
         self.post_message(StoredUpdate(plan, plan_error, events, events_error, today, today_chart))
 
-    def _read_history(self, period: Period, anchor: date) -> None:
+    def circuits(self) -> list[tuple[str, str]]:
+        """(id, name) of the circuits: the live state's, else those the database holds."""
         live = self.data.live
-        circuits = [(c.id, c.name) for c in live.circuits] if live else []
+        if live is not None and live.circuits:
+            return [(c.id, c.name) for c in live.circuits]
+        return list(self.known_circuits)
+
+    def _read_history(self, period: Period, anchor: date) -> None:
+        circuits = self.circuits()
         try:
             hist = load_history(self.source, period, anchor, self.tz, self.now(), circuits)
             self.post_message(HistoryUpdate((period, anchor), hist, None))
@@ -268,7 +282,7 @@ class HemsApp(App[None]):
                     d.trend.append((message.live.time, message.live.net_w))
             d.live = message.live
             d.last_seen = message.live.time
-            if tuple(c.id for c in message.live.circuits) != self._stored_ids:
+            if tuple(cid for cid, _ in self.circuits()) != self._stored_ids:
                 self.poll_stored()  # new circuits: fetch their energy today now, not in 30 s
         d.stale = is_stale(message.live, self.now(), self.stale_after)
         self._redraw()
@@ -278,7 +292,7 @@ class HemsApp(App[None]):
         d.plan, d.plan_error = message.plan, message.plan_error
         d.events, d.events_error = message.events, message.events_error
         d.today_kwh, d.today = message.today_kwh, message.today
-        if d.live is not None and tuple(c.id for c in d.live.circuits) != self._stored_ids:
+        if tuple(cid for cid, _ in self.circuits()) != self._stored_ids:
             self.poll_stored()  # circuits appeared while that read was under way: ask for them
         if isinstance(self.screen, HistoryScreen) and d.anchor is None:
             self.load_history()  # the period shown is still running: keep it up to date
@@ -305,6 +319,15 @@ class HemsApp(App[None]):
             self.screen.show(self.data)
 
     # ----- history navigation (bound on the History screen) -----------------------------------------
+    def go_to(self, day: date) -> None:
+        """Show the current period holding local ``day`` (a future day: today's)."""
+        d = self.data
+        day = min(day, self.today())
+        d.anchor = None if day == self.today() else day
+        d.history, d.history_error = None, None
+        self._redraw()
+        self.load_history()
+
     def set_period(self, period: Period | None = None, steps: int = 0) -> None:
         d = self.data
         if period is None:

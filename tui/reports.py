@@ -88,6 +88,7 @@ class History:
     pv_actual_kwh: float | None
     bill: dict[str, float] | None = None  #: the stored report's "energy", "capacity", "fixed", "total"
     currency: str | None = None
+    left_out: tuple[str, ...] = ()  #: what the stored bill could not price ("spot price")
 
 
 def _cost(kwh: dict[datetime, float], prices: Sequence[SeriesPoint], sign: float) -> float | None:
@@ -142,10 +143,15 @@ def report_key(period: Period, start: datetime) -> str:
     return f"report.{period}.{start.date().isoformat()}"
 
 
-def _bill(doc: Any) -> tuple[dict[str, float], str | None] | None:
+def _bill(doc: Any) -> tuple[dict[str, float], str | None, tuple[str, ...]] | None:
     cost = mapping(doc, "cost")
     parts = {k: v for k in ("energy", "capacity", "fixed", "total") if (v := num(cost, k)) is not None}
-    return (parts, cost.get("currency") if isinstance(cost.get("currency"), str) else None) if parts else None
+    if not parts:
+        return None
+    currency = cost.get("currency") if isinstance(cost.get("currency"), str) else None
+    raw = cost.get("left_out")
+    left_out = tuple(str(x).split(" (")[0] for x in raw) if isinstance(raw, list) else ()
+    return parts, currency, left_out
 
 
 def load_history(
@@ -210,6 +216,7 @@ def load_history(
         pv_actual_kwh=a_kwh,
         bill=bill[0] if bill else None,
         currency=bill[1] if bill else None,
+        left_out=bill[2] if bill else (),
     )
 
 

@@ -150,7 +150,7 @@ class HanMeter:
 
     def _why_none(self, grid: GridReading | None, now: datetime) -> str:
         s = self.stats
-        where = f"meter {self.id} on {self.config.port}"
+        where = f"meter on {self.config.port}"  # the cycle's log puts the device id in front
         if grid is not None:
             return f"{where}: last valid frame {(now - grid.time).total_seconds():.0f} s ago ({s.last_error})"
         if s.opens == 0:

@@ -8,6 +8,7 @@ survives the adapter being unplugged by reopening the same path (use a /dev/seri
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -124,7 +125,7 @@ def read_frames(
             port = open_port(config.port, settings)
         except (OSError, ValueError) as exc:  # SerialException is an OSError
             stats.open_failures += 1
-            stats.last_error = f"cannot open {config.port}: {exc}"
+            stats.last_error = f"cannot open the port: {_reason(exc)}"
             stop.wait(config.reopen_delay_s)
             continue
         stats.opens += 1
@@ -167,3 +168,9 @@ def read_frames(
             stop.wait(config.reopen_delay_s)
         finally:
             port.close()
+
+
+def _reason(exc: Exception) -> str:
+    """Why a port did not open, without the path pyserial repeats ("No such file or directory")."""
+    errno = getattr(exc, "errno", None)
+    return os.strerror(errno) if isinstance(errno, int) and errno > 0 else str(exc)

@@ -3,6 +3,7 @@
 - ``withdraw [--config FILE] [--db PATH]``: stop uploads for good (recorded in the database, so
   they stay stopped even if the config still says ``consent = true``), delete the outbox, and send
   a deletion request for the household's pseudonymous id (retried by the daemon until confirmed).
+  Exit 0 once the withdrawal is recorded, also when the deletion request had to be queued.
 - ``give [--config FILE] [--db PATH]``: clear a recorded withdrawal; uploads resume under a new,
   unlinkable id, if [telemetry] consent = true.
 - ``status``: what is recorded.
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(f"deletion request for {w.household_id} queued ({w.error}); the daemon retries it")
             print("set [telemetry] consent = false in the config as well")
-            return 0 if w.household_id is None or w.deletion_sent else 1
+            return 0  # the withdrawal is recorded and the outbox gone; a queued deletion is retried
         outbox = Outbox(st.connection, st.lock)
         if args.consent_command == "give":
             give_consent(st)

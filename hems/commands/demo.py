@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="DEVICE",
-        help="make a simulated device fail (for trying out alerts and backoff)",
+        help="make a simulated device fail (grid, pv or a circuit id; for trying out alerts and backoff)",
     )
 
 
@@ -84,6 +84,28 @@ class _Prepared:
     start: datetime
     until: datetime | None
     clock: SimClock
+    lock: int | None = None  #: the locked file descriptor that keeps a second demo off this database
+
+
+def _lock(db: Path) -> int:
+    """Hold ``<db>.lock`` (a file descriptor, flock'ed) for as long as this demo runs: a second
+    `hems demo` on the same database is refused instead of resuming it while this one writes."""
+    import fcntl
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(db.with_name(db.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        pid = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise UsageError(
+            f"--db: {db} is being written by another hems demo (pid {pid}); "
+            "stop it first or give another --db"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
 
 
 def _prepare(args: argparse.Namespace, cfg: HemsConfig) -> _Prepared:
@@ -91,6 +113,7 @@ def _prepare(args: argparse.Namespace, cfg: HemsConfig) -> _Prepared:
     db = Path(args.db) if args.db else default_db()
     until_delta = parse_duration(args.stop_after, "--stop-after") if args.stop_after else None
     day = parse_date(args.start, "--start") if args.start else SystemClock().now().astimezone(tz).date()
+    lock = _lock(db)
     storage = open_storage(db, cfg)
     last = storage.last_time()
     if last is not None:
@@ -99,7 +122,7 @@ def _prepare(args: argparse.Namespace, cfg: HemsConfig) -> _Prepared:
     else:
         start = datetime(day.year, day.month, day.day, tzinfo=tz)
     until = start + until_delta if until_delta else None
-    return _Prepared(db, storage, start, until, SimClock(start, args.speed))
+    return _Prepared(db, storage, start, until, SimClock(start, args.speed), lock)
 
 
 async def _simulate(
@@ -128,6 +151,7 @@ async def _simulate(
         for c in twin.circuits
     ]
     cfg = cfg.model_copy(update={"circuit": circuits, "meter": None})
+    runtime: str | None = None
     try:
         await twin.state(prep.start)  # warm the PV worker before the clock starts running
         devices = Devices(
@@ -137,18 +161,27 @@ async def _simulate(
         )
         real_cycle = cfg.site.cycle_seconds / args.speed if args.speed > 0 else 0.0
         printer = None if args.quiet else (lambda s: print(_line(s, tz), flush=False))
+        state = Path(args.state) if args.state else None
+        if state is None and cfg.api is not None:  # the API serves the live state from a file
+            runtime = tempfile.mkdtemp(
+                prefix="hems-demo-api-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None
+            )
+            state = Path(runtime) / "state.json"
         daemon = build_daemon(
             cfg,
             devices,
             prep.clock,
             storage=prep.storage,
             timeout_s=max(0.25, 0.8 * real_cycle),
-            state_file=Path(args.state) if args.state else None,
+            state_file=state,
             on_snapshot=printer,
+            config_path=args.config,
         )
         cycles = await run_until_signalled(daemon, start=prep.start, until=prep.until, stop_flag=stop_flag)
     finally:
         twin.close()
+        if runtime is not None:
+            shutil.rmtree(runtime, ignore_errors=True)
     sys.stdout.flush()
     print(f"hems demo: {cycles} cycles stored in {prep.db}", file=sys.stderr)
     return 0
@@ -202,11 +235,24 @@ def _with_dashboard(args: argparse.Namespace, cfg: HemsConfig, prep: _Prepared) 
     return 0
 
 
+def _check_fail(names: list[str], cfg: HemsConfig) -> None:
+    """``--fail`` must name a device the simulated household has (else nothing would ever fail)."""
+    from devices.simulated.layout import household_circuits
+
+    known = ["grid", "pv", *(c.id for c in household_circuits(cfg.site.network))]
+    for name in names:
+        if name not in known:
+            raise UsageError(
+                f"--fail: the simulated household has no device {name!r}; one of {', '.join(known)}"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.speed < 0:
         raise UsageError(f"--speed: expected a positive number (0: as fast as possible), got {args.speed}")
     cfg = load_config(args.config) if args.config else HemsConfig()
+    _check_fail(args.fail, cfg)
     prep = _prepare(args, cfg)
     try:
         if args.headless or not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -214,3 +260,5 @@ def run(args: argparse.Namespace) -> int:
         return _with_dashboard(args, cfg, prep)
     finally:
         prep.storage.close()
+        if prep.lock is not None:
+            os.close(prep.lock)

@@ -1,9 +1,10 @@
-"""`hems export`: the household's own data, as CSV or as a Green Button (ESPI) XML feed.
+"""`hems export`: the household's own data, as CSV, Parquet or a Green Button (ESPI) XML feed.
 
 ``hems export [--db PATH] [--config FILE] --format csv|espi [--channel CH ...] [--resolution 15m]
 --from YYYY-MM-DD --to YYYY-MM-DD --out PATH``. Days are local and inclusive. CSV: one channel per
 file (``--out FILE``), or several into a directory (``--out DIR``: ``<channel>_<resolution>.csv``).
 ESPI: the grid import and export energy by default; any power channel (``..._w``) may be named.
+Parquet: every channel (or the named ones) in one tidy file, ``--out FILE`` (needs pyarrow).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from pathlib import Path
 from hems.errors import UsageError
 
 NAME = "export"
-HELP = "Export your data: CSV per channel, or Green Button (ESPI) interval XML."
+HELP = "Export your data: CSV per channel, Parquet (one tidy table), or Green Button (ESPI) interval XML."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="hems database (default: [storage].path of --config)")
     parser.add_argument("--config", help="hems.toml: time zone and storage path")
-    parser.add_argument("--format", choices=("csv", "espi"), required=True)
+    parser.add_argument("--format", choices=("csv", "espi", "parquet"), required=True)
     parser.add_argument(
         "--channel", action="append", help="channel to export (repeatable; default: csv all, espi grid)"
     )
@@ -80,6 +81,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {out} (Green Button ESPI, {len(channels)} channel(s), {first} – {last})")
             return 0
         start, end = local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz)
+        if args.format == "parquet":
+            from hems.reports.parquet import ParquetUnavailable, export_parquet
+
+            try:
+                rows = export_parquet(st, channels, args.resolution, start, end, tz, out)
+            except ParquetUnavailable as exc:
+                raise UsageError(str(exc)) from None
+            except OSError as exc:
+                raise UsageError(f"--out: cannot write {out}: {exc}") from None
+            print(f"wrote {out} (Parquet, {len(channels)} channel(s), {rows} rows, {first} – {last})")
+            return 0
         if len(channels) == 1 and not out.is_dir():
             _write(out, export_csv(st, channels[0], args.resolution, start, end, tz).encode())
             print(f"wrote {out}")

@@ -33,21 +33,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _words(result: dict[str, Any]) -> str:
+    from optimiser.explain import PENALTY, broken_words
+
     lines = [
         f"status: {result['status']}  (gap {result['mip_gap']:.2e}, {result['solve_seconds']:.3f} s: "
         f"build {result['timing']['build_seconds']:.3f} s + solve {result['timing']['solve_seconds']:.3f} s)",
         f"cost: {result['objective']:.2f} = energy {result['energy_cost']:.2f} + capacity "
         f"{result['capacity_cost']:.2f}"
-        + (f" + relaxed rules {sum(r['cost'] for r in result['relaxed']):.2f}" if result["relaxed"] else "")
+        + (
+            f" + {PENALTY} {sum(r['cost'] for r in result['relaxed']):.2f} (not money)"
+            if result["relaxed"]
+            else ""
+        )
         + (f" + moved starts {result['stability_cost']:.2f}" if "stability_cost" in result else ""),
         "",
     ]
     lines += [f"  {text}" for text in result["explanation"]["text"]]
     for item in result["relaxed"]:
-        lines.append(
-            f"  RELAXED {item['rule']}: broken by {item['amount']:g} {item['unit']}, "
-            f"costing {item['cost']:.2f}"
-        )
+        lines.append(f"  RELAXED {item['rule']}: {broken_words(item)}, penalty {item['cost']:.2f}")
     return "\n".join(lines)
 
 

@@ -11,7 +11,9 @@ Fields a device did not report are left out (unknown is not zero); a three-phase
 per-line values (``i_l1_a``, ``u_l1_v``, ``p_l1_w`` ...). Devices are read concurrently; each circuit
 gets at most one cycle (``[site].cycle_seconds``), the smart meter ``--meter-timeout`` seconds.
 Without ``--once`` it reads again every cycle until interrupted (one JSON line per cycle).
-Exit status 0 when a snapshot was printed, even if some devices failed (their errors are in it).
+Exit status 0 when a snapshot was printed, even if some devices failed (their errors are in it);
+with ``--once``, 1 when every configured device failed (the snapshot is still printed, and one line
+on stderr says so), so a script can tell "nothing could be read" from a reading.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import asyncio
 import json
 import logging
+import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -128,7 +131,13 @@ def _table(snap: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def _main(args: argparse.Namespace, cfg: HemsConfig) -> None:
+def failed_devices(snap: dict[str, Any]) -> tuple[int, int]:
+    """(failed, configured) devices of a snapshot."""
+    devices = ([snap["meter"]] if snap["meter"] is not None else []) + list(snap["circuits"].values())
+    return sum(1 for d in devices if "error" in d), len(devices)
+
+
+async def _main(args: argparse.Namespace, cfg: HemsConfig) -> int:
     from devices.modbus import ModbusConfigError, build_circuit_meters
     from hems.clock import SystemClock
 
@@ -143,7 +152,12 @@ async def _main(args: argparse.Namespace, cfg: HemsConfig) -> None:
             snap = await snapshot(cfg, list(meters), clock, args.meter_timeout)
             print(json.dumps(snap, ensure_ascii=False) if args.json else _table(snap), flush=True)
             if args.once:
-                return
+                failed, configured = failed_devices(snap)
+                if configured and failed == configured:
+                    print(f"hems read: every device failed ({failed} of {configured}): see their errors",
+                          file=sys.stderr)  # fmt: skip
+                    return 1
+                return 0
             from datetime import timedelta
 
             await clock.sleep_until(start + timedelta(seconds=cfg.site.cycle_seconds))
@@ -160,5 +174,4 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     # the drivers put what went wrong in each device's error; the library's own log is noise here
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-    asyncio.run(_main(args, cfg))
-    return 0
+    return asyncio.run(_main(args, cfg))

@@ -36,6 +36,11 @@ def run(args: argparse.Namespace) -> int:
     from hems.reports.cli_support import db_path, load, open_storage, parse_day
     from hems.reports.render import render_csv, render_text
 
+    if args.png:
+        from hems.reports.render import matplotlib_missing
+
+        if (why := matplotlib_missing()) is not None:
+            raise UsageError(why)
     cfg = load(args.config)
     path = db_path(args.db, cfg, args.config)
     tariff = None
@@ -58,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
             newest = st.last_time() or SystemClock().now()
             day = newest.astimezone(tz).date()
         report = build_report(st, args.period, day, tz, tariff=tariff)
+    if tariff is None:  # say so rather than leave the money out silently
+        report.extras["cost"] = {"not_computed": "no tariff (add --config FILE with a [tariff] section)"}
     if args.png:
         from hems.reports.render import write_png
 

@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+    if args.log_level != "DEBUG":  # each device's failure is logged once, in words, by hems.polling;
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # the library's frame dumps are noise
     cfg = load_config(args.config)
     clock = SystemClock()
     devices = real_devices(cfg, clock, args.config)
@@ -41,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
         state_file.parent.mkdir(parents=True, exist_ok=True)
     except OSError:
         state_file = Path(cfg.storage.path).with_suffix(".state.json")
-    daemon = build_daemon(cfg, devices, clock, storage=storage, state_file=state_file)
+    daemon = build_daemon(
+        cfg, devices, clock, storage=storage, state_file=state_file, config_path=args.config
+    )
 
     async def main() -> None:
         await open_devices(devices)

@@ -74,6 +74,7 @@ def _show(args: argparse.Namespace) -> int:
 
     from hems.config import HemsConfig, load_config
     from tariffs.cache import SpotDay, spot_for_day
+    from tariffs.exchange import ConfiguredRate
     from tariffs.household import household_tariff
     from tariffs.planning import day_inputs
     from tariffs.series import local_day_bounds
@@ -83,6 +84,12 @@ def _show(args: argparse.Namespace) -> int:
     tz, country = cfg.site.timezone, cfg.site.country
     updates: dict[str, Any] = {}
     if args.company:
+        from tariffs.grid import find_company
+
+        try:
+            find_company(args.company)
+        except ValueError as exc:
+            raise UsageError(f"--company: {exc}") from None
         updates["grid_company"] = args.company
     if args.zone:
         updates["bidding_zone"] = args.zone
@@ -107,7 +114,7 @@ def _show(args: argparse.Namespace) -> int:
         from hems.storage import Storage
 
         storage = Storage.open(db_path)
-    rate = _Rate(tcfg, day, currency)
+    rate = ConfiguredRate(tcfg, day, currency)
     try:
         if args.prices:
             try:
@@ -150,35 +157,6 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Rate:
-    """The EUR rate, looked up only when a price needs converting, and where it came from."""
-
-    def __init__(self, tcfg: Any, day: date, currency: str) -> None:
-        self.tcfg, self.day, self.currency = tcfg, day, currency
-        self.used: dict[str, Any] | None = None
-
-    def value(self) -> float:
-        if self.used is not None:
-            return float(self.used["currency_per_eur"])
-        rate, source = self.tcfg.currency_per_eur, "fixed ([tariff].currency_per_eur)"
-        if self.tcfg.exchange_rate == "norges_bank":
-            from tariffs.exchange import ExchangeRateError, get_norges_bank_rate
-
-            try:
-                rate = get_norges_bank_rate(
-                    self.day,
-                    "EUR",
-                    quote=self.currency,
-                    timeout_s=self.tcfg.entsoe_timeout_s,
-                    base_url=self.tcfg.norges_bank_url,
-                )
-                source = "norges_bank"
-            except ExchangeRateError as exc:
-                source = f"fixed ([tariff].currency_per_eur): {exc}"
-        self.used = {"currency_per_eur": rate, "source": source}
-        return float(rate)
-
-
 def _month_history(storage: Any, day: date, tz: str) -> Any:
     """Hourly imports of the month before ``day`` from the database, as an EnergySeries."""
     from tariffs.capacity import month_bounds
@@ -199,8 +177,16 @@ def _month_history(storage: Any, day: date, tz: str) -> Any:
 
 
 def _document(household: Any, inputs: Any, spot: Any, zone: str, currency: str) -> dict[str, Any]:
+    from tariffs.describe import included
     from tariffs.grid import CREDIT
 
+    includes, left_out = included(
+        household,
+        inputs.day,
+        spot_missing=[inputs.day] if spot.prices is None and household.config.spot else [],
+        capacity="capacity steps",
+        fixed=False,
+    )
     grid = household.grid_tariff(inputs.day)
     p = inputs.prices
     r6 = lambda xs: [round(x, 6) for x in xs]  # noqa: E731
@@ -209,6 +195,9 @@ def _document(household: Any, inputs: Any, spot: Any, zone: str, currency: str) 
         "timezone": household.tz,
         "country": household.country,
         "currency": currency,
+        "vat_included": True,
+        "includes": includes,
+        "left_out": left_out,
         "zone": zone,
         "slot_minutes": inputs.slot_minutes,
         "spot_source": spot.source,
@@ -247,10 +236,15 @@ def _zone(tz: str) -> Any:
 
 
 def _print_table(doc: dict[str, Any]) -> None:
+    from hems.reports.render import money_words
+
     print(
         f"{doc['date']}  {doc['grid_company'] or '(no grid company)'}  zone {doc['zone']}  "
         f"spot: {doc['spot_source']}"
     )
+    print(f"prices in {doc['currency']}/kWh, VAT included (export: no VAT)")
+    for line in money_words({"includes": doc["includes"], "left_out": doc["left_out"]}):
+        print(line)
     print(f"{'slot':<26} {'import':>9} {'export':>9}  band")
     for t, imp, exp, band in zip(
         doc["slots"],
@@ -263,7 +257,8 @@ def _print_table(doc: dict[str, Any]) -> None:
     cap = doc["capacity_tariff"]
     if cap:
         print(
-            f"capacity steps (upper kW): {cap['step_upper_kw']}; {doc['currency']}/month: {cap['step_price']}"
+            f"capacity steps (upper kW): {cap['step_upper_kw']}; "
+            f"{doc['currency']}/month, VAT included: {cap['step_price']}"
         )
     for note in doc["notes"]:
         print(f"note: {note}")

@@ -76,8 +76,11 @@ def run(args: argparse.Namespace) -> int:
         if args.telemetry_command == "status":
             outbox = Outbox(st.connection, st.lock)
             status = outbox.status()
-            doc = {
-                "consent": cfg.telemetry.consent,
+            withdrawn = outbox.withdrawn_at()
+            doc = {  # consent: in force (the config's, unless withdrawn since)
+                "consent": cfg.telemetry.consent and withdrawn is None,
+                "consent_in_config": cfg.telemetry.consent,
+                "withdrawn_at": withdrawn.isoformat() if withdrawn else None,
                 "blocked": consent_blocker(cfg.telemetry, outbox),
                 "endpoint": cfg.telemetry.endpoint,
                 "household_id": outbox.get_state("household_id"),

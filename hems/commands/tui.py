@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from hems.durations import parse_date
 from hems.errors import UsageError
 
 NAME = "tui"
@@ -27,6 +28,8 @@ class Target:
     mqtt: Any = None  #: the [mqtt] section when the live state comes from the broker
     site: str = "home"
     static: dict[str, Any] = field(default_factory=dict)  #: site facts and breaker ratings (config)
+    circuits: tuple[tuple[str, str], ...] = ()  #: (id, name) of the circuits, when no state names them
+    start_date: date | None = None  #: open History at this local day
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,12 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="live data from the state file or the broker in [mqtt] (auto: the file when it exists, "
         "else the broker when configured)",
     )
+    parser.add_argument("--date", metavar="YYYY-MM-DD", help="open History at this day (g jumps there too)")
 
 
 def resolve(args: argparse.Namespace) -> Target:
     """Paths and time facts from ``--config`` (when given), overridden by ``--db``/``--state``."""
     db = Path(args.db) if args.db else None
     state = Path(args.state) if args.state else None
+    start_date = parse_date(args.date, "--date") if getattr(args, "date", None) else None
     timezone, stale_after = None, timedelta(seconds=30)
     live = getattr(args, "live", "auto")
     if live == "mqtt" and not args.config:
@@ -75,10 +80,33 @@ def resolve(args: argparse.Namespace) -> Target:
                 raise UsageError(f"{args.config}: --live mqtt needs an [mqtt] section")
         from hems.snapshot import site_state
 
-        return Target(state, db, timezone, stale_after, broker, cfg.site.id, site_state(cfg))
+        named = tuple((c.id, c.name or c.id) for c in cfg.circuit)
+        static = site_state(cfg)
+        return Target(state, db, timezone, stale_after, broker, cfg.site.id, static, named, start_date)
     if db is not None and not db.is_file():
         raise UsageError(f"{db}: no such database (check --db, or give --config FILE)")
-    return Target(state or Path(DEFAULT_STATE), db, timezone, stale_after)
+    circuits: tuple[tuple[str, str], ...] = ()
+    if db is not None:  # no config: the database knows the household's time zone and circuits
+        timezone, circuits = _from_database(db)
+    return Target(
+        state or Path(DEFAULT_STATE), db, timezone, stale_after, circuits=circuits, start_date=start_date
+    )
+
+
+def _from_database(db: Path) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """The time zone the database was written in and its circuits ((id, id), sorted)."""
+    import sqlite3
+
+    from hems.storage import Storage
+
+    try:
+        with Storage.open(db, readonly=True) as st:
+            ids = sorted(
+                {c.split(".")[1] for c in st.channels() if c.startswith("circuit.") and c.count(".") == 2}
+            )
+            return str(st.timezone), tuple((cid, cid) for cid in ids)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        raise UsageError(f"{db}: cannot read the database: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,7 +123,13 @@ def run(args: argparse.Namespace) -> int:
 
         source = MqttSource(target.mqtt, target.site, source, target.static)
     try:
-        run_dashboard(source, timezone=target.timezone, stale_after=target.stale_after)
+        run_dashboard(
+            source,
+            timezone=target.timezone,
+            stale_after=target.stale_after,
+            circuits=target.circuits,
+            start_date=target.start_date,
+        )
     finally:
         source.close()  # type: ignore[attr-defined]
     return 0

@@ -136,13 +136,25 @@ def build_control(
     return control
 
 
-def _currency(config: HemsConfig) -> str:
+def _household(config: HemsConfig) -> Any:
+    """The household's `HouseholdTariff`, or None when [tariff] cannot be built (logged)."""
     try:
         from tariffs.household import household_tariff
 
-        return household_tariff(config.tariff, country=config.site.country, tz=config.site.timezone).currency
-    except (ImportError, ValueError, LookupError):
-        return "EUR" if config.site.country != "NO" else "NOK"
+        site = config.site
+        return household_tariff(
+            config.tariff, country=site.country, tz=site.timezone, site_main_fuse_a=site.main_fuse_a
+        )
+    except (ImportError, ValueError, LookupError) as exc:
+        log.warning("no household tariff: %s", exc)
+        return None
+
+
+def _currency(config: HemsConfig) -> str:
+    household = _household(config)
+    if household is not None:
+        return str(household.currency)
+    return "EUR" if config.site.country != "NO" else "NOK"
 
 
 def build_jobs(config: HemsConfig, storage: Any, clock: Clock, replan: Any = None) -> JobRunner:
@@ -161,7 +173,7 @@ def build_jobs(config: HemsConfig, storage: Any, clock: Clock, replan: Any = Non
     try:
         from hems.reports.job import report_job
 
-        parts["report"] = report_job(storage, tz)
+        parts["report"] = report_job(storage, tz, tariff=_household(config))  # reports with their cost
     except ImportError as exc:
         log.warning("no report job: %s", exc)
     try:

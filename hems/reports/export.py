@@ -45,11 +45,19 @@ def _slot_end(t: datetime, resolution: str, tz: ZoneInfo) -> datetime:
     return t + timedelta(seconds=SLOT_SECONDS[resolution])
 
 
+def _number(value: float, digits: int) -> str:
+    """``value`` with at most ``digits`` significant digits, in its shortest form (5049.87)."""
+    return repr(float(f"{float(value):.{digits}g}"))
+
+
 def export_csv(
     storage: StorageReader, channel: str, resolution: str, start: datetime, end: datetime, tz: ZoneInfo
 ) -> str:
     """One channel at one resolution: ``time_utc,time_local,mean,min,max,n`` (values in the
-    channel's unit, named in the header, e.g. ``mean_w``)."""
+    channel's unit, named in the header, e.g. ``mean_w``). Values carry the precision they were
+    stored with (hems/storage/codec.py): 7 significant digits for float32 channels — 5049.87, not
+    5049.86962890625 — and 15 for the float64 energy registers (``*_kwh``)."""
+    digits = 15 if channel.endswith("_kwh") else 7
     unit = channel.rsplit("_", 1)[-1] if "_" in channel.rsplit(".", 1)[-1] else "value"
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -59,9 +67,9 @@ def export_csv(
             [
                 p.time.astimezone(UTC).isoformat(),
                 p.time.astimezone(tz).isoformat(),
-                repr(float(p.mean)),
-                repr(float(p.min)),
-                repr(float(p.max)),
+                _number(p.mean, digits),
+                _number(p.min, digits),
+                _number(p.max, digits),
                 p.n,
             ]
         )

@@ -16,8 +16,10 @@
 
 from __future__ import annotations
 
+import calendar
+import contextlib
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import pairwise
 from typing import Any
 
@@ -130,47 +132,81 @@ def savings_section(storage: StorageReader, report: Report) -> dict[str, Any] | 
 
 
 # ----- cost ------------------------------------------------------------------------------------------
-def _spot(tariff: Any, report: Report, connection: sqlite3.Connection | None) -> tuple[Any, list[str]]:
-    """A 15-min spot `PriceSeries` over the period from the price cache, and where each day came from."""
+def _spot(
+    tariff: Any, report: Report, connection: sqlite3.Connection | None, lock: Any
+) -> tuple[Any, list[date], list[str]]:
+    """A 15-min spot `PriceSeries` over the period from the price cache (0 where none is known), the
+    days without any price, and notes on days priced by a fallback. ``lock``: the storage's lock,
+    held while the shared connection is read (the daemon's writer uses it from another thread)."""
+    with lock if lock is not None else contextlib.nullcontext():
+        return _cached_spot(tariff, report, connection)
+
+
+def _cached_spot(
+    tariff: Any, report: Report, connection: sqlite3.Connection | None
+) -> tuple[Any, list[date], list[str]]:
     from tariffs.cache import spot_for_day
     from tariffs.series import PriceSeries, day_slots
 
-    if connection is None:
-        return None, ["no database: spot part left out (0)"]
-    has_cache = connection.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'price_cache'"
-    ).fetchone()
-    if not has_cache:
-        return None, ["no cached spot prices: spot part left out (0)"]
+    days = report.span.days()
+    if (
+        connection is None
+        or not connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'price_cache'"
+        ).fetchone()
+    ):
+        return None, days, []
     from hems.storage.price_cache import SqlitePriceCache
 
     cache = SqlitePriceCache(connection)
     tz = str(report.span.tz)
     prices: list[float] = []
-    sources: list[str] = []
+    missing: list[date] = []
+    notes: list[str] = []
     currency = "NOK"
-    for day in report.span.days():
+    for day in days:
         got = spot_for_day(day, tz, tariff.config.bidding_zone, cache=cache)
         slots = day_slots(day, tz, 15)
         if got.prices is None:
             prices += [0.0] * len(slots)
+            missing.append(day)
         else:
             prices += got.prices.on_slots(slots, 15)
             currency = got.prices.currency
-        if got.source != "cache":
-            sources.append(f"{day}: {got.source}")
-    return PriceSeries(report.span.start, 15, tuple(prices), currency), sources
+            if got.source != "cache":
+                notes.append(f"{day}: spot price from the {got.source}")
+    if len(missing) == len(days):
+        return None, missing, notes
+    return PriceSeries(report.span.start, 15, tuple(prices), currency), missing, notes
 
 
-def cost_section(tariff: Any, report: Report, connection: sqlite3.Connection | None) -> dict[str, Any]:
+def _capacity_words(bill: Any) -> str:
+    """How the bill counts the capacity part: "capacity step", "capacity step 1/31 of the month"."""
+    if len(bill.months) != 1:
+        return "capacity steps, each month's share"
+    m = bill.months[0]
+    days_in_month = calendar.monthrange(int(m.month[:4]), int(m.month[5:]))[1]
+    covered = round(m.share_of_month * days_in_month)
+    return (
+        "capacity step"
+        if covered >= days_in_month
+        else f"capacity step {covered}/{days_in_month} of the month"
+    )
+
+
+def cost_section(
+    tariff: Any, report: Report, connection: sqlite3.Connection | None, lock: Any = None
+) -> dict[str, Any]:
     """The period's bill split into energy, capacity and fixed parts [currency, VAT included].
 
     ``import_energy_by_consumer``: each circuit's (and the unmetered rest's) share of the cost of
     imported energy: per slot, the grid part of its consumption (flow rule) times the slot's
     import price from the bill. PV- and battery-covered energy costs nothing here; the shares add
-    up to the import cost (the energy part before export revenue).
+    up to the import cost (the energy part before export revenue). ``includes`` and ``left_out``
+    say in words which parts the figures hold and which could not be priced (tariffs.describe).
     """
     from tariffs.cost import cost
+    from tariffs.describe import included
     from tariffs.series import EnergySeries
 
     n = int((report.span.end - report.span.start) / SLOT)
@@ -181,9 +217,9 @@ def cost_section(tariff: Any, report: Report, connection: sqlite3.Connection | N
         tuple(max(report.slot_import.get(t, 0.0), 0.0) for t in starts),
         tuple(max(report.slot_export.get(t, 0.0), 0.0) for t in starts),
     )
-    spot, spot_notes = _spot(tariff, report, connection)
+    spot, missing, spot_notes = _spot(tariff, report, connection, lock)
     bill = cost(tariff, energy, spot)
-    currency = spot.currency if spot is not None else ("NOK" if tariff.country == "NO" else "EUR")
+    currency = spot.currency if spot is not None else tariff.currency
     by_consumer: dict[str, float] = {}
     for i, t in enumerate(starts):
         imported = energy.e_import_kwh[i]
@@ -192,12 +228,22 @@ def cost_section(tariff: Any, report: Report, connection: sqlite3.Connection | N
         price = bill.import_cost[i] / imported  # this slot's all-in import price [currency/kWh]
         for name, kwh in report.slot_grid_use.get(t, {}).items():
             by_consumer[name] = by_consumer.get(name, 0.0) + kwh * price
+    includes, left_out = included(
+        tariff,
+        report.span.first,
+        spot_missing=missing if tariff.config.spot else (),
+        days=len(report.span.days()),
+        capacity=_capacity_words(bill),
+    )
     return {
         "currency": currency,
+        "vat_included": True,
         "energy": round(bill.energy_cost, 2),
         "capacity": round(bill.capacity_cost, 2),
         "fixed": round(bill.fixed_cost, 2),
         "total": round(bill.total, 2),
+        "includes": includes,
+        "left_out": left_out,
         "months": [
             {
                 "month": m.month,
@@ -209,7 +255,7 @@ def cost_section(tariff: Any, report: Report, connection: sqlite3.Connection | N
             for m in bill.months
         ],
         "import_energy_by_consumer": {name: round(v, 2) for name, v in sorted(by_consumer.items())},
-        "notes": list(bill.notes) + spot_notes,
+        "notes": [n for n in bill.notes if not n.startswith("no spot price for")] + spot_notes,
     }
 
 

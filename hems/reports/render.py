@@ -14,6 +14,20 @@ from typing import Any
 from hems.reports.summary import Report
 
 
+def money_words(doc: dict[str, Any], indent: str = "", width: int = 80) -> list[str]:
+    """``includes``, ``left_out`` and ``notes`` of a money section as wrapped lines (80 columns)."""
+    import textwrap
+
+    out: list[str] = []
+    for label, key in (("includes", "includes"), ("left out", "left_out")):
+        if doc.get(key):
+            text = f"{label}: {', '.join(doc[key])}"
+            out += textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent + "  ")
+    for note in doc.get("notes") or []:
+        out += textwrap.wrap(f"note: {note}", width, initial_indent=indent, subsequent_indent=indent + "  ")
+    return out
+
+
 def _pct(x: float | None) -> str:
     return "   –" if x is None else f"{100 * x:3.0f} %"
 
@@ -50,8 +64,9 @@ def render_text(report: Report, currency: str = "NOK") -> str:
         if report.span.period != "day":
             lines.append(f"  {'mean (capacity-step figure)':<28}{report.capacity_basis_kw or 0:>7.2f} kW")
         lines.append("")
+    unmetered = [("(unmetered)", d["other"])] if round(d["other"]["kwh"], 2) else []  # not a rest of 0
     for title, rows in (
-        ("Circuit", [*d["circuits"].items(), ("(unmetered)", d["other"])] if d["circuits"] else []),
+        ("Circuit", [*d["circuits"].items(), *unmetered] if d["circuits"] else []),
         ("Appliance", list(d["appliances"].items())),
     ):
         if not rows:
@@ -64,11 +79,15 @@ def render_text(report: Report, currency: str = "NOK") -> str:
             )
         lines.append("")
     cost = d.get("cost")
-    if cost:
-        lines.append(f"Cost ({cost.get('currency', currency)})")
+    if cost and "not_computed" in cost:
+        lines += [f"Cost: not computed: {cost['not_computed']}", ""]
+    elif cost:
+        vat = ", VAT included" if cost.get("vat_included") else ""
+        lines.append(f"Cost ({cost.get('currency', currency)}{vat})")
         for part in ("energy", "capacity", "fixed", "total"):
             if part in cost:
                 lines.append(f"  {part:<26}{cost[part]:>10.2f}")
+        lines += money_words(cost, indent="  ")
         shares = cost.get("import_energy_by_consumer") or {}
         if shares:
             lines.append("  imported energy by circuit")
@@ -116,6 +135,15 @@ def render_csv(report: Report) -> str:
     writer.writerow(["section", "metric", "value"])
     writer.writerows(rows)
     return buf.getvalue()
+
+
+def matplotlib_missing() -> str | None:
+    """Why ``--png`` cannot draw here (one line saying how to get matplotlib), or None."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return "--png needs matplotlib, which is not installed: python3 -m pip install matplotlib"
+    return None
 
 
 def write_png(report: Report, path: str | Path) -> None:

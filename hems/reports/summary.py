@@ -251,7 +251,8 @@ def build_report(
     if tariff is not None:
         from hems.reports.extras import cost_section
 
-        report.extras["cost"] = cost_section(tariff, report, getattr(storage, "connection", None))
+        connection, lock = getattr(storage, "connection", None), getattr(storage, "lock", None)
+        report.extras["cost"] = cost_section(tariff, report, connection, lock)
     return report
 
 

@@ -40,3 +40,16 @@ def snapshot_values(snapshot: Snapshot) -> dict[str, float]:
         if state.p_w is not None:
             out[f"appliance.{aid}.p_w"] = float(state.p_w)
     return out
+
+
+def unit_of(channel: str) -> str:
+    """The unit suffix of a channel's field (``grid.p_import_w`` → ``w``; ``""`` when it has none)."""
+    field = channel.rsplit(".", 1)[-1]
+    return field.rsplit("_", 1)[-1] if "_" in field else ""
+
+
+def as_stored(value: float, channel: str) -> float:
+    """``value`` with the precision the channel is stored with (hems/storage/codec.py): 7 significant
+    digits for float32 channels (5049.87, not 5049.86962890625), 15 for ``*_kwh`` registers."""
+    digits = 15 if channel.endswith("_kwh") else 7
+    return float(f"{float(value):.{digits}g}")

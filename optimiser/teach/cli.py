@@ -59,6 +59,12 @@ def run_teaching(args: argparse.Namespace) -> int | None:
     if getattr(args, "json", False) and (args.explain or args.compare or args.plot):
         print("hems: error: --json cannot be combined with --explain, --compare or --plot", file=sys.stderr)
         return 2
+    if args.png:
+        from optimiser.teach.png import matplotlib_missing
+
+        if (why := matplotlib_missing()) is not None:
+            print(f"hems: error: {why}", file=sys.stderr)
+            return 2
     try:
         before = None
         if args.compare:

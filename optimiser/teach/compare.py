@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from optimiser.explain import start_options
+from optimiser.explain import broken_words, start_options
 from optimiser.problem import Problem
 from optimiser.teach.explain_model import wrap
 from optimiser.teach.session import Solved, slot_of
@@ -162,13 +162,23 @@ def compare(a: Solved, b: Solved) -> str:
     changes = input_changes(a, b)
     lines += [f"   - {text}" for text in changes] or ["   - nothing: the two scenarios are the same."]
     lines += ["", "What changed in the plan:"]
-    lines += [f"   {_cost_line(k, ra[k], rb[k])}" for k in ("objective", "energy_cost", "capacity_cost")]
+    pen_a, pen_b = (sum(x["cost"] for x in r["relaxed"]) for r in (ra, rb))
+    objective = _cost_line("objective", ra["objective"], rb["objective"])
+    said = [
+        f"{n}'s includes a penalty of {v:.2f} for broken rules" for n, v in (("A", pen_a), ("B", pen_b)) if v
+    ]
+    if said:  # the objective is not money when a rule had to give way: say so, and give the money
+        objective = objective[:-1] + f"; {' and '.join(said)}, not money)"
+    lines += [f"   {objective}"]
+    if said:
+        money_a = ra["energy_cost"] + ra["capacity_cost"]
+        lines.append(f"   {_cost_line('money', money_a, rb['energy_cost'] + rb['capacity_cost'])}")
+    lines += [f"   {_cost_line(k, ra[k], rb[k])}" for k in ("energy_cost", "capacity_cost")]
     if ra["status"] != rb["status"]:
         lines.append(f"   status: {ra['status']} -> {rb['status']}")
-    for item in rb["relaxed"]:
-        lines.append(
-            f"   in B the rule {item['rule']} had to be broken by {item['amount']:g} {item['unit']}."
-        )
+    for name, r in (("A", ra), ("B", rb)):
+        for item in r["relaxed"]:
+            lines.append(f"   in {name} the rule {item['rule']} had to be broken: {broken_words(item)}.")
     common = [x for x in ra["appliances"] if x in rb["appliances"]]
     shiftable = {x.id for x in b.problem.shiftables} & {x.id for x in a.problem.shiftables}
     for app_id in common:
@@ -185,5 +195,5 @@ def compare(a: Solved, b: Solved) -> str:
 
 
 def _limit_words(result: dict[str, Any]) -> list[str]:
-    words = [t for t in result["explanation"]["text"] if t.startswith(("fuse ", "capacity "))]
-    return words or ["no fuse at its limit, no capacity tariff."]
+    words = [t for t in result["explanation"]["text"] if t.startswith(("fuse ", "fuse:", "capacity "))]
+    return words or ["no fuse and no capacity tariff in this scenario."]

@@ -14,7 +14,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from optimiser.evaluate import line_currents
-from optimiser.explain import start_options
+from optimiser.explain import PENALTY, broken_words, start_options
 from optimiser.model import build_model
 from optimiser.problem import Problem
 from optimiser.teach.session import Solved
@@ -201,18 +201,29 @@ def _slot_table(s: Solved) -> list[str]:
     p, r = s.problem, s.result
     names = list(r["appliances"])
     tanks = [n for n in names if "stored_kwh" in r["appliances"][n]]
-    head = f"{'time':>5} {'price':>6} {'base':>5} {'PV':>5} " + " ".join(f"{n[:8]:>8}" for n in names)
+    fixed = 5 + 7 + 6 + 6 + 1 + 6 * len(tanks) + 14  # time, price, base, PV, tanks, import, export
+    widths = [max(8, len(n)) for n in names]
+    if fixed + sum(w + 1 for w in widths) > 77:  # too wide for 80 columns: shorten, and say how
+        widths = [8] * len(names)
+    heads = [n if len(n) <= w else n[: w - 1] + "~" for n, w in zip(names, widths, strict=True)]
+    head = f"{'time':>5} {'price':>6} {'base':>5} {'PV':>5} "
+    head += " ".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True))
     head += "".join(f" {'tank':>5}" for _ in tanks) + f" {'import':>6} {'export':>6}"
-    units = "      /kWh    kW    kW " + " ".join(f"{'kW':>8}" for _ in names)
+    units = "      /kWh    kW    kW " + " ".join(f"{'kW':>{w}}" for w in widths)
     out = [head, units + "".join(f" {'kWh':>5}" for _ in tanks) + "     kW     kW"]
     for t in range(p.n):
         row = f"{clock(p, t):>5} {p.import_price[t]:6.3f} {p.base_kw[t]:5.2f} {p.pv_kw[t]:5.2f} "
-        row += " ".join(f"{r['appliances'][n]['power_kw'][t]:8.2f}" for n in names)
+        row += " ".join(
+            f"{r['appliances'][n]['power_kw'][t]:{w}.2f}" for n, w in zip(names, widths, strict=True)
+        )
         row += "".join(f" {r['appliances'][n]['stored_kwh'][t]:5.2f}" for n in tanks)
         row += f" {r['grid']['import_kw'][t]:6.2f} {r['grid']['export_kw'][t]:6.2f}"
         out.append(row)
     if tanks:
         out.append("(tank: heat stored at the end of the slot)")
+    cut = [f"{h} = {n}" for h, n in zip(heads, names, strict=True) if h != n]
+    if cut:
+        out += textwrap.wrap(f"(columns: {', '.join(cut)})", 77)
     return out
 
 
@@ -233,8 +244,10 @@ def _alternatives(s: Solved) -> list[str]:
             out.append(f"  ({len(app.starts)} starts; the five cheapest, the earliest and the chosen one)")
         for o in options:
             mark = "  <- chosen" if o["slot"] == chosen else ""
-            fuse = "" if o["fuse_ok"] else "  (would overload the fuse)"
-            out.append(f"  start {clock(p, o['slot'])}: {_money(o['cost']):>8}{fuse}{mark}")
+            why = "" if o["fuse_ok"] else "  (would overload the fuse)"
+            if o["capacity_step"]:  # the reason a neighbouring start costs a month's step more
+                why += f"  (into capacity step {o['capacity_step']}: +{_money(o['capacity_extra'])})"
+            out.append(f"  start {clock(p, o['slot'])}: {_money(o['cost']):>8}{why}{mark}")
     return out
 
 
@@ -275,12 +288,13 @@ def explain_model(s: Solved) -> str:
         "4. The solution",
         f"   status: {r['status']}: {_status_words(r)}",
         f"   cost: {_money(r['objective'])} = energy {_money(r['energy_cost'])} "
-        f"+ capacity {_money(r['capacity_cost'])}",
+        f"+ capacity {_money(r['capacity_cost'])}"
+        + (f" + {PENALTY} {_money(sum(x['cost'] for x in r['relaxed']))} (not money)" if r["relaxed"] else "")
+        + (f" + moved starts {_money(r['stability_cost'])}" if r.get("stability_cost") else ""),
     ]
     for item in r["relaxed"]:
         lines.append(
-            f"   RULE BROKEN {item['rule']}: by {item['amount']:g} {item['unit']} "
-            f"(penalty {item['cost']:.2f}); "
+            f"   RULE BROKEN {item['rule']}: {broken_words(item)} (penalty {item['cost']:.2f}); "
             "no plan could keep every rule."
         )
     if p.fuse_a is not None:

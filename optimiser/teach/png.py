@@ -14,6 +14,17 @@ import numpy as np
 from optimiser.evaluate import line_currents
 from optimiser.teach.session import Solved
 
+MISSING = "--png needs matplotlib, which is not installed: python3 -m pip install matplotlib"
+
+
+def matplotlib_missing() -> str | None:
+    """Why ``--png`` cannot draw here (one line saying how to get matplotlib), or None."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return MISSING
+    return None
+
 
 def write_png(s: Solved, path: str | Path, dpi: int = 110) -> Path:
     """Draw the plan of `s` to the PNG file `path`; returns the path written."""

@@ -115,11 +115,16 @@ def _stack(layers: list[tuple[str, np.ndarray]], pv: np.ndarray, height: int, cw
 
 
 def _currents(amps: np.ndarray, fuse: float, height: int, cw: int) -> list[str]:
-    top = max(float(amps.max()), fuse) * 1.1
+    """Rows of current [A] with the fuse exactly on a row's top, labelled with its own value."""
+    peak = max(float(amps.max()), fuse)
+    k = max(1, min(height - 1, math.floor(height * fuse / (peak * 1.05))))  # the fuse's row, from 0
+    top = fuse / k * height
     out = []
     for low, high, label in _rows(top, 0.0, height):
         mid = (low + high) / 2
-        has_fuse = low <= fuse < high
+        has_fuse = math.isclose(high, fuse)
+        if has_fuse:
+            label = f"{fuse:7.2f}"
         cells = [(":" if a >= mid else ("=" if has_fuse else " ")) * cw for a in amps]
         out.append(f"{label}|" + "".join(cells).rstrip() + (f"  fuse {fuse:g} A" if has_fuse else ""))
     return out
@@ -158,9 +163,13 @@ def text_chart(s: Solved, width: int = WIDTH) -> str:
     if p.battery is not None:
         legend.append("b battery charging")
     lines += _wrap_legend(legend, width)
+    penalty = sum(x["cost"] for x in r["relaxed"])
     lines.append(
         f"Cost {r['objective']:.2f} = energy {r['energy_cost']:.2f} + capacity {r['capacity_cost']:.2f}"
+        + (" + penalty" if penalty else "")
     )
+    if penalty:  # the relaxation's price is not money: say so on a line of its own (80 columns)
+        lines.append(f"  (penalty {penalty:.2f} for rules the plan had to break: not money)")
     return "\n".join(line[:width] for line in lines)
 
 

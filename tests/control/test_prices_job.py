@@ -78,3 +78,51 @@ async def test_prices_fetched_after_publication_and_cached(entsoe: str, tmp_path
     assert got is not None and len(got.price_per_kwh) == 24
     assert replans == ["new day-ahead prices"]
     st.close()
+
+
+async def test_prices_converted_at_norges_banks_rate_when_configured(entsoe: str, tmp_path: Path) -> None:
+    # [tariff].exchange_rate = "norges_bank": the day's reference rate, not the fixed fallback (11.5).
+    # The sample answer has no fixing on 15 Jan 2026: the 14th's 11.689 holds.
+    Entsoe.answers = [(DATA / "entsoe_no1_2026-01-15_pt60m.xml").read_bytes()]
+    Entsoe.queries = []
+    sample = (DATA / "norges_bank_eur_nok.json").read_bytes()
+    asked: list[str] = []
+
+    class Bank(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(sample)))
+            self.end_headers()
+            self.wfile.write(sample)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    bank = ThreadingHTTPServer(("127.0.0.1", 0), Bank)
+    threading.Thread(target=bank.serve_forever, daemon=True).start()
+    try:
+        config = parse_config(
+            {
+                "tariff": {
+                    "bidding_zone": "NO1",
+                    "entsoe_token": "t0ken",
+                    "entsoe_url": entsoe,
+                    "exchange_rate": "norges_bank",
+                    "norges_bank_url": f"http://127.0.0.1:{bank.server_address[1]}/api/data/EXR",
+                }
+            }
+        )
+        st = Storage.open(tmp_path / "hems.db", timezone="Europe/Oslo")
+        job = prices_job(config, st)
+        assert await job(datetime(2026, 1, 14, 12, tzinfo=UTC)) is True
+    finally:
+        bank.shutdown()
+        bank.server_close()
+    assert len(asked) == 1 and "endPeriod=2026-01-15" in asked[0]
+    got = SqlitePriceCache(st.connection).get(
+        "NO1", datetime(2026, 1, 14, 23, tzinfo=UTC), datetime(2026, 1, 15, 23, tzinfo=UTC)
+    )
+    assert got is not None
+    assert got.price_per_kwh[0] == pytest.approx(52.17 * 11.689 / 1000)  # first hour: 52.17 EUR/MWh
+    st.close()

@@ -78,3 +78,26 @@ async def test_capacity_peaks_survive_a_restart(tmp_path: Path) -> None:
     assert (cap["step_upper_kw"], cap["step_price"]) == (5, 2)  # month mean (6 + 6 + 3) / 3 = 5 kW
     await control.stop()
     st.close()
+
+
+async def test_the_daemons_stored_reports_carry_the_tariffs_cost(tmp_path: Path) -> None:
+    # The report job of `hems run` stores each morning's reports for the dashboard: with the
+    # household's [tariff], so the History screen shows the bill and what it leaves out.
+    from datetime import timedelta
+
+    from hems.storage import SampleWriter
+
+    config = parse_config({"telemetry": {"consent": False}, "tariff": {"grid_company": "Elvia"}})
+    st = Storage.open(tmp_path / "hems.db", timezone="Europe/Oslo")
+    writer = SampleWriter(st)
+    start = datetime(2026, 1, 13, 23, 0, tzinfo=UTC)  # 14 January, Oslo
+    for i in range(24 * 12):  # every 5 minutes
+        writer.add(start + timedelta(minutes=5 * i), {"grid.p_import_w": 2000.0})
+    writer.close()
+    control = build_control(config, st, ManualClock(datetime(2026, 1, 15, 5, 0, tzinfo=UTC)))
+    assert control.jobs is not None
+    await control.jobs.jobs["report"].func(datetime(2026, 1, 15, 5, 0, tzinfo=UTC))
+    cost = st.get_doc("report.day.2026-01-14")["cost"]
+    assert cost["currency"] == "NOK" and cost["total"] > 0
+    assert cost["left_out"] == ["spot price (none known for 2026-01-14)"]
+    st.close()

@@ -116,3 +116,31 @@ def test_the_shipped_example_config_is_valid() -> None:
     cfg = load_config(example)
     assert cfg.site.network == "IT" and len(cfg.circuit) == 4
     assert cfg.telemetry.consent and cfg.contact.name
+
+
+def test_an_unknown_grid_company_is_caught_by_check_config_run_and_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A typo that used to pass check-config and then killed `hems run` / `hems demo` with a traceback.
+    example = (Path(__file__).parents[2] / "examples" / "hems.toml").read_text(encoding="utf-8")
+    bad = write(tmp_path, example.replace('"Elvia"', '"Elvai"'))
+    for argv in (["check-config", str(bad)], ["run", "--config", str(bad)], ["demo", "--config", str(bad)]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert f"{bad}: tariff.grid_company: expected a grid company" in err[0]
+        assert "did you mean Elvia AS?" in err[0] and "got 'Elvai'" in err[0]
+
+
+def test_check_config_checks_the_tariff_area_and_says_what_it_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    area = write(tmp_path, GOOD + '[tariff]\ngrid_company = "Tensio TN"\ngrid_area = "Midt"\n')
+    assert main(["check-config", str(area)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "tariff.grid_area: expected an area of Tensio TN AS: Nord" in err and "\n" not in err
+    good = write(tmp_path, GOOD + '[tariff]\ngrid_company = "Tensio TN"\ngrid_area = "Nord"\n')
+    assert main(["check-config", str(good)]) == 0
+    out = capsys.readouterr().out
+    # Tensio's areas had their own tariffs until 2025; since then the whole network's applies.
+    assert "tariff: Tensio TN AS, husholdning, capacity TRE_DØGNMAX_MND; strømstøtte" in out

@@ -162,6 +162,13 @@ def test_bad_arguments_are_one_clear_line(tmp_path: Path) -> None:
     )
     bad = demo("--start", "15.01.2026", "--db", str(tmp_path / "y.db"))
     assert bad.returncode == 2 and "--start: expected a date as YYYY-MM-DD" in bad.stderr
+    # #14: a device the simulator does not have was accepted and nothing ever failed
+    bad = demo("--fail", "nonsense", "--headless", "--db", str(tmp_path / "z.db"))
+    assert bad.returncode == 2 and not (tmp_path / "z.db").exists()
+    assert bad.stderr.strip().startswith(
+        "hems: error: --fail: the simulated household has no device 'nonsense'; one of grid, pv, "
+    )
+    assert "water-heater" in bad.stderr and bad.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize("network", ["TN", "IT", "1P"])
@@ -211,3 +218,31 @@ def test_the_twin_is_deterministic_for_a_seed() -> None:
     assert a == b and a != c
     kwh = sum(a) * 30 / 3600 / 1000
     assert 40 < kwh < 110  # a cold January day of an electrically heated house (16.7 h here)
+
+
+def test_a_second_demo_on_a_database_being_written_is_refused(tmp_path: Path) -> None:
+    # #14: the second demo used to resume the first one's database silently, both writing it.
+    db = tmp_path / "busy.db"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "hems", "demo", "--headless", "--quiet", "--speed", "60",
+         "--stop-after", "2h", "--db", str(db), "--start", "2026-01-15"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not db.exists():
+            time.sleep(0.2)
+        time.sleep(1.0)
+        assert first.poll() is None, "the first demo stopped early"
+        second = demo("--stop-after", "10m", "--db", str(db), "--quiet")
+        assert second.returncode == 2
+        assert second.stderr.strip() == (
+            f"hems: error: --db: {db} is being written by another hems demo (pid {first.pid}); "
+            "stop it first or give another --db"
+        )
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(30)
+    again = demo("--stop-after", "10m", "--db", str(db), "--quiet", "--speed", "0")
+    assert again.returncode == 0, again.stderr  # once it has stopped, resuming is fine
+    assert "resuming" in again.stderr

@@ -160,3 +160,86 @@ async def test_run_without_devices_is_a_clear_error(tmp_path: Path) -> None:
     assert err.decode().strip() == (
         f"hems: error: {config}: no devices: configure [meter] and/or [[circuit]] with a meter"
     )
+
+
+class GarbageModbus(threading.Thread):
+    """A TCP peer that accepts and answers every request with bytes that are no Modbus frame."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = int(self.sock.getsockname()[1])
+
+    def run(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _answer(conn: socket.socket) -> None:
+        with conn:
+            while True:
+                try:
+                    if not conn.recv(256):
+                        return
+                    conn.sendall(b"\x00\x01\x02garbage")
+                except OSError:
+                    return
+
+
+async def test_unreachable_devices_give_one_plain_line_each_not_library_dumps(tmp_path: Path) -> None:
+    # A meter port that is not there and a Modbus peer that answers garbage: the log says so once
+    # per device in a line a person reads, without pymodbus's hex dumps, naming the port once.
+    peer = GarbageModbus()
+    peer.start()
+    port = tmp_path / "ttyUSB-han"
+    config = tmp_path / "hems.toml"
+    config.write_text(
+        f"""
+[site]
+cycle_seconds = 1
+[storage]
+path = "{tmp_path / "hems.db"}"
+state_file = "{tmp_path / "state.json"}"
+[meter]
+port = "{port}"
+[[circuit]]
+id = "kitchen"
+line = "L1"
+breaker_a = 16
+[circuit.meter]
+model = "sdm120"
+host = "127.0.0.1"
+port = {peer.port}
+unit_id = 1
+timeout_s = 0.3
+[telemetry]
+consent = false
+"""
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hems", "run", "--config", str(config),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await asyncio.sleep(6)  # several cycles, and retries after the backoff
+        proc.send_signal(signal.SIGTERM)
+        _, err_bytes = await asyncio.wait_for(proc.communicate(), 20)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.communicate()
+        peer.sock.close()
+    err = err_bytes.decode()
+    assert ">>>>>" not in err and "pymodbus" not in err, err
+    meter_lines = [line for line in err.splitlines() if str(port) in line]
+    assert len(meter_lines) == 1, err
+    assert meter_lines[0].count(str(port)) == 1, meter_lines[0]
+    assert "cannot open the port: No such file or directory" in meter_lines[0]
+    kitchen = [line for line in err.splitlines() if "kitchen" in line]
+    assert len(kitchen) == 1 and "no valid Modbus frame" in kitchen[0], err

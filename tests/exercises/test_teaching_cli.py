@@ -227,3 +227,124 @@ def test_the_flags_module_imports_neither_pyomo_nor_matplotlib() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_readmes_install_brings_what_png_needs() -> None:
+    # README: `python3 -m pip install -e .` then `hems plan ... --png plan.png`: matplotlib must be a
+    # dependency of the package itself, not of an extra the README never names.
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert any(d.startswith("matplotlib") for d in pyproject["project"]["dependencies"])
+
+
+def test_png_without_matplotlib_says_how_to_get_it_in_one_line(
+    hems: Hems,
+    two_prices: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    target = tmp_path / "plan.png"
+    assert hems(["plan", str(two_prices), "--png", str(target)]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert (
+        err
+        == "hems: error: --png needs matplotlib, which is not installed: python3 -m pip install matplotlib"
+    )
+    assert captured.out == "" and not target.exists()
+
+
+def test_explain_names_the_capacity_step_when_it_makes_a_start_dear(
+    hems: Hems, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # norway_winter: the dishwasher at 20:00 would lift the month's capacity figure above 5 kW,
+    # into the next step (336 instead of 200 a month): that, not the energy, costs the extra 136.
+    day = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "norway_winter.toml"
+    assert hems(["plan", str(day), "--explain"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.strip()[:11]: line for line in out.splitlines() if line.startswith("     start ")}
+    dear = rows["start 20:00"]
+    assert "138.36" in dear and "(into capacity step 5-10 kW: +136.00)" in dear
+    assert "capacity step" not in rows["start 21:45"]  # the chosen start keeps the step
+    assert all(len(line) <= 80 for line in out.splitlines())
+
+
+def test_compare_does_not_contradict_itself_about_the_fuse(
+    hems: Hems, exercises_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The 16 A fuse keeps the two machines apart without any slot at its limit: the limits must not
+    # say "no fuse at its limit" right after "would overload the fuse".
+    ex = exercises_dir / "03-fuse-one-at-a-time"
+    assert hems(["plan", "--compare", str(ex / "no_fuse.toml"), str(ex / "scenario.toml")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "In B the old start 02:00 would overload the fuse." in out
+    assert "no fuse at its limit" not in out
+    assert (
+        "Limits in B: fuse: at most 12.6 A of 16 A (L1), no slot at the limit; it rules out "
+        "washing_machine at 02:00, dryer at 02:00 (they would overload it)." in out
+    )
+    assert "Limits in A: no fuse and no capacity tariff in this scenario." in out
+
+
+def test_a_relaxed_plan_says_the_fuse_is_over_its_limit_and_the_penalty_is_not_money(
+    hems: Hems, exercises_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ex = exercises_dir / "03-fuse-one-at-a-time"
+    six = _variant(tmp_path, ex / "scenario.toml", "fuse6.toml", "main_fuse_a = 16", "main_fuse_a = 6")
+    assert hems(["plan", "--compare", str(ex / "scenario.toml"), str(six)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "at its 6 A limit" not in out
+    assert "fuse L1: over its 6 A limit in 4 slot(s) from 01:00, up to 12.6 A: no plan could keep it." in out
+    assert "in B the rule fuse.L1 had to be broken: 6.61 A over its limit." in out
+    assert "objective: 9.88 -> 220879.44 (+220869.57; B's includes a penalty of 220869.57 for" in out
+    assert "money: 9.88 -> 9.88 (+0.00)" in out
+    assert hems(["plan", str(six), "--explain"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    headline = (
+        "cost: 220879.44 = energy 9.88 + capacity 0.00 + penalty for broken rules 220869.57 (not money)"
+    )
+    assert headline in out
+    assert "at its 6 A limit" not in out
+    assert hems(["plan", str(six)]) == 0
+    out = capsys.readouterr().out
+    assert "+ penalty for broken rules 220869.57 (not money)" in out
+    assert "RELAXED fuse.L1: 6.61 A over its limit" in out
+    assert hems(["plan", str(six), "--plot"]) == 0
+    out = capsys.readouterr().out
+    assert "Cost 220879.44 = energy 9.88 + capacity 0.00 + penalty" in out
+    assert "(penalty 220869.57 for rules the plan had to break: not money)" in out
+
+
+def test_the_plots_fuse_line_sits_at_the_fuse(hems: Hems, capsys: pytest.CaptureFixture[str]) -> None:
+    # The fuse row was labelled 27.50 on the axis and "fuse 25 A" at its end.
+    day = Path(__file__).resolve().parents[2] / "examples" / "scenarios" / "norway_winter.toml"
+    assert hems(["plan", str(day), "--plot"]) == 0
+    fuse_rows = [line for line in capsys.readouterr().out.splitlines() if line.endswith("fuse 25 A")]
+    assert len(fuse_rows) == 1 and fuse_rows[0].startswith("  25.00|===")
+
+
+def test_explains_hourly_table_names_every_column_in_full(
+    hems: Hems, exercises_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The header cut names to 8 characters ("washing_"); a name that does not fit says so below.
+    assert hems(["plan", str(exercises_dir / "03-fuse-one-at-a-time" / "scenario.toml"), "--explain"]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.strip().startswith("time  price"))
+    assert header.split()[4:6] == ["washing_machine", "dryer"]
+    assert all(len(line) <= 80 for line in out.splitlines())
+
+
+def test_explains_hourly_table_says_what_a_shortened_column_is(
+    hems: Hems, exercises_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = exercises_dir / "03-fuse-one-at-a-time" / "scenario.toml"
+    long = _variant(tmp_path, source, "long.toml", 'id = "dryer"', 'id = "tumble_dryer_in_basement"')
+    assert hems(["plan", str(long), "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "(columns: washing~ = washing_machine, tumble_~ = tumble_dryer_in_basement)" in out
+    assert all(len(line) <= 80 for line in out.splitlines())

@@ -215,3 +215,30 @@ async def test_the_smart_meter_is_read_through_the_han_reader(tmp_path: Path) ->
     assert code == 0, err
     grid = json.loads(out)["meter"]
     assert (grid["p_import_w"], grid["i_l1_a"], grid["u_l3_v"]) == (3120.0, 10.5, 229.0)
+
+
+async def test_read_once_exits_1_when_every_device_failed(tmp_path: Path) -> None:
+    config = tmp_path / "hems.toml"
+    config.write_text(
+        f"""
+[site]
+cycle_seconds = 2
+[meter]
+port = "{tmp_path / "no-such-han-port"}"
+[[circuit]]
+id = "kitchen"
+line = "L1"
+breaker_a = 16
+[circuit.meter]
+model = "sdm120"
+host = "127.0.0.1"
+port = {closed_port()}
+unit_id = 1
+timeout_s = 0.3
+"""
+    )
+    code, out, err = await hems("read", "--config", str(config), "--once", "--json", "--meter-timeout", "1")
+    snap = json.loads(out)  # the snapshot still says what went wrong with each device
+    assert "error" in snap["meter"] and "error" in snap["circuits"]["kitchen"]
+    assert code == 1
+    assert err.strip() == "hems read: every device failed (2 of 2): see their errors"

@@ -60,7 +60,7 @@ def test_report_with_a_config_has_the_cost(
     cfg.write_text(f'[storage]\npath = "{path}"\n[tariff]\ngrid_company = "Elvia"\nspot = false\n')
     assert main(["report", "--config", str(cfg), "--period", "month", "--date", "2026-03-01"]) == 0
     out = capsys.readouterr().out
-    assert "Cost (NOK)" in out and "capacity" in out
+    assert "Cost (NOK, VAT included)" in out and "capacity" in out
 
 
 @pytest.mark.parametrize(
@@ -97,3 +97,78 @@ def test_export_csv_directory_and_espi(month_db, tmp_path: Path, capsys: pytest.
     assert b"http://naesb.org/espi" in xml.read_bytes()
     assert main([*common, "--format", "espi", "--resolution", "raw", "--out", str(xml)]) == 2
     assert "needs 15m, 1h or 1d" in capsys.readouterr().err
+
+
+def test_report_png_without_matplotlib_says_how_to_get_it(
+    month_db, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    path, _ = month_db
+    png = tmp_path / "day.png"
+    assert main(["report", "--db", str(path), "--period", "day", "--png", str(png)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err
+        == "hems: error: --png needs matplotlib, which is not installed: python3 -m pip install matplotlib"
+    )
+    assert not png.exists()
+
+
+def test_a_report_without_a_tariff_says_it_has_no_cost_and_how_to_get_one(
+    month_db, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = month_db
+    assert main(["report", "--db", str(path), "--period", "day", "--date", "2026-03-03"]) == 0
+    out = capsys.readouterr().out
+    assert "Cost: not computed: no tariff (add --config FILE with a [tariff] section)" in out
+    assert main(["report", "--db", str(path), "--period", "day", "--date", "2026-03-03", "--json"]) == 0
+    cost = json.loads(capsys.readouterr().out)["cost"]
+    assert cost == {"not_computed": "no tariff (add --config FILE with a [tariff] section)"}
+
+
+def test_the_cost_says_what_it_includes_what_it_leaves_out_and_its_currency(
+    month_db, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Elvia with strømstøtte, but no spot prices anywhere: the text total must say it leaves them out.
+    path, _ = month_db
+    cfg = tmp_path / "hems.toml"
+    cfg.write_text(f'[storage]\npath = "{path}"\n[tariff]\ngrid_company = "Elvia"\n')
+    args = ["report", "--config", str(cfg), "--period", "day", "--date", "2026-03-03"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Cost (NOK, VAT included)" in out
+    text = " ".join(out.split())  # the explanation is wrapped to 80 columns
+    assert "includes: Elvia AS grid tariff (energy part, capacity step 1/31 of the month)" in text
+    assert "elavgift, Enova fee, VAT 25 %" in text
+    assert "left out: spot price (none known for 2026-03-03)" in text
+    assert all(len(line) <= 80 for line in out.splitlines())
+    assert main([*args, "--json"]) == 0
+    cost = json.loads(capsys.readouterr().out)["cost"]
+    assert (cost["currency"], cost["vat_included"]) == ("NOK", True)
+    assert cost["left_out"] == ["spot price (none known for 2026-03-03)"]
+    assert "strømstøtte" not in " ".join(cost["includes"])  # no spot price: no support either
+
+
+def test_an_unmetered_rest_of_nothing_is_not_listed(filler, tmp_path: Path, capsys) -> None:
+    # Every watt is on a metered circuit (a rest of rounding noise): the text used to list
+    # "(unmetered) 0.00 kWh ... 13 %", a share of nothing.
+    from datetime import date, datetime
+
+    def values(t: datetime) -> dict[str, float]:
+        heater = 1500.0 if t.hour < 6 else 0.0
+        pv = 800.0 if 10 <= t.hour < 14 else 0.0
+        kitchen = 400.0 + 0.01  # a hair more than the grid and PV give: the rest is ~0
+        net = heater + 400.0 - pv
+        return {"grid.p_import_w": max(net, 0), "grid.p_export_w": max(-net, 0), "pv.p_w": pv,
+                "circuit.heater.p_w": heater, "circuit.kitchen.p_w": kitchen}  # fmt: skip
+
+    db = tmp_path / "metered.db"
+    filler(db, date(2026, 3, 2), 1, 300, values)
+    assert main(["report", "--db", str(db), "--period", "day", "--date", "2026-03-02"]) == 0
+    out = capsys.readouterr().out
+    assert "heater" in out and "kitchen" in out
+    assert "(unmetered)" not in out

@@ -6,6 +6,7 @@ import csv
 import io
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -162,3 +163,23 @@ def test_csv_export_matches_the_stored_series(month_db) -> None:
     assert len(rows) == 24
     assert rows[1]["time_local"] == "2026-03-02T01:00:00+01:00" and float(rows[1]["mean_w"]) == 7000.0
     assert int(rows[1]["n"]) == 12
+
+
+def test_csv_export_writes_the_measured_numbers_not_float_noise(tmp_path: Path) -> None:
+    # Power is stored as float32: 5049.87 W came out as 5049.86962890625. Energy registers are
+    # float64 and keep their decimals.
+    from hems.storage import SampleWriter
+
+    db = tmp_path / "hems.db"
+    with Storage.open(db, timezone="Europe/Oslo") as st:
+        writer = SampleWriter(st)
+        t0 = datetime(2026, 3, 2, 12, tzinfo=UTC)
+        writer.add(t0, {"grid.p_import_w": 5049.87, "grid.e_import_kwh": 12345.678901, "grid.i_l1_a": 0.1})
+        writer.close()
+        rows = {}
+        for ch in ("grid.p_import_w", "grid.e_import_kwh", "grid.i_l1_a"):
+            text = export_csv(st, ch, "raw", t0, t0.replace(minute=1), TZ)
+            rows[ch] = next(csv.DictReader(io.StringIO(text)))
+    assert rows["grid.p_import_w"]["mean_w"] == "5049.87" and rows["grid.p_import_w"]["max_w"] == "5049.87"
+    assert rows["grid.e_import_kwh"]["mean_kwh"] == "12345.678901"
+    assert rows["grid.i_l1_a"]["mean_a"] == "0.1"

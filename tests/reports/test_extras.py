@@ -37,7 +37,8 @@ def test_month_cost_is_the_tariffs_bill_and_its_capacity_figure_is_the_peak_hour
     assert c["capacity"] > 0 and c["months"][0]["share_of_month"] == pytest.approx(1.0)
     assert c["months"][0]["capacity_figure"] == pytest.approx(report.capacity_basis_kw)
     assert c["months"][0]["capacity_step"] == "5-10 kW"
-    assert any("spot part left out" in n for n in c["notes"])
+    # spot = false: the household buys no spot power, so nothing is left out
+    assert c["left_out"] == [] and "spot price" not in c["includes"]
     # the circuits' shares of the import cost add up to it (export revenue is not shared out)
     import_cost = sum(bill.import_cost)
     assert sum(c["import_energy_by_consumer"].values()) == pytest.approx(import_cost, abs=0.05)

@@ -190,3 +190,21 @@ def test_show_takes_the_months_peaks_from_the_database(
     doc = _show(capsys, "--date", "2026-01-04", "--company", "Elvia", "--db", str(db))
     assert doc["capacity_tariff"]["month_peaks_kw"] == pytest.approx([3.0, 6.0, 2.0])
     assert doc["spot_source"].startswith("none")  # the database has no cached prices
+
+
+def test_show_without_a_grid_company_says_what_its_price_leaves_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    doc = _show(capsys, "--date", "2026-01-15")
+    assert doc["capacity_tariff"] is None and doc["currency"] == "NOK" and doc["vat_included"] is True
+    assert doc["left_out"] == [
+        "grid tariff (no grid company: --company NAME or [tariff].grid_company)",
+        "spot price (none known for 2026-01-15)",
+    ]
+    assert doc["includes"] == ["elavgift, Enova fee", "VAT 25 %"]
+    assert main(["tariff", "show", "--date", "2026-01-15"]) == 0
+    out = capsys.readouterr().out
+    assert "prices in NOK/kWh, VAT included" in out and "left out: grid tariff" in out
+    with_company = _show(capsys, "--date", "2026-01-15", "--company", "Elvia")
+    assert with_company["capacity_tariff"]["step_price"][0] == pytest.approx(125.0)
+    assert with_company["includes"][0] == "Elvia AS grid tariff (energy part, capacity steps)"

@@ -173,3 +173,73 @@ def test_own_bands_for_any_country_and_export_compensation() -> None:
     exports = 24 * 0.5 * (0.1 - 0.01)
     assert bill.energy_cost == pytest.approx(imports - exports, abs=ORE)
     assert sum(bill.export_revenue) == pytest.approx(exports)
+
+
+def test_a_holiday_home_gets_no_strømstøtte() -> None:
+    # Forskrift om strømstønad § 3 a: support is for homes; a cabin (customer_group "fritid") pays
+    # the whole spot price. January 2026, 2 kWh every hour, spot 1.00 NOK: a home gets
+    # 0.9 x (1.00 - 0.77) = 0.207 NOK/kWh back (+ VAT), a cabin nothing.
+    start = datetime(2026, 1, 1, tzinfo=OSLO)
+    hours = 31 * 24
+    spot = PriceSeries(start, 60, [1.0] * hours)
+    energy = EnergySeries(start, 60, [2.0] * hours)
+    home = cost(elvia(), energy, spot)
+    cabin = cost(elvia(customer_group="fritid"), energy, spot)
+    assert cabin.energy_cost - home.energy_cost == pytest.approx(2 * hours * 0.207 * 1.25, abs=ORE)  # 385.02
+    assert any("no strømstøtte" in n and "§ 3 a" in n for n in cabin.notes)
+    assert not any("strømstøtte" in n for n in home.notes)
+    slots = day_slots(date(2026, 1, 15), "Europe/Oslo", 60)
+    prices = elvia(customer_group="fritid").slot_prices(slots, 60, spot)  # type: ignore[attr-defined]
+    assert set(prices.scheme_per_kwh) == {0.0}
+
+
+def test_fjellnett_weights_each_hour_by_its_own_month() -> None:
+    # Fjellnett's published month weights: Jan 100, Feb 100, Mar 85, Apr 50, May 30, Jun-Aug 25,
+    # Sep 30, Oct 45, Nov 70, Dec 95 %. A year (Apr 2025 - Mar 2026) at 0 kWh with six 10 kWh hours:
+    # Sun 1 Mar 2026 (its week began on Mon 23 Feb, but the hour is a March hour: 85 %) → 8.5,
+    # 10 Dec → 9.5, 12 Nov → 7.0, 15 Oct → 4.5, 10 Sep → 3.0, 13 May → 3.0.
+    # Five highest weighted weekly peaks: (9.5 + 8.5 + 7.0 + 4.5 + 3.0) / 5 = 6.5 kW.
+    start = datetime(2025, 4, 1, tzinfo=OSLO)
+    end = datetime(2026, 4, 1, tzinfo=OSLO)
+    hours = int((end - start).total_seconds() // 3600)
+    values = [0.0] * hours
+    for peak in ((2026, 3, 1), (2025, 12, 10), (2025, 11, 12), (2025, 10, 15), (2025, 9, 10), (2025, 5, 13)):
+        at = datetime(*peak, 18, tzinfo=OSLO)
+        values[int((at - start).total_seconds() // 3600)] = 10.0
+    fjellnett = household_tariff(TariffConfig(grid_company="Fjellnett"))
+    bill = cost(fjellnett, EnergySeries(start, 60, values), None)
+    march = bill.months[-1]
+    assert (march.month, march.capacity_method) == ("2026-03", "FEM_VEKTET_ÅR")
+    assert march.capacity_figure == pytest.approx(6.5)
+    # Fjellnett 2026 (Jan-Jun): 2000 NOK/yr + 534 NOK/kW/yr, excl. VAT.
+    assert march.capacity_cost == pytest.approx((2000 + 534 * 6.5) / 12 * 1.25, abs=ORE)  # 569.90
+
+
+def test_norgespris_chosen_for_a_day_before_it_existed_bills_strømstøtte() -> None:
+    # Norgespris started 1 Oct 2025; on 30 Sep 2025 the household had strømstøtte (threshold 0.75).
+    # One Tuesday (working day: Elvia 2025 day/night bands), 1 kWh an hour at spot 1.25 NOK.
+    np_home = elvia(support_scheme="norgespris")
+    slots = day_slots(date(2025, 9, 30), "Europe/Oslo", 60)
+    spot = PriceSeries(slots[0], 60, [1.25] * 24)
+    prices = np_home.slot_prices(slots, 60, spot)  # type: ignore[attr-defined]
+    assert prices.scheme_per_kwh == pytest.approx([-0.9 * (1.25 - 0.75)] * 24)
+    bill = cost(np_home, EnergySeries(slots[0], 60, [1.0] * 24), spot)  # type: ignore[arg-type]
+    same = cost(elvia(), EnergySeries(slots[0], 60, [1.0] * 24), spot)  # type: ignore[arg-type]
+    assert bill.energy_cost == pytest.approx(same.energy_cost)
+    assert any("Norgespris started 2025-10-01" in n and "strømstøtte" in n for n in bill.notes)
+
+
+def test_years_past_the_known_rates_are_said_once_per_year() -> None:
+    # Strømstøtte's threshold is known for 2026 (0.77); the regulation runs to 2029 without one.
+    # The bill says that it carries 2026's figure forward, and that the charges are carried too.
+    start = datetime(2027, 3, 1, tzinfo=OSLO)
+    hours = 31 * 24
+    spot = PriceSeries(start, 60, [1.0] * hours)
+    bill = cost(elvia(), EnergySeries(start, 60, [1.0] * hours), spot)
+    support = [n for n in bill.notes if "strømstøtte threshold" in n]
+    assert support == ["2027: strømstøtte threshold not known; 2026's 0.77 NOK/kWh used"]
+    assert [n for n in bill.notes if "public charges" in n] == [
+        "2027: public charges not known; the last known rates (2026) used"
+    ]
+    after = cost(elvia(), EnergySeries(datetime(2030, 1, 7, tzinfo=OSLO), 60, [1.0] * 24), None)
+    assert any("strømstøtte ended 2029-12-31" in n for n in after.notes)

@@ -143,3 +143,16 @@ def test_unreadable_file_is_a_price_data_error(tmp_path: Path) -> None:
     bad.write_text("<Publication_MarketDocument>")
     with pytest.raises(PriceDataError, match=r"bad\.xml: ENTSO-E document: not well-formed"):
         read_prices(bad)
+
+
+def test_hourly_and_quarter_hour_days_in_one_document_are_both_kept() -> None:
+    # 30 Sep 2025 in hourly prices, 1 Oct 2025 (the first 15-minute SDAC day) in quarter-hours: the
+    # hourly day is laid on the quarter-hour grid (each hour's price on its four quarters).
+    s = parse_entsoe_xml((DATA / "entsoe_no1_2025-09-30_mixed_resolutions.xml").read_bytes())
+    assert (s.slot_minutes, len(s)) == (15, 192)
+    assert s.start == datetime(2025, 9, 29, 22, tzinfo=UTC)  # local midnight of 30 Sep
+    assert s.price_per_kwh[:8] == pytest.approx((0.040,) * 4 + (0.041,) * 4)
+    assert s.price_per_kwh[95] == pytest.approx(0.063)  # 23:45 on 30 Sep: the 23:00 hour's price
+    assert s.price_per_kwh[96:101] == pytest.approx((0.060,) * 4 + (0.070,))
+    assert s.price_per_kwh[-1] == pytest.approx(0.0805)
+    assert s.on_slots([datetime(2025, 9, 30, 5, tzinfo=UTC)], 60) == pytest.approx([0.047])

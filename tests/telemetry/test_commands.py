@@ -73,3 +73,24 @@ def test_privacy_check_command(tmp_path: Path, capsys) -> None:
     assert main(["telemetry", "privacy-check", str(f), "--k", "1"]) == 0
     assert main(["telemetry", "privacy-check", str(tmp_path / "missing.txt")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_a_withdrawal_that_worked_exits_0_and_status_says_no_consent(
+    server, household_db: Path, tmp_path: Path, capsys
+) -> None:
+    # The server is down when the household withdraws: the withdrawal itself worked (uploads stop,
+    # the outbox is gone, the deletion request waits for the daemon), so exit 0 and say so.
+    cfg = write_config(tmp_path, household_db, server)
+    assert main(["telemetry", "send", "--config", str(cfg), "--json"]) == 0
+    capsys.readouterr()
+    down = write_config(tmp_path, household_db, server)
+    down.write_text(down.read_text().replace(server.url, "https://127.0.0.1:9/hems/v1/batches"))
+    assert main(["consent", "withdraw", "--config", str(down)]) == 0
+    out = capsys.readouterr().out
+    assert "consent withdrawn" in out and "queued" in out
+    assert main(["telemetry", "status", "--config", str(down), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["consent"] is False and status["consent_in_config"] is True
+    assert status["withdrawn_at"] is not None and status["deletions_pending"] == 1
+    assert main(["telemetry", "status", "--config", str(down)]) == 0
+    assert "consent              False" in capsys.readouterr().out

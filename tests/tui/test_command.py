@@ -80,3 +80,35 @@ def test_live_mqtt_needs_an_mqtt_section(tmp_path: Path, capsys: pytest.CaptureF
     cfg.write_text("[site]\n")
     assert main(["tui", "--config", str(cfg), "--live", "mqtt"]) == 2
     assert "--live mqtt needs an [mqtt] section" in capsys.readouterr().err
+
+
+def test_a_database_alone_gives_its_time_zone_and_its_circuits(tmp_path: Path) -> None:
+    # `hems tui --db FILE` without --config (a copy of a box's database, the demo's): the days are
+    # the household's, not the machine's, and its circuits are listed although no daemon runs.
+    from datetime import UTC, datetime
+
+    from hems.storage import SampleWriter, Storage
+
+    db = tmp_path / "hems.db"
+    st = Storage.open(db, timezone="America/New_York")
+    writer = SampleWriter(st)
+    values = {
+        "grid.p_import_w": 1.0,
+        "circuit.oven.p_w": 2.0,
+        "circuit.attic.p_w": 3.0,
+        "circuit.attic.i_a": 0.1,
+    }
+    writer.add(datetime(2026, 1, 15, 12, tzinfo=UTC), values)
+    writer.close()
+    st.close()
+    target = resolve(args(db=str(db)))
+    assert target.timezone == "America/New_York"
+    assert target.circuits == (("attic", "attic"), ("oven", "oven"))
+    assert target.start_date is None
+    assert resolve(args(db=str(db), date="2026-01-10")).start_date.isoformat() == "2026-01-10"
+
+
+def test_a_bad_start_date_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tui", "--date", "10.01.2026"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "hems: error: --date: expected a date as YYYY-MM-DD, got '10.01.2026'"

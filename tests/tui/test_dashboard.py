@@ -291,7 +291,14 @@ async def test_history_shows_the_stored_bill_and_pv_forecast(
     source: CannedSource, clock: ManualClock
 ) -> None:
     source.docs["report.day.2026-01-14"] = {
-        "cost": {"currency": "NOK", "energy": 10.5, "capacity": 4.2, "fixed": 1.1, "total": 15.8}
+        "cost": {
+            "currency": "NOK",
+            "energy": 10.5,
+            "capacity": 4.2,
+            "fixed": 1.1,
+            "total": 15.8,
+            "left_out": ["spot price (none known for 2026-01-14)"],
+        }
     }
     day = datetime(2026, 1, 13, 23, 0, tzinfo=UTC)  # local midnight of the 14th
     source.docs["forecast.pv.2026-01-14"] = {
@@ -304,7 +311,11 @@ async def test_history_shows_the_stored_bill_and_pv_forecast(
         text = screen_text(app)
         assert "Day · Wed 14 Jan 2026" in text
         assert "Cost 15.80 NOK (energy 10.50, capacity 4.20, fixed 1.10)" in text
+        assert "without spot price" in text  # the stored bill says what it leaves out (#14 item 9)
         assert "PV fc/act 9.6 / 12.0 kWh" in text  # 400 W forecast vs 500 W measured, 24 h
+        await pilot.press("left")  # the 13th: no stored report, only the stored prices
+        await settle(pilot)
+        assert "energy only" in screen_text(app)
 
 
 async def test_event_kinds_of_the_control_loop_are_marked(source: CannedSource, clock: ManualClock) -> None:
@@ -390,3 +401,75 @@ async def test_loads_the_box_paused_are_named_on_now(source: CannedSource, clock
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert "→ paused (load shedding): water-heater, ev" in screen_text(app)
+
+
+async def test_a_long_device_error_takes_one_line_of_the_alerts_panel(
+    source: CannedSource, clock: ManualClock
+) -> None:
+    # At 80 x 24 a device error of 150 characters wrapped over the whole "Active now" panel and
+    # hid the other alerts: each alert is one line there (cut with an ellipsis); the log keeps it all.
+    reason = (
+        "meter on /dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10KB9Q2-if00-port0: cannot open the port: "
+        "No such file or directory (retrying at 2026-01-15T12:00:35+00:00)"
+    )
+    state = state_doc(clock.now())
+    state["errors"] = {"grid": reason}
+    state["alerts"].insert(
+        0,
+        {
+            "time": "2026-01-15T11:59:00+00:00",
+            "level": "warning",
+            "kind": "device",
+            "message": f"device grid lost: {reason}",
+        },
+    )
+    source.state = state
+    app = make_app(source, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key, panel, lines in (("a", "#alerts-active", 2), ("n", "#alerts", 3)):
+            await pilot.press(key)
+            await settle(pilot)
+            widget = app.screen.query_one(panel)
+            shown = widget.render_lines(widget.region.reset_offset.shrink(widget.styles.gutter))
+            text = ["".join(seg.text for seg in strip).rstrip() for strip in shown]
+            used = [t for t in text if t.strip()]
+            assert len(used) == lines, text
+            assert "device grid lost" in used[0] and used[0].endswith("…")
+            assert any("Heat pump at 94 %" in t for t in used)
+
+
+async def test_without_live_data_history_knows_the_circuits_and_jumps_to_a_date(
+    source: CannedSource, clock: ManualClock
+) -> None:
+    from datetime import date
+
+    source.state = None  # `hems tui --db FILE`: no daemon, only its database
+    known = [("kitchen", "kitchen"), ("heatpump", "heatpump")]
+    app = HemsApp(
+        source, clock, poll_seconds=3600, stored_seconds=3600, timezone="Europe/Oslo",
+        circuits=known, start_date=date(2026, 1, 10),
+    )  # fmt: skip
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, HistoryScreen)
+        text = screen_text(app)
+        assert "Sat 10 Jan 2026" in text and "no circuits" not in text
+        assert "heatpump" in text and "kitchen" in text
+        await pilot.press("g")  # go to a date
+        await settle(pilot)
+        for key in "2026-01-03":
+            await pilot.press(key)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.data.anchor == date(2026, 1, 3) and "Sat 03 Jan 2026" in screen_text(app)
+        await pilot.press("g")
+        await settle(pilot)
+        for key in "soon":
+            await pilot.press(key)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.data.anchor == date(2026, 1, 3)  # a date that is no date changes nothing ...
+        assert "expected a date YYYY-MM-DD" in screen_text(app)  # ... and says why
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, HistoryScreen)

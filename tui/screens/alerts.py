@@ -30,7 +30,10 @@ def event_mark(kind: str) -> str:
 class AlertsScreen(HemsScreen):
     TITLE = "Alerts"
     DEFAULT_CSS = """
-    AlertsScreen #alerts-active { height: auto; max-height: 6; border: round $primary; padding: 0 1; }
+    AlertsScreen #alerts-active {
+        height: auto; max-height: 6; border: round $primary; padding: 0 1;
+        text-wrap: nowrap; text-overflow: ellipsis;  /* one line per alert; the log below has it all */
+    }
     AlertsScreen #alerts-log { height: 1fr; border: round $primary; }
     """
 

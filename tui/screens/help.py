@@ -15,7 +15,7 @@ HELP = """\
   n 1  Now        grid, PV, house load, main fuse, price, alerts
   c 2  Circuits   each circuit against its breaker, today's energy
   p 3  Plan       the day-ahead plan, and why each start was chosen
-  h 4  History    v day/week/month   ←/→ earlier/later   s data
+  h 4  History    v day/week/month   ←/→ earlier/later   s data   g go to a date
   a 5  Alerts     warnings and what the box did, last 7 days
   q    quit       ? this help (Esc closes it)
 

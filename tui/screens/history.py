@@ -7,14 +7,17 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
 
 from tui.model import DASH, fit, fmt_kwh, fmt_money
 from tui.screens.base import HemsScreen, put
 from tui.widgets import BarChart
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from tui.app import Dashboard
     from tui.reports import History
 
@@ -48,8 +51,11 @@ def totals_text(h: History | None, error: str | None) -> Text:
         out.append(f"{fmt_money(h.bill['total']):>12} {h.currency or ''}", style="bold")
         parts = [f"{k} {fmt_money(h.bill[k])}" for k in ("energy", "capacity", "fixed") if k in h.bill]
         out.append(f"  ({', '.join(parts)})\n" if parts else "\n", style="dim")
-    else:
-        out.append(f"{fmt_money(h.cost):>12}\n", style="bold")
+        if h.left_out:  # the bill says what it could not price
+            out.append(f"{'':<10}without {', '.join(h.left_out)}\n", style="dim")
+    else:  # from the stored prices: the energy alone, no capacity step or fixed fees
+        out.append(f"{fmt_money(h.cost):>12}", style="bold")
+        out.append("  energy only\n" if h.cost is not None else "\n", style="dim")
     out.append(f"{'PV fc/act':<10}", style="dim")
     if h.pv_forecast_kwh is None or h.pv_actual_kwh is None:
         out.append(f"{DASH:>12}")
@@ -85,6 +91,7 @@ class HistoryScreen(HemsScreen):
         Binding("s", "series", "Data"),
         Binding("left", "shift(-1)", "Move", key_display="←→"),
         Binding("right", "shift(1)", "Later", show=False),
+        Binding("g", "go_to", "Go to date"),
     ]
 
     series: str = "import"
@@ -111,6 +118,13 @@ class HistoryScreen(HemsScreen):
     def action_shift(self, steps: int) -> None:
         self.hems.set_period(self.hems.data.period, steps)
 
+    def action_go_to(self) -> None:
+        def chosen(day: date | None) -> None:
+            if day is not None:
+                self.hems.go_to(day)
+
+        self.app.push_screen(DateScreen(), chosen)
+
     def action_series(self) -> None:
         self.series = SERIES[(SERIES.index(self.series) + 1) % len(SERIES)]
         self.show(self.hems.data)
@@ -132,3 +146,35 @@ class HistoryScreen(HemsScreen):
                 chart.labels = tuple(f"{b.start.day}" if b.start.day % 5 == 1 else "" for b in h.buckets)
         put(self.query_one("#history-totals", Static), totals_text(h, data.history_error))
         put(self.query_one("#history-circuit-list", Static), circuits_text(h))
+
+
+class DateScreen(ModalScreen["date | None"]):
+    """``g`` on History: type a day (YYYY-MM-DD) to show the period holding it; Esc cancels."""
+
+    DEFAULT_CSS = """
+    DateScreen { align: center middle; }
+    DateScreen > Vertical {
+        width: 44; height: auto; border: round $primary; padding: 0 1; background: $surface;
+    }
+    DateScreen #date-why { height: auto; color: $error; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Go to the day (YYYY-MM-DD), Enter; Esc cancels")
+            yield Input(placeholder="2026-01-15", id="date-input")
+            yield Static(id="date-why")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        from datetime import date
+
+        try:
+            day = date.fromisoformat(event.value.strip())
+        except ValueError:
+            self.query_one("#date-why", Static).update(f"expected a date YYYY-MM-DD, got {event.value!r}")
+            return
+        self.dismiss(day)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

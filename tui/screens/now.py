@@ -98,7 +98,7 @@ def next_text(upcoming: tuple[str, datetime] | None, tz: tzinfo) -> Text:
 
 def alerts_text(data: Dashboard, tz: tzinfo) -> Text:
     live = data.live
-    out = Text()
+    out = Text()  # one line per alert (CSS: nowrap): a long device error must not hide the rest
     items = list(live.alerts) if live else []
     errors = live.errors if live else {}
     shed = live.shed if live else ()
@@ -128,7 +128,7 @@ class NowScreen(HemsScreen):
     NowScreen #today { height: 12; border: round $primary; display: none; }
     NowScreen.-tall #today { display: block; }
     NowScreen #fuse { height: 5; }
-    NowScreen #alerts { height: 1fr; }
+    NowScreen #alerts { height: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def compose_body(self) -> ComposeResult:
