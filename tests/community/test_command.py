@@ -132,4 +132,5 @@ def test_a_tariff_tariffs_cannot_build_is_one_line(community: Community, hems) -
         "tariff = { spot = false", 'tariff = { grid_company = "No Such Nett", spot = false'
     )
     status, _, err = bill(hems, community.write())
-    assert status == 2 and "participant a: tariff: unknown grid company 'No Such Nett'" in err
+    assert status == 2 and err.count("\n") == 1
+    assert "members.toml: participant[0] (a).tariff.grid_company: " in err
