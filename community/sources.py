@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from community.series import SLOT, Period, RawSeries, Reading, to_wh
 from tariffs.series import local_day_bounds
+from tariffs.timestamps import TimestampError, parse_file_time
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ESPI = "{http://naesb.org/espi}"
@@ -67,19 +68,9 @@ def detect_format(path: Path, given: str | None) -> str:
 def _parse_time(text: str, zone: ZoneInfo, seen: set[datetime]) -> tuple[datetime | None, str | None]:
     """(UTC instant, None) or (None, why not). Naive times are wall-clock times of ``zone``."""
     try:
-        t = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
-    except ValueError:
-        return None, f"time {text!r} is not ISO 8601 (YYYY-MM-DDTHH:MM[+HH:MM])"
-    if t.tzinfo is not None:
-        return t.astimezone(UTC), None
-    local = t.replace(tzinfo=zone)
-    back = local.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    if back != t:
-        return None, f"{text.strip()} does not exist in {zone.key} (the hour skipped when clocks go forward)"
-    if local.replace(fold=1).utcoffset() != local.utcoffset() and t in seen:
-        local = local.replace(fold=1)  # the repeated hour when clocks go back: second time in the file
-    seen.add(t)
-    return local.astimezone(UTC), None
+        return parse_file_time(text, zone, seen), None
+    except TimestampError as exc:
+        return None, str(exc)
 
 
 def parse_csv(
