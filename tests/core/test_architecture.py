@@ -15,9 +15,10 @@ FORBIDDEN = {
     "tariffs": {"hems", "optimiser", "devices", "tui"},
     "optimiser": {"hems", "devices", "tui"},
     "tui": {"devices", "optimiser"},
+    "community": {"hems", "devices", "optimiser", "tui", "research"},
     # the box and the research server meet only on the wire: it imports neither side
-    "wire": {"hems", "devices", "optimiser", "tariffs", "tui", "jobserver"},
-    "jobserver": {"hems", "devices", "optimiser", "tui"},  # the server's job parts never import the daemon
+    "wire": {"hems", "devices", "optimiser", "tariffs", "tui", "jobserver", "community"},
+    "jobserver": {"hems", "devices", "optimiser", "tui", "community"},  # never the daemon
 }
 
 
