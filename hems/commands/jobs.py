@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                 _print_record(record.to_dict(full=True))
             return 0
         if command in ("approve", "refuse"):
-            from hems.research_jobs.service import DecisionError, answer
+            from hems.research_jobs.decide import DecisionError, answer
 
             try:
                 status = answer(st, args.id, command == "approve", now, getattr(args, "why", None))

@@ -27,6 +27,7 @@ from typing import Any
 from hems import __version__
 from hems.research_jobs import dp
 from hems.research_jobs.config import ResearchJobsConfig
+from hems.research_jobs.decide import log as _log
 from hems.research_jobs.facts import wanted_channels
 from hems.research_jobs.runner import run_checked
 from hems.research_jobs.signature import SignatureRefused, verify
@@ -39,8 +40,6 @@ from wire.errors import WireError
 from wire.jobcheck import JobRefused, check_job
 from wire.jobs import LIST_SCHEMA, Job, SignedJob
 from wire.results import JobResult
-
-EVENT = "research_job"  #: kind of the events logged in the box's event log
 
 
 @dataclass
@@ -56,12 +55,6 @@ class SyncResult:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def _log(storage: Any, now: datetime, level: str, message: str, job_id: str, **data: Any) -> None:
-    log_event = getattr(storage, "log_event", None)
-    if log_event is not None and not getattr(storage, "readonly", False):
-        log_event(now, EVENT, level, message, {"job_id": job_id, **data})
 
 
 def endpoint_of(telemetry: TelemetryConfig) -> transport.Endpoint | None:
@@ -305,28 +298,3 @@ def sync(
     if result.error is None or not result.error.startswith("the research server rejected the token"):
         send_results(telemetry, store, endpoint, now, result)
     return result
-
-
-class DecisionError(ValueError):
-    """The household's answer does not apply to that job (unknown id, not waiting)."""
-
-
-def answer(storage: Any, job_id: str, approve: bool, now: datetime, why: str | None = None) -> str:
-    """The household approves or refuses a job; returns the new status.
-
-    Approving runs it at the box's next round (or `hems jobs sync`); refusing is final. A job that
-    was allowed without asking can still be refused before it ran.
-    """
-    store = JobStore(storage.connection, getattr(storage, "lock", None))
-    record = store.get(job_id)
-    if record is None:
-        raise DecisionError(f"no research job {job_id!r} on this box (see `hems jobs list`)")
-    if record.status not in ("waiting", "approved") or (approve and record.status != "waiting"):
-        raise DecisionError(f"job {job_id} is {record.status}: only a waiting job can be approved or refused")
-    status = "approved" if approve else "refused"
-    reason = (
-        "approved by the household" if approve else f"refused by the household{': ' + why if why else ''}"
-    )
-    store.decide(job_id, now, status, "household", reason)
-    _log(storage, now, "info", f"research job {job_id} {reason}", job_id, status=status)
-    return status

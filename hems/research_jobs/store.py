@@ -156,6 +156,17 @@ def _record(row: tuple[Any, ...]) -> JobRecord:
     )
 
 
+def read_records(connection: sqlite3.Connection) -> list[JobRecord]:
+    """Every job, newest first, from a connection that may be read-only (no table yet: none)."""
+    exists = connection.execute(
+        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'research_job'"
+    ).fetchone()
+    if exists is None:
+        return []
+    rows = connection.execute(f"SELECT {_COLUMNS} FROM research_job ORDER BY received_at DESC, id").fetchall()
+    return [_record(r) for r in rows]
+
+
 class JobStore:
     """The ``research_job`` table on a sqlite3 connection (the storage's, shared under its lock)."""
 

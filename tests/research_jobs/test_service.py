@@ -16,7 +16,8 @@ from conftest import METER_ID, TOKEN, JobServer, job_doc, make_job, twin_db
 from hems.cli import main
 from hems.clock import ManualClock
 from hems.research_jobs.config import ResearchJobsConfig
-from hems.research_jobs.service import answer, sync
+from hems.research_jobs.decide import answer
+from hems.research_jobs.service import sync
 from hems.research_jobs.store import JobStore
 from hems.storage import Storage
 from hems.telemetry import withdraw
