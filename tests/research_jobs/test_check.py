@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 import sqlglot
-from conftest import job_doc, make_job
+from jobs_testing import job_doc, make_job
 
 from wire.errors import WireError
 from wire.jobcheck import FUNCTIONS, JobRefused, check_job

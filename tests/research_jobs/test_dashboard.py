@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import make_job, twin_db
+from jobs_testing import make_job, twin_db
 from textual.widgets import DataTable
 
 from hems.clock import ManualClock

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import DAYS, START, make_job
+from jobs_testing import DAYS, START, make_job
 
 from hems.research_jobs.facts import wanted_channels
 from hems.research_jobs.runner import run_checked

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import job_doc, make_job, twin_db
+from jobs_testing import job_doc, make_job, twin_db
 
 from hems.research_jobs.runner import run_checked
 from wire.jobcheck import check_job

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import METER_ID, TOKEN, JobServer, job_doc, make_job, twin_db
+from jobs_testing import METER_ID, TOKEN, JobServer, job_doc, make_job, twin_db
 
 from hems.cli import main
 from hems.clock import ManualClock

@@ -7,9 +7,9 @@ import math
 from typing import Any
 
 import pytest
-from conftest import job_doc, make_job
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jobs_testing import job_doc, make_job
 
 from hems.research_jobs.dp import Noise
 from hems.research_jobs.signature import SignatureRefused, verify
