@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from hems.telemetry.outbox import transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS research_job (
@@ -176,18 +177,8 @@ class JobStore:
         with self._tx():
             self.db.execute(_SCHEMA)
 
-    @contextmanager
-    def _tx(self) -> Iterator[None]:
-        with self.lock:
-            if self.db.in_transaction:
-                self.db.commit()
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[None]:
+        return transaction(self.db, self.lock)
 
     def known(self, job_id: str) -> bool:
         with self.lock:
