@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from wire.errors import WireError
+from wire.fields import day, instant, need, number
 
 JOB_SCHEMA = "hems-job/1"
 SIGNED_SCHEMA = "hems-signed-job/1"
@@ -77,46 +77,6 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-def _need(doc: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in doc:
-        raise WireError(f"{where}.{key}: missing")
-    value = doc[key]
-    if isinstance(value, bool) and kind in (int, float, (int, float)):
-        raise WireError(f"{where}.{key}: expected a number, got {value!r}")
-    if not isinstance(value, kind):
-        raise WireError(f"{where}.{key}: expected {_kind_name(kind)}, got {value!r}")
-    return value
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "text", int: "an integer", float: "a number", list: "a list", dict: "an object"}
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise WireError(f"{where}: expected a finite number, got {value!r}")
-    return float(value)
-
-
-def _instant(value: Any, where: str) -> datetime:
-    try:
-        t = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise WireError(f"{where}: expected an ISO-8601 time with its offset, got {value!r}") from None
-    if t.tzinfo is None:
-        raise WireError(f"{where}: expected an ISO-8601 time with its offset, got {value!r}")
-    return t
-
-
-def _day(value: Any, where: str) -> date:
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise WireError(f"{where}: expected a date YYYY-MM-DD, got {value!r}") from None
-
-
 @dataclass(frozen=True)
 class Output:
     """One declared output: a column of the job's SELECT and how it aggregates."""
@@ -148,24 +108,24 @@ class Output:
     def from_dict(cls, doc: Any, where: str) -> Output:
         if not isinstance(doc, dict):
             raise WireError(f"{where}: expected an object, got {doc!r}")
-        name = _need(doc, "name", str, where)
+        name = need(doc, "name", str, where)
         if not _NAME.match(name):
             raise WireError(f"{where}.name: expected a lowercase SQL name, got {name!r}")
-        kind = _need(doc, "kind", str, where)
+        kind = need(doc, "kind", str, where)
         if kind not in KINDS:
             raise WireError(f"{where}.kind: expected one of {', '.join(KINDS)}, got {kind!r}")
         edges: tuple[float, ...] = ()
         q: tuple[float, ...] = ()
         if kind == "histogram":
-            raw = _need(doc, "edges", list, where)
-            edges = tuple(_number(v, f"{where}.edges") for v in raw)
+            raw = need(doc, "edges", list, where)
+            edges = tuple(number(v, f"{where}.edges") for v in raw)
             if len(edges) < 2 or len(edges) > 1001 or any(b <= a for a, b in itertools.pairwise(edges)):
                 raise WireError(f"{where}.edges: expected 2 to 1001 increasing numbers, got {raw!r}")
         elif "edges" in doc:
             raise WireError(f"{where}.edges: only a histogram has edges")
         if kind == "quantiles":
-            raw = _need(doc, "q", list, where)
-            q = tuple(_number(v, f"{where}.q") for v in raw)
+            raw = need(doc, "q", list, where)
+            q = tuple(number(v, f"{where}.q") for v in raw)
             if not q or len(q) > 99 or any(not 0.0 <= p <= 1.0 for p in q):
                 raise WireError(f"{where}.q: expected 1 to 99 probabilities between 0 and 1, got {raw!r}")
         elif "q" in doc:
@@ -197,9 +157,9 @@ class Budget:
     def from_dict(cls, doc: Any, where: str = "budget") -> Budget:
         if not isinstance(doc, dict):
             raise WireError(f"{where}: expected an object, got {doc!r}")
-        cpu = _number(_need(doc, "cpu_seconds", (int, float), where), f"{where}.cpu_seconds")
-        rows = _need(doc, "rows_read", int, where)
-        cells = _need(doc, "output_cells", int, where)
+        cpu = number(need(doc, "cpu_seconds", (int, float), where), f"{where}.cpu_seconds")
+        rows = need(doc, "rows_read", int, where)
+        cells = need(doc, "output_cells", int, where)
         memory = doc.get("memory_mb", 128)
         if isinstance(memory, bool) or not isinstance(memory, int):
             raise WireError(f"{where}.memory_mb: expected an integer, got {memory!r}")
@@ -242,13 +202,13 @@ class Privacy:
     def from_dict(cls, doc: Any, where: str = "privacy") -> Privacy:
         if not isinstance(doc, dict):
             raise WireError(f"{where}: expected an object, got {doc!r}")
-        epsilon = _number(_need(doc, "epsilon", (int, float), where), f"{where}.epsilon")
+        epsilon = number(need(doc, "epsilon", (int, float), where), f"{where}.epsilon")
         if not 0 < epsilon <= 10:
             raise WireError(f"{where}.epsilon: expected 0 < epsilon <= 10, got {epsilon!r}")
         mechanism = doc.get("mechanism", "laplace")
         if mechanism not in ("laplace", "gaussian"):
             raise WireError(f"{where}.mechanism: expected 'laplace' or 'gaussian', got {mechanism!r}")
-        delta = _number(doc.get("delta", 0.0), f"{where}.delta")
+        delta = number(doc.get("delta", 0.0), f"{where}.delta")
         if mechanism == "gaussian" and not 0 < delta < 1e-3:
             raise WireError(f"{where}.delta: the gaussian mechanism needs 0 < delta < 0.001, got {delta!r}")
         if mechanism == "laplace" and delta:
@@ -260,7 +220,7 @@ class Privacy:
         for name, pair in raw.items():
             if not (isinstance(pair, list) and len(pair) == 2):
                 raise WireError(f"{where}.bounds.{name}: expected [lo, hi], got {pair!r}")
-            lo, hi = (_number(v, f"{where}.bounds.{name}") for v in pair)
+            lo, hi = (number(v, f"{where}.bounds.{name}") for v in pair)
             if not lo < hi:
                 raise WireError(f"{where}.bounds.{name}: expected lo < hi, got {pair!r}")
             bounds[str(name)] = (lo, hi)
@@ -325,42 +285,42 @@ class Job:
             raise WireError(f"{where}: expected a JSON object")
         if doc.get("schema") != JOB_SCHEMA:
             raise WireError(f"{where}.schema: expected {JOB_SCHEMA!r}, got {doc.get('schema')!r}")
-        job_id = _need(doc, "id", str, where)
+        job_id = need(doc, "id", str, where)
         if not _ID.match(job_id):
             raise WireError(f"{where}.id: expected 1-64 letters, digits, '.', '_' or '-', got {job_id!r}")
-        title = _need(doc, "title", str, where)[:200]
-        purpose = _need(doc, "purpose", str, where)[:4000]
-        researcher = _need(doc, "researcher", str, where)[:400]
-        categories = tuple(_need(doc, "categories", list, where))
+        title = need(doc, "title", str, where)[:200]
+        purpose = need(doc, "purpose", str, where)[:4000]
+        researcher = need(doc, "researcher", str, where)[:400]
+        categories = tuple(need(doc, "categories", list, where))
         if not categories or any(c not in CATEGORIES for c in categories):
             raise WireError(
                 f"{where}.categories: expected some of {', '.join(CATEGORIES)}, got {list(categories)!r}"
             )
-        created = _instant(_need(doc, "created_at", str, where), f"{where}.created_at")
-        expires = _instant(_need(doc, "expires_at", str, where), f"{where}.expires_at")
-        period = _need(doc, "period", dict, where)
-        start = _day(period.get("start"), f"{where}.period.start")
-        end = _day(period.get("end"), f"{where}.period.end")
+        created = instant(need(doc, "created_at", str, where), f"{where}.created_at")
+        expires = instant(need(doc, "expires_at", str, where), f"{where}.expires_at")
+        period = need(doc, "period", dict, where)
+        start = day(period.get("start"), f"{where}.period.start")
+        end = day(period.get("end"), f"{where}.period.end")
         if not 0 < (end - start).days <= MAX_PERIOD_DAYS:
             raise WireError(f"{where}.period: expected 1 to {MAX_PERIOD_DAYS} days, start before end")
-        channels = tuple(_need(doc, "channels", list, where))
+        channels = tuple(need(doc, "channels", list, where))
         if not channels or not all(isinstance(c, str) and 0 < len(c) <= 100 for c in channels):
             raise WireError(f"{where}.channels: expected a list of channel names or shell patterns")
-        sql = _need(doc, "sql", str, where)
+        sql = need(doc, "sql", str, where)
         if not sql.strip() or len(sql) > MAX_SQL_CHARS:
             raise WireError(f"{where}.sql: expected 1 to {MAX_SQL_CHARS} characters of SQL")
-        keys = tuple(_need(doc, "keys", list, where))
+        keys = tuple(need(doc, "keys", list, where))
         if not all(isinstance(key, str) and _NAME.match(key) for key in keys):
             raise WireError(f"{where}.keys: expected lowercase SQL column names, got {list(keys)!r}")
-        raw_outputs = _need(doc, "outputs", list, where)
+        raw_outputs = need(doc, "outputs", list, where)
         outputs = tuple(Output.from_dict(o, f"{where}.outputs[{i}]") for i, o in enumerate(raw_outputs))
         if not outputs:
             raise WireError(f"{where}.outputs: expected at least one output")
         names = [o.name for o in outputs] + list(keys)
         if len(set(names)) != len(names):
             raise WireError(f"{where}: keys and outputs must have different names, got {names!r}")
-        budget = Budget.from_dict(_need(doc, "budget", dict, where), f"{where}.budget")
-        k = _need(doc, "k", int, where)
+        budget = Budget.from_dict(need(doc, "budget", dict, where), f"{where}.budget")
+        k = need(doc, "k", int, where)
         if not 2 <= k <= 10_000:
             raise WireError(f"{where}.k: expected 2 <= k <= 10000, got {k!r}")
         privacy = (
@@ -419,7 +379,7 @@ class SignedJob:
             raise WireError(f"{where}: expected a JSON object")
         if doc.get("schema") != SIGNED_SCHEMA:
             raise WireError(f"{where}.schema: expected {SIGNED_SCHEMA!r}, got {doc.get('schema')!r}")
-        payload = _need(doc, "payload", str, where)
+        payload = need(doc, "payload", str, where)
         signature = doc.get("signature")
         if not isinstance(signature, str) or not signature:
             raise WireError(f"{where}.signature: missing (an unsigned job never runs)")
