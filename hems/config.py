@@ -2,7 +2,8 @@
 
 Each part owns the model of its own section (devices/han → [meter], devices/modbus → [[circuit]],
 tariffs → [tariff], optimiser/forecast → [pv], hems/mqtt → [mqtt], hems/control → [[appliance]],
-hems/alerts → [alerts], hems/telemetry → [telemetry]); this module composes them and turns every
+hems/alerts → [alerts], hems/telemetry → [telemetry],
+hems/research_jobs → [research_jobs]); this module composes them and turns every
 validation error into one line naming the file, the key and what was expected (`UsageError`, exit 2).
 """
 
@@ -22,6 +23,7 @@ from hems.api.config import ApiConfig
 from hems.control.config import ApplianceConfig
 from hems.errors import UsageError
 from hems.mqtt.config import MqttConfig
+from hems.research_jobs.config import ResearchJobsConfig
 from hems.telemetry.config import TelemetryConfig
 from optimiser.forecast.config import PvConfig
 from tariffs.config import TariffConfig
@@ -88,6 +90,7 @@ class HemsConfig(_Section):
     appliance: list[ApplianceConfig] = Field(default_factory=list)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    research_jobs: ResearchJobsConfig = Field(default_factory=ResearchJobsConfig)  #: hems.research_jobs
     contact: ContactConfig = Field(default_factory=ContactConfig)
     api: ApiConfig | None = None  #: the household's own API and phone page (hems.api)
 

@@ -210,6 +210,7 @@ def standard_jobs(
     report: JobFunc | None = None,
     telemetry: JobFunc | None = None,
     telemetry_hour: int = 3,
+    research_jobs: JobFunc | None = None,
     replan: Callable[[str], None] | None = None,
 ) -> list[Job]:
     """The daemon's jobs; each function is the owning part's (the daemon passes them in).
@@ -218,7 +219,8 @@ def standard_jobs(
       every 10 min until they arrive (the function returns False while they are missing);
     - ``forecast``: PV and load forecast every hour;
     - ``rollups``: nightly at 00:15 local; ``report``: daily at 06:00 local;
-    - ``telemetry``: daily upload at ``telemetry_hour``:30 local, retried hourly.
+    - ``telemetry``: daily upload at ``telemetry_hour``:30 local, retried hourly;
+    - ``research_jobs``: fetch, run and answer research jobs at ``telemetry_hour``:45, retried hourly.
 
     ``replan`` (`Control.request_replan`) is called after new prices or a new forecast arrived.
     """
@@ -239,6 +241,16 @@ def standard_jobs(
                 "telemetry",
                 daily(telemetry_hour, 30, timezone),
                 telemetry,
+                retry_s=3600,
+                misfire_grace_s=20 * 3600,
+            )
+        )
+    if research_jobs is not None:
+        jobs.append(
+            Job(
+                "research_jobs",
+                daily(telemetry_hour, 45, timezone),
+                research_jobs,
                 retry_s=3600,
                 misfire_grace_s=20 * 3600,
             )

@@ -179,7 +179,8 @@ def simulated_jobs(
             await forecast(fire.astimezone(ZoneInfo(cfg.site.timezone)).date() + timedelta(days=1))
         return ok
 
-    parts: dict[str, Any] = {"fetch_prices": prices_and_forecast, "forecast": None}
+    # research jobs answer researchers with aggregates of the household's data: never a simulation's
+    parts: dict[str, Any] = {"fetch_prices": prices_and_forecast, "forecast": None, "research_jobs": None}
     if upload:
         from hems.telemetry.job import telemetry_job
         from hems.telemetry.privacy import deidentify_site

@@ -25,13 +25,14 @@ import csv
 import io
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tariffs.capacity import month_bounds
 from tariffs.series import EnergySeries
+from tariffs.timestamps import TimestampError, parse_file_time
 
 
 class ConsumptionError(ValueError):
@@ -80,21 +81,9 @@ class Consumption:
 
 def _time(text: str, zone: ZoneInfo, seen_local: set[datetime], where: str) -> datetime:
     try:
-        t = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ConsumptionError(
-            f"{where}: time {text!r} is not a date and time (expected e.g. 2026-01-01T00:00:00+01:00)"
-        ) from None
-    if t.tzinfo is not None:
-        return t.astimezone(UTC)
-    local = t.replace(tzinfo=zone)
-    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != t:
-        raise ConsumptionError(f"{where}: local time {text.strip()} does not exist (clocks went forward)")
-    later = t.replace(tzinfo=zone, fold=1)
-    if later.utcoffset() != local.utcoffset() and t in seen_local:
-        local = later  # the repeated hour in autumn, second time round: winter time
-    seen_local.add(t)
-    return local.astimezone(UTC)
+        return parse_file_time(text, zone, seen_local)
+    except TimestampError as exc:
+        raise ConsumptionError(f"{where}: {exc}") from None
 
 
 def _kwh(text: str, decimal_comma: bool, where: str) -> float:

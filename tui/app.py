@@ -28,7 +28,8 @@ from tui.plan import Plan, parse_plan
 from tui.reports import PERIODS, History, Period, circuits_today_kwh, load_history
 from tui.screens import AlertsScreen, CircuitsScreen, HemsScreen, HistoryScreen, NowScreen, PlanScreen
 from tui.screens.help import HelpScreen
-from tui.source import DataSource, EventRow, SourceUnavailable
+from tui.screens.jobs import JobsScreen
+from tui.source import DataSource, EventRow, JobRow, SourceUnavailable
 
 EVENT_DAYS = 7  #: the Alerts screen shows this many days of the event log
 TREND_POINTS = 120  #: fresh live states kept in memory for the Now screen's grid trend
@@ -53,6 +54,17 @@ class Dashboard:
     anchor: date | None = None  #: local date inside the shown history period; None = today
     history: History | None = None
     history_error: str | None = None
+    jobs: list[JobRow] | None = None  #: researchers' jobs on this box (read when the Jobs screen shows)
+    jobs_error: str | None = None
+
+
+class JobsUpdate(Message):
+    """The research jobs on the box, or why they cannot be read."""
+
+    def __init__(self, jobs: list[JobRow] | None, error: str | None) -> None:
+        super().__init__()
+        self.jobs = jobs
+        self.error = error
 
 
 class LiveUpdate(Message):
@@ -108,6 +120,7 @@ class HemsApp(App[None]):
         "plan": PlanScreen,
         "history": HistoryScreen,
         "alerts": AlertsScreen,
+        "jobs": JobsScreen,
     }
     DEFAULT_MODE = "now"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -116,11 +129,12 @@ class HemsApp(App[None]):
         Binding("p", "switch_mode('plan')", "Plan"),
         Binding("h", "switch_mode('history')", "History"),
         Binding("a", "switch_mode('alerts')", "Alerts"),
+        Binding("j", "switch_mode('jobs')", "Jobs", show=False),  # in the help; the footer stays as it was
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
         *(
             Binding(str(i + 1), f"switch_mode('{m}')", m, show=False)
-            for i, m in enumerate(("now", "circuits", "plan", "history", "alerts"))
+            for i, m in enumerate(("now", "circuits", "plan", "history", "alerts", "jobs"))
         ),
     ]
 
@@ -230,7 +244,34 @@ class HemsApp(App[None]):
             exit_on_error=False,
         )
 
+    def load_jobs(self) -> None:
+        """(Re)read the research jobs for the Jobs screen."""
+        self.run_worker(self._read_jobs, thread=True, group="jobs", exclusive=True, exit_on_error=False)
+
+    def answer_job(self, job_id: str, approve: bool) -> None:
+        """The household's answer to a waiting job, recorded in a worker; the list is read again."""
+
+        def work() -> None:
+            try:
+                status = self.source.answer_job(job_id, approve, self.now())  # type: ignore[attr-defined]
+                self.call_from_thread(self.notify, f"job {job_id} {status}")
+            except (SourceUnavailable, AttributeError) as exc:
+                self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            self._read_jobs()
+
+        self.run_worker(work, thread=True, group="jobs-answer", exit_on_error=False)
+
     # ----- workers (threads: all I/O happens here) --------------------------------------------------
+    def _read_jobs(self) -> None:
+        read = getattr(self.source, "research_jobs", None)
+        if read is None:
+            self.post_message(JobsUpdate(None, "this data source has no research jobs"))
+            return
+        try:
+            self.post_message(JobsUpdate(read(), None))
+        except SourceUnavailable as exc:
+            self.post_message(JobsUpdate(None, str(exc)))
+
     def _read_live(self) -> None:
         try:
             live = parse_live(self.source.read_state())
@@ -301,6 +342,12 @@ class HemsApp(App[None]):
             self.poll_stored()  # circuits appeared while that read was under way: ask for them
         if isinstance(self.screen, HistoryScreen) and d.anchor is None:
             self.load_history()  # the period shown is still running: keep it up to date
+        if isinstance(self.screen, JobsScreen):
+            self.load_jobs()
+        self._redraw()
+
+    def on_jobs_update(self, message: JobsUpdate) -> None:
+        self.data.jobs, self.data.jobs_error = message.jobs, message.error
         self._redraw()
 
     def on_history_update(self, message: HistoryUpdate) -> None:

@@ -40,6 +40,21 @@ class EventRow:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """A researcher's job as the box logged it (hems.research_jobs.store), for the Jobs screen."""
+
+    id: str
+    title: str
+    researcher: str
+    categories: tuple[str, ...]
+    status: str
+    reason: str | None
+    received_at: datetime
+    usage: dict[str, Any] | None
+    groups: int | None  #: groups in the result that left (or will leave) the box
+
+
 class SourceUnavailable(Exception):
     """The database (or file) cannot be read now; the message says what and where."""
 
@@ -116,6 +131,49 @@ class LocalSource:
             EventRow(e.time, e.kind, e.level, e.message, dict(e.data or {}))
             for e in self._call("events", start, end, kind)
         ]
+
+    def research_jobs(self) -> list[JobRow]:
+        """Every research job the box logged, newest first (none before the first was offered)."""
+        from hems.research_jobs.store import read_records
+
+        return [
+            JobRow(
+                r.id,
+                r.title,
+                r.researcher,
+                r.categories,
+                r.status,
+                r.reason,
+                r.received_at,
+                r.usage,
+                None if r.result is None else len(r.result.get("groups", [])),
+            )
+            for r in self._call_on_connection(read_records)
+        ]
+
+    def answer_job(self, job_id: str, approve: bool, now: datetime) -> str:
+        """The household's answer to a waiting job, written to the database (opened for that alone)."""
+        from hems.research_jobs.decide import DecisionError, answer
+        from hems.storage import Storage
+
+        if self.db_path is None:
+            raise SourceUnavailable("no database configured (hems tui --db PATH or --config FILE)")
+        try:
+            with Storage.open(self.db_path) as st:
+                return answer(st, job_id, approve, now)
+        except DecisionError as exc:
+            raise SourceUnavailable(str(exc)) from None
+        except Exception as exc:  # a locked or missing database
+            raise SourceUnavailable(f"{self.db_path}: cannot record the answer: {exc}") from None
+
+    def _call_on_connection(self, fn: Any) -> Any:
+        db = self._db()
+        try:
+            return fn(db.connection)
+        except Exception as exc:
+            with self._lock:
+                self._storage = None
+            raise SourceUnavailable(f"{self.db_path}: {exc}") from None
 
     def close(self) -> None:
         with self._lock:

@@ -18,6 +18,7 @@ import random
 from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from devices.simulated.behaviour import Behaviour, DayPlan
@@ -55,6 +56,7 @@ class Household:
     behaviour: Behaviour | None = None
     _tz: ZoneInfo = field(init=False)
     _days: dict[date, DayBase] = field(default_factory=dict, init=False, repr=False)
+    _agents: list[Any] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._tz = ZoneInfo(self.timezone)
@@ -143,6 +145,33 @@ class Household:
             floor[i] = _duty(1200.0, 250.0 + 25.0 * max(0.0, 20.0 - temp), phase, 600.0)
             fridge[i] = 60.0 + (120.0 if (ts % 2400.0) < 960.0 else 0.0) + noise.uniform(0, 15)
         return DayBase(start, steps, out)
+
+    # ----- the whole house, its appliances on their own -------------------------------------------
+    def advance(self, t: datetime) -> None:
+        """Move the house's own appliances (no box: each starts when the household would) to ``t``;
+        for callers that want the whole house without a twin (test databases, studies)."""
+        for agent in self._own_appliances():
+            agent.tick(t)
+
+    def circuit_power_w(self, t: datetime) -> dict[str, float]:
+        """Every circuit's power at ``t`` [W]: the base load and the appliances run on their own
+        (call `advance(t)` first)."""
+        out = self.base_w(t)
+        for agent in self._own_appliances():
+            device = agent.device
+            out[device.circuit] = out.get(device.circuit, 0.0) + device.power_w(t)
+        return out
+
+    def _own_appliances(self) -> list[Any]:
+        if self._agents is None:
+            from devices.appliances.agent import ApplianceAgent
+            from devices.simulated.twin import standard_appliances
+
+            assert self.behaviour is not None
+            self._agents = [
+                ApplianceAgent(d, None, "house") for d in standard_appliances(self.behaviour, "TN")
+            ]
+        return self._agents
 
     # ----- PV -------------------------------------------------------------------------------------
     def cloud(self, t: datetime, cloudiness: float | None = None) -> float:

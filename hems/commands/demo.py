@@ -183,7 +183,7 @@ async def _simulate(
     try:
         connect_appliances(twin, cfg, bus=bus, mqtt=broker)
         market = simulated_market(cfg, args.seed)
-        parts: dict[str, Any] = {"telemetry": None}
+        parts: dict[str, Any] = {"telemetry": None, "research_jobs": None}
         if market is not None:
             publish_prices(prep.storage, market, cfg.tariff.bidding_zone, prep.start)
             forecast = twin_forecaster(twin, prep.storage, prep.clock)
@@ -192,7 +192,7 @@ async def _simulate(
             for d in (day, day + timedelta(days=1)):
                 await forecast(d)
         elif args.upload:
-            parts = {}
+            parts = {"research_jobs": None}
         control = build_control(cfg, prep.storage, prep.clock, bus=bus, job_parts=parts)
         await twin.clear_sky(prep.start.astimezone(tz).date())  # warm the PV worker first
         devices = Devices(

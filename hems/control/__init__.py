@@ -211,9 +211,16 @@ def build_jobs(
         from hems.telemetry.job import telemetry_job
         from hems.telemetry.privacy import deidentify_site
 
+        site: Any = config.site  # their Protocol declares network: str; ours is a Literal of str
         if "telemetry" not in given:
-            site: Any = config.site  # their Protocol declares network: str; ours is a Literal of str
             parts["telemetry"] = telemetry_job(config.telemetry, storage, clock, deidentify_site(site))
+        if "research_jobs" not in given:
+            from hems.research_jobs.facts import box_facts
+            from hems.research_jobs.job import research_jobs_job
+
+            facts = box_facts(deidentify_site(site), config.circuits, config.appliances)
+            jobs_config = config.research_jobs
+            parts["research_jobs"] = research_jobs_job(config.telemetry, jobs_config, storage, clock, facts)
     except ImportError as exc:
         log.warning("no telemetry job: %s", exc)
     parts.update({k: v for k, v in given.items() if v is not None})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +35,22 @@ CREATE TABLE IF NOT EXISTS telemetry_outbox (
 );
 CREATE INDEX IF NOT EXISTS telemetry_outbox_due ON telemetry_outbox (acked_at, next_attempt_at);
 """
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection, lock: threading.RLock) -> Iterator[None]:
+    """One atomic transaction on a shared connection, whatever its isolation level (also used by
+    hems.research_jobs.store)."""
+    with lock:
+        if db.in_transaction:
+            db.commit()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
 
 def _iso(t: datetime) -> str:
@@ -78,19 +94,8 @@ class Outbox:
                 if statement.strip():
                     self.db.execute(statement)
 
-    @contextmanager
-    def _tx(self) -> Iterator[None]:
-        """One atomic transaction, whatever the connection's isolation level."""
-        with self.lock:
-            if self.db.in_transaction:
-                self.db.commit()
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[None]:
+        return transaction(self.db, self.lock)
 
     def _one(self, sql: str, args: tuple[object, ...] = ()) -> object:
         with self.lock:

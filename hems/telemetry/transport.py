@@ -77,6 +77,25 @@ def post(endpoint: Endpoint, path: str, body_gz: bytes, idempotency_key: str) ->
             "User-Agent": f"hems/{__version__}",
         },
     )
+    return _exchange(endpoint, request)
+
+
+def get(endpoint: Endpoint, path: str) -> dict[str, object]:
+    """GET ``endpoint.url + path`` (e.g. the research jobs on offer); the parsed JSON answer (a dict).
+    Errors as for `post`."""
+    request = urllib.request.Request(
+        endpoint.url + path,
+        method="GET",
+        headers={
+            "Accept": "application/json",
+            "Authorization": f"Bearer {endpoint.token}",
+            "User-Agent": f"hems/{__version__}",
+        },
+    )
+    return _exchange(endpoint, request)
+
+
+def _exchange(endpoint: Endpoint, request: urllib.request.Request) -> dict[str, object]:
     opener = urllib.request.build_opener(
         urllib.request.HTTPSHandler(context=endpoint.ssl_context()), _NoRedirect()
     )

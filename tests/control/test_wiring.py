@@ -28,7 +28,8 @@ async def test_build_control_with_storage_attaches_jobs_and_reports_state(tmp_pa
     st = Storage.open(tmp_path / "hems.db", timezone="Europe/Oslo")
     clock = ManualClock(datetime(2026, 1, 15, 5, 59, tzinfo=UTC))
     control = build_control(config, st, clock)
-    assert control.jobs is not None and set(control.jobs.jobs) == {"prices", "report", "telemetry"}
+    assert control.jobs is not None
+    assert set(control.jobs.jobs) == {"prices", "report", "telemetry", "research_jobs"}
     assert control.bridge is None  # no [mqtt]
     await control.on_cycle(Snapshot(time=clock.now()))  # starts itself
     state = control.state()

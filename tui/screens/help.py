@@ -17,6 +17,7 @@ HELP = """\
   p 3  Plan       the day-ahead plan, and why each start was chosen
   h 4  History    v day/week/month   ←/→ earlier/later   s data   g go to a date
   a 5  Alerts     warnings and what the box did, last 7 days
+  j 6  Jobs       researchers' jobs on this box   y approve   x refuse (a waiting job)
   q    quit       ? this help (Esc closes it)
 
 [b]Symbols[/b]
