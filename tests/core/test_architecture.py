@@ -19,6 +19,8 @@ FORBIDDEN = {
     # the box and the research server meet only on the wire: it imports neither side
     "wire": {"hems", "devices", "optimiser", "tariffs", "tui", "jobserver", "community"},
     "jobserver": {"hems", "devices", "optimiser", "tui", "community"},  # never the daemon
+    # the research server (another machine): the wire format only, never the box's daemon
+    "research": {"hems", "devices", "optimiser", "tui", "community"},
 }
 
 
