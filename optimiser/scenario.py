@@ -87,6 +87,9 @@ class CapacityTariffSpec(_Table):
     step_price: list[float]  #: price per month of each step [currency/month]
     month_peaks_kw: list[Annotated[float, Field(ge=0)]]  #: recorded daily peaks, other days [kW]
     today_peak_kw: float = Field(0.0, ge=0)  #: [kW]
+    #: each planned day's peak counts this many times among the month's peaks (the days to come,
+    #: beyond the horizon, taken to reach it too); 1: the horizon's days alone
+    peak_repeats: int = Field(1, ge=1, le=3)
 
 
 class ShiftableSpec(_Table):

@@ -52,11 +52,17 @@ class Plan:
     slot_start: datetime
     slot_minutes: int
     power_kw: tuple[float, ...]
+    battery_kw: tuple[float, ...] | None = None  #: a battery's own planned power per slot [kW]
 
     def power_at(self, t: datetime) -> float:
         """Planned power at ``t`` [kW] (0 outside the schedule)."""
         i = math.floor((t - self.slot_start).total_seconds() / (self.slot_minutes * 60))
         return self.power_kw[i] if 0 <= i < len(self.power_kw) else 0.0
+
+    def battery_at(self, t: datetime) -> float | None:
+        """A battery's own planned power at ``t`` [kW] (None: the schedule does not say)."""
+        i = math.floor((t - self.slot_start).total_seconds() / (self.slot_minutes * 60))
+        return self.battery_kw[i] if self.battery_kw and 0 <= i < len(self.battery_kw) else None
 
     def end(self) -> datetime:
         return self.slot_start + timedelta(minutes=self.slot_minutes * len(self.power_kw))
@@ -261,9 +267,13 @@ class ApplianceAgent:
         """A battery aims at the schedule's grid exchange; outside a schedule at zero
         (self-consumption). Load shedding has nothing to take from it."""
         kw: float | None = None
+        planned: float | None = None
         if self.plan is not None and self.plan.slot_start <= now < self.plan.end():
-            kw = self.plan.power_at(now)
-        self.device.set_power(now, kw)
+            kw, planned = self.plan.power_at(now), self.plan.battery_at(now)
+        if planned is not None:  # the plan's own direction too (`battery_guard`)
+            self.device.set_power(now, kw, planned_kw=planned)  # type: ignore[call-arg]
+        else:
+            self.device.set_power(now, kw)
 
     # --- messages ---------------------------------------------------------------------------------
     def _handle(self, topic: str, payload: bytes, now: datetime) -> None:
@@ -308,6 +318,7 @@ class ApplianceAgent:
             _time(doc["slot_start"]) or now,
             int(doc["slot_minutes"]),
             tuple(float(p) for p in doc["power_kw"]),
+            tuple(float(p) for p in doc["battery_kw"]) if doc.get("battery_kw") else None,
         )
         self.version = version
         reason = self._refuse(plan, now)

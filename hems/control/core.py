@@ -173,7 +173,7 @@ class Control(Planning):
         power = present_power_kw(self.appliances, self.book, snapshot)
         urgent = behind(self.book, now)
         for action in self.shedder.decide(
-            now, self.engine.active.values(), power, interruptible(self.book), urgent
+            now, self.within_plan(self.engine.active.values(), now), power, interruptible(self.book), urgent
         ):
             self._command(action, now)
         self._publish_state(snapshot)

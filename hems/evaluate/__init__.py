@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,12 @@ def evaluate(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     results = {name: results[name] for name in strategies}
+    if "hems" in results:
+        day = (first - timedelta(days=1)).isoformat()
+        notes.append(
+            f"the hems box starts with one day of history ({day}: the household's base load and PV, "
+            "appliances idle), as a box that has run before: its load forecast reads yesterday"
+        )
     if "hems" in results and results["hems"].plans == 0 and results["hems"].runs_requested:
         notes.append("the hems box made no plan at all (its log says why): its figures are the fallback's")
     doc = {

@@ -92,6 +92,8 @@ class Schedule(_Strict):
     slot_start: AwareDatetime  #: start of power_kw[0]
     slot_minutes: int
     power_kw: list[float]  #: planned power per slot [kW]
+    #: a battery's own planned power per slot (charge +) beside its grid aim in power_kw [kW]
+    battery_kw: list[float] | None = None
 
 
 class Command(_Strict):

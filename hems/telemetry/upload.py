@@ -87,12 +87,19 @@ def queue_days(
     now: datetime,
     simulated: bool = False,
 ) -> list[str]:
-    """Build and queue a batch for every complete day not queued yet; returns the days queued."""
+    """Build and queue a batch for every complete day not queued yet; returns the days queued.
+
+    The first run goes back ``backfill_days`` before yesterday, but never before the database's
+    first sample: a day from before the box (or the demo) started has no data to send."""
     tz = ZoneInfo(site.timezone)
     first_text = outbox.get_state("first_day")
     if first_text is None:
         today = now.astimezone(tz).date()
         first = today - timedelta(days=1 + config.backfill_days)
+        began = storage.first_time() if hasattr(storage, "first_time") else None
+        if began is None:
+            return []  # nothing recorded yet: the first run with data decides where uploads begin
+        first = max(first, began.astimezone(tz).date())
         outbox.set_state("first_day", first.isoformat())
     else:
         first = date.fromisoformat(first_text)
