@@ -1,5 +1,6 @@
 """A home battery under the box's plan keeps to the plan's own direction: it does not sell what the
-PV forecast got wrong, nor buy to make up for a load smaller than planned (or shed)."""
+PV forecast got wrong, nor buy to make up for a load smaller than planned (or shed); and load
+shedding does not undo a capacity hour the plan chose."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 from devices.appliances.agent import ApplianceAgent
 from devices.appliances.link import LocalBus
 from devices.simulated.appliances import SimBattery
+from hems.alerts.engine import Condition
+from hems.control.planning import Planning
 from hems.mqtt import topics
 
 SITE = "home"
@@ -55,3 +58,32 @@ def test_a_battery_does_not_charge_from_the_grid_where_the_plan_does_not_charge(
     # planned to charge from the grid (a cheap night hour): it keeps the planned import
     charging = _battery_under({"power_kw": [3.0, 3.0], "battery_kw": [2.0, 2.0]})
     assert charging.power_w(NOW + timedelta(seconds=20), 1000.0) == pytest.approx(2000.0)
+
+
+def _capacity(hour: datetime, so_far: float, projected: float, limit: float, shed: float) -> Condition:
+    data = {
+        "hour_start": hour.isoformat(),
+        "energy_so_far_kwh": so_far,
+        "projected_kwh": projected,
+        "limit_kwh": limit,
+    }
+    return Condition("capacity", "capacity", 1, "capacity", data, shed)
+
+
+def test_shedding_does_not_undo_a_capacity_hour_the_plan_chose() -> None:
+    box = Planning()
+    hour = NOW.replace(minute=0)
+    now = hour + timedelta(minutes=15)  # 0.75 h left, 2 kWh so far
+    # the plan runs this hour at 6 kW from now on: 2 + 6 × 0.75 = 6.5 kWh, above the 4 kWh limit
+    slots = [(now + timedelta(minutes=15 * i)).isoformat() for i in range(4)]
+    box.plan = {"plan": {"slots": slots, "grid": {"import_kw": [6.0, 6.0, 6.0, 0.5]}}}
+    within = box.within_plan([_capacity(hour, 2.0, 6.5, 4.0, 3.33)], now)[0]
+    assert within.shed_kw == pytest.approx(0.0)  # the hour runs as planned
+    over = box.within_plan([_capacity(hour, 2.0, 8.0, 4.0, 5.33)], now)[0]
+    assert over.shed_kw == pytest.approx((8.0 - 6.5) / 0.75, abs=1e-3)  # only what goes beyond it
+    # a plan that keeps the hour under the limit: the alert asks for all it asked for
+    box.plan = {"plan": {"slots": slots, "grid": {"import_kw": [1.0, 1.0, 1.0, 1.0]}}}
+    kept = box.within_plan([_capacity(hour, 2.0, 6.5, 4.0, 3.33)], now)[0]
+    assert kept.shed_kw == pytest.approx(3.33)
+    breaker = Condition("breaker.main.L1", "breaker", 1, "fuse", {}, 2.0)
+    assert box.within_plan([breaker], now) == [breaker]  # safety is never weighed against a plan

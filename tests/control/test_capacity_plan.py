@@ -1,0 +1,25 @@
+"""The scenario's capacity table: each planned day's peak counts as the month's level (three times),
+fewer times only when the month has fewer days left."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from hems.alerts.capacity import CapacityTracker
+from hems.control.scenario import capacity_table, days_left
+
+
+def _tracker() -> CapacityTracker:
+    tracker = CapacityTracker([2.0, 5.0, 10.0], [100.0, 200.0, 370.0, 600.0], "Europe/Oslo")
+    tracker.seed({datetime(2026, 7, d, 3, tzinfo=UTC): kwh for d, kwh in ((1, 1.8), (2, 3.1), (3, 2.4))})
+    return tracker
+
+
+def test_a_planned_days_peak_counts_three_times_until_the_months_last_days() -> None:
+    tracker = _tracker()
+    mid = capacity_table(tracker, datetime(2026, 7, 10, 12, tzinfo=UTC))
+    assert mid is not None and mid["peak_repeats"] == 3
+    assert sorted(mid["month_peaks_kw"]) == [1.8, 2.4, 3.1]
+    assert capacity_table(tracker, datetime(2026, 7, 30, 12, tzinfo=UTC))["peak_repeats"] == 2  # type: ignore[index]
+    assert capacity_table(tracker, datetime(2026, 7, 31, 12, tzinfo=UTC))["peak_repeats"] == 1  # type: ignore[index]
+    assert [days_left(date(2026, 2, 27)), days_left(date(2028, 2, 27))] == [2, 3]  # a leap year's February
