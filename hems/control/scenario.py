@@ -290,7 +290,11 @@ def capacity_table(tracker: CapacityTracker | None, now: datetime) -> dict[str, 
     today_peak = max(tracker.daily_peaks.get(today, 0.0), proj.energy_so_far_kwh if proj else 0.0)
     others = padded(others, today_peak)  # the month's first days: the missing ones like the worst
     bounds, prices = list(tracker.bounds), list(tracker.prices)
-    figure = top3_mean([*others, today_peak])
+    repeats = min(3, days_left(today))
+    # the month's figure as the plan counts it (today's peak so far repeated like every planned
+    # day's): the steps are cut and shaved from there, so today's own peak never leaves the plan a
+    # step it cannot keep (it would then give the whole step away)
+    figure = top3_mean([*others, *[today_peak] * repeats])
     j = step_index(figure, bounds)
     if j < len(bounds):
         upper, gap = bounds[j], prices[j + 1] - prices[j]
@@ -311,7 +315,7 @@ def capacity_table(tracker: CapacityTracker | None, now: datetime) -> dict[str, 
         "step_price": prices,
         "month_peaks_kw": others,
         "today_peak_kw": today_peak,
-        "peak_repeats": min(3, days_left(today)),
+        "peak_repeats": repeats,
     }
 
 
