@@ -41,8 +41,9 @@ class Actuator(Protocol):
     id: str
     max_w: float
 
-    def command(self, now: datetime, w: float) -> None:
-        """Be at ``w`` from now on [W] (0: off; a relay switches on for any w > 0)."""
+    def command(self, now: datetime, w: float | None) -> None:
+        """Be at ``w`` from now on [W] (0: off; a relay switches on for any w > 0; a battery: +
+        charges, − discharges, None: its own control)."""
         ...
 
     def poll(self, now: datetime) -> Reading | None:
@@ -100,6 +101,8 @@ class Follow:
         return f"does not follow: told {target}, is {state} at {p} (offline or switched by hand?)"
 
     def _agrees(self, r: Reading, want: float) -> bool:
+        if r.soc_kwh is not None:  # a battery: the set-point in force is the one sent
+            return r.limit_w is not None and abs(r.limit_w - want) <= self.tolerance_w
         if r.limit_w is not None:  # a charger: its limit and no more than it
             return abs(r.limit_w - want) <= self.tolerance_w and (r.p_w or 0.0) <= want + self.tolerance_w
         if r.on is not None:
@@ -123,6 +126,7 @@ class DrivenDevice:
         now: datetime,
         *,
         relay: bool = True,
+        grid_w: Callable[[], float | None] | None = None,
         confirm_s: float = 20.0,
         stale_s: float = 300.0,
     ) -> None:
@@ -131,6 +135,7 @@ class DrivenDevice:
         self.actuator = actuator
         self.needs = needs
         self.relay = relay
+        self.grid_w = grid_w  #: a battery: the measured grid exchange now (import +) [W]
         self.follow = Follow(confirm_s, stale_s)
         self.born = now
         self.setpoint_kw: float | None = 0.0
@@ -175,14 +180,29 @@ class DrivenDevice:
 
     def set_power(self, now: datetime, kw: float | None) -> None:
         self.setpoint_kw = kw
+        if self.kind == "battery":
+            self._battery(now, kw)
+            return
         self.actuator.command(now, w := self.target_w(now))
         self.follow.command(now, w)
+
+    def _battery(self, now: datetime, kw: float | None) -> None:
+        """Aim at the planned grid exchange ``kw``: the battery takes up the difference between it
+        and the grid meter; without a plan (or a grid reading) the inverter's own self-consumption."""
+        grid = self.grid_w() if self.grid_w is not None else None
+        if kw is None or grid is None:
+            self.actuator.command(now, None)
+            self.follow.commanded = None
+            return
+        battery = (self.reading.p_w if self.reading is not None else None) or 0.0
+        w = max(-self.actuator.max_w, min(self.actuator.max_w, battery + kw * 1000.0 - grid))
+        if self.follow.commanded is None or abs(self.follow.commanded[1] - w) > 50.0:  # not for every watt
+            self.actuator.command(now, w)
+            self.follow.command(now, w)
 
     def target_w(self, now: datetime) -> float:
         """The power to command now [W]: the set point, as a share of each quarter for a relay."""
         full = self.actuator.max_w
-        if self.kind == "battery":
-            return 0.0 if self.setpoint_kw is None else self.setpoint_kw * 1000.0
         w = full if self.setpoint_kw is None else max(0.0, min(self.setpoint_kw * 1000.0, full))
         if not self.relay or w <= 0 or w >= full - 1e-6:
             return w

@@ -70,8 +70,8 @@ class OcppCharger:
         return out
 
     # the Actuator
-    def command(self, now: datetime, w: float) -> None:
-        self.want_w = max(0.0, min(w, self.max_w))
+    def command(self, now: datetime, w: float | None) -> None:
+        self.want_w = self.max_w if w is None else max(0.0, min(w, self.max_w))
         self._kick()
 
     def _kick(self) -> None:

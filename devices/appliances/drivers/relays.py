@@ -55,8 +55,8 @@ class _Relay:
         raise NotImplementedError
 
     # the Actuator
-    def command(self, now: datetime, w: float) -> None:
-        on = w > 0
+    def command(self, now: datetime, w: float | None) -> None:
+        on = w is None or w > 0
         if on != self.want:
             self.want, self.sent_at = on, now
             self.send(on)
