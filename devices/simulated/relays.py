@@ -138,6 +138,8 @@ class SimShellyGen2(SimRelay):
 
     def handle(self, topic: str, payload: bytes, now: datetime) -> None:
         doc = json.loads(payload)
+        if doc.get("params", {}).get("id", 0) != self.channel:
+            return  # the other channel's
         result: dict[str, Any]
         if doc["method"] == "Switch.Set":
             was = self.output
