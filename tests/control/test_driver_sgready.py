@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from devices.appliances.drivers.relays import ShellyGen2
 from devices.appliances.drivers.sgready import Comfort, SgReady, choose_state
+from devices.appliances.link import Fanout
 from devices.appliances.mqtt_link import MqttLink
 from devices.simulated.relays import ConstantLoad, SimShellyGen2
 
@@ -42,8 +43,10 @@ def test_two_contacts_on_a_two_channel_shelly(broker: Broker) -> None:
     try:
         assert box.connected.wait(5) and dev.connected.wait(5)
         topic = "shellyplus2pm-heatpump"
-        sims = [SimShellyGen2(dev, topic, ConstantLoad(1.0), channel=ch) for ch in (0, 1)]
-        sg = SgReady("heat-pump", ShellyGen2("hp-a", box, topic, 0, 1.0), ShellyGen2("hp-b", box, topic, 1, 1.0),
+        shared, dev_shared = Fanout(box), Fanout(dev)  # two drivers on one connection, each side
+        sims = [SimShellyGen2(dev_shared.view(), topic, ConstantLoad(1.0), channel=ch) for ch in (0, 1)]
+        a, b = (ShellyGen2(f"hp-{ch}", shared.view(), topic, ch, 1.0) for ch in (0, 1))
+        sg = SgReady("heat-pump", a, b,
                      Comfort(), confirm_s=2.0)  # fmt: skip
         time.sleep(0.3)
         for state, contacts in ((1, (True, False)), (3, (False, True)), (2, (False, False))):
