@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from devices.appliances.drivers.config import OcppConfig
 from devices.han.config import MeterConfig
 from devices.modbus.config import CircuitConfig
 from hems.alerts.config import AlertsConfig
@@ -88,6 +89,7 @@ class HemsConfig(_Section):
     pv: PvConfig | None = None
     mqtt: MqttConfig | None = None
     appliance: list[ApplianceConfig] = Field(default_factory=list)
+    ocpp: OcppConfig | None = None  #: the box's OCPP central system (chargers with driver = "ocpp")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     research_jobs: ResearchJobsConfig = Field(default_factory=ResearchJobsConfig)  #: hems.research_jobs

@@ -95,9 +95,14 @@ async def run_charge_point(
 
         async def meter_loop(self) -> None:
             last = clock()
+            plugged = True
             while True:
                 await asyncio.sleep(meter_s)
                 t = clock()
+                if car is not None and (car.need(t) is not None) != plugged:  # the twin's car came or left
+                    plugged = not plugged
+                    st["started"] = st["started"] and plugged
+                    await self.status(ChargePointStatus.preparing if plugged else ChargePointStatus.available)
                 self.follow()
                 st["energy_wh"] += st["p_w"] * max((t - last).total_seconds(), 0.0) / 3600.0
                 last = t
@@ -120,7 +125,8 @@ async def run_charge_point(
         try:
             boot = await cp.call(call.BootNotification(charge_point_model="Sim", charge_point_vendor="hems"))
             st["booted"] = boot.status == RegistrationStatus.accepted
-            await cp.status(ChargePointStatus.preparing)  # a car is plugged in
+            plugged = car is None or car.need(clock()) is not None
+            await cp.status(ChargePointStatus.preparing if plugged else ChargePointStatus.available)
             meter = asyncio.create_task(cp.meter_loop())
             try:
                 await runner

@@ -227,4 +227,8 @@ class SimTasmota(SimRelay):
         self.link.publish(f"tele/{self.topic}/SENSOR", json.dumps(doc).encode())
 
 
-SIM_RELAYS: dict[str, type[SimRelay]] = {"shelly": SimShellyGen2, "shelly-gen1": SimShellyGen1, "tasmota": SimTasmota}
+SIM_RELAYS: dict[str, type[SimRelay]] = {
+    "shelly": SimShellyGen2,
+    "shelly-gen1": SimShellyGen1,
+    "tasmota": SimTasmota,
+}

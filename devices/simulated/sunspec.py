@@ -50,7 +50,9 @@ class SimSunSpec:
     def _reg(self, regs: list[int], start: int, model: int, name: str) -> int:
         return regs[self.addr[model] + MODELS[model][name][0] - start]
 
-    async def action(self, fc: int, start: int, address: int, count: int, regs: list[int], values: Any) -> None:
+    async def action(
+        self, fc: int, start: int, address: int, count: int, regs: list[int], values: Any
+    ) -> None:
         now = self.now()
         if self._last is not None:
             hours = (now - self._last).total_seconds() / 3600.0
@@ -64,7 +66,9 @@ class SimSunSpec:
                 for i, v in enumerate(values):
                     regs[address - start + i] = v
         mode = self._reg(regs, start, 124, "StorCtl_Mod")
-        pct = lambda name: (lambda v: v - 0x10000 if v >= 0x8000 else v)(self._reg(regs, start, 124, name)) / 1000.0  # noqa: E731
+        pct = lambda name: (
+            (lambda v: v - 0x10000 if v >= 0x8000 else v)(self._reg(regs, start, 124, name)) / 1000.0
+        )  # noqa: E731
         p = {1: pct("InWRte") * self.max_w, 2: -pct("OutWRte") * self.max_w, 3: 0.0}.get(mode, self.self_w)
         if (p > 0 and self.soc_kwh >= self.capacity_kwh) or (p < 0 and self.soc_kwh <= 0):
             p = 0.0

@@ -96,6 +96,7 @@ class Control(Planning):
         self._started = False
         self._last_time: datetime | None = None
         self.jobs: JobRunner | None = None  #: scheduled jobs, run from this hook's cycle
+        self.drivers: Any = None  #: `hems.control.drivers.DriverHost`: appliances behind drivers
         self._rejects = RateLimit(per_minute=10)  #: a flood of bad messages is answered this often
         self._planned_at: datetime | None = None
         self._kept: tuple[tuple[dict[str, Any], dict[str, Any]], datetime] | None = (
@@ -115,11 +116,15 @@ class Control(Planning):
         if self.bridge is not None:
             self.bridge.on_connected.append(self._on_connected)
             self.bridge.start()
+        if self.drivers:
+            await self.drivers.start()
 
     async def stop(self) -> None:
         """Stop jobs and planning, say ``offline`` and disconnect."""
         if self.jobs is not None:
             await self.jobs.stop()
+        if self.drivers:
+            await self.drivers.stop()
         if self._plan_task is not None and not self._plan_task.done():
             self._plan_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -153,6 +158,8 @@ class Control(Planning):
         now = self._last_time = snapshot.time
         for alert in self.engine.evaluate(snapshot):
             self._report(alert)
+        if self.drivers:  # devices read back, their agents' messages on the transport
+            self.drivers.on_cycle(snapshot)
         if self.bridge is not None:
             for msg in self.bridge.drain():
                 try:

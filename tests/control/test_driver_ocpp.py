@@ -33,7 +33,9 @@ async def central() -> AsyncIterator[tuple[CentralSystem, OcppCharger]]:
     await cs.stop()
 
 
-async def _run(cs: CentralSystem, mode: str = "ok", password: str = "s3cret-pass") -> tuple[Any, dict[str, Any]]:
+async def _run(
+    cs: CentralSystem, mode: str = "ok", password: str = "s3cret-pass"
+) -> tuple[Any, dict[str, Any]]:
     state: dict[str, Any] = {}
     task = asyncio.create_task(
         run_charge_point(f"ws://127.0.0.1:{cs.port}", "cp-1", password, mode=mode, meter_s=0.2, state=state)
@@ -47,7 +49,9 @@ async def _stop(task: Any) -> None:
         await task
 
 
-async def test_a_plan_power_becomes_a_profile_the_car_follows(central: tuple[CentralSystem, OcppCharger]) -> None:
+async def test_a_plan_power_becomes_a_profile_the_car_follows(
+    central: tuple[CentralSystem, OcppCharger],
+) -> None:
     cs, charger = central
     task, state = await _run(cs)
     try:

@@ -15,7 +15,11 @@ from devices.simulated.relays import SIM_RELAYS, ConstantLoad, SimRelay
 
 from .conftest import Broker
 
-TOPICS = {"shelly": "shellyplus1pm-a8032ab12345", "shelly-gen1": "shelly1pm-84CCA8A11111", "tasmota": "boiler"}
+TOPICS = {
+    "shelly": "shellyplus1pm-a8032ab12345",
+    "shelly-gen1": "shelly1pm-84CCA8A11111",
+    "tasmota": "boiler",
+}
 
 
 class Rig:

@@ -16,7 +16,26 @@ from .conftest import Broker
 
 T0 = datetime(2026, 1, 15, 0, 0, tzinfo=UTC)
 # hourly prices: cheap at night, dear 07-09 and 17-20
-PRICES = [0.5] * 6 + [1.0, 2.5, 2.4, 1.2, 1.0, 0.9, 0.9, 0.9, 1.0, 1.2, 1.5, 2.6, 2.8, 2.7, 1.5, 1.0, 0.7, 0.6]
+PRICES = [0.5] * 6 + [
+    1.0,
+    2.5,
+    2.4,
+    1.2,
+    1.0,
+    0.9,
+    0.9,
+    0.9,
+    1.0,
+    1.2,
+    1.5,
+    2.6,
+    2.8,
+    2.7,
+    1.5,
+    1.0,
+    0.7,
+    0.6,
+]
 
 
 def test_boost_in_cheap_hours_block_in_dear_ones() -> None:

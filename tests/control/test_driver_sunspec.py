@@ -75,6 +75,8 @@ async def test_a_device_without_sunspec_is_a_clear_problem() -> None:
         seen: list[Any] = []
         device.on_problem = seen.append
         await cycles(device, 3)
-        assert any("needs SunSpec models 103 (or 101/102) and 124, found no SunSpec marker" in s for s in seen)
+        assert any(
+            "needs SunSpec models 103 (or 101/102) and 124, found no SunSpec marker" in s for s in seen
+        )
     finally:
         await server.shutdown()

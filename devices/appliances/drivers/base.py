@@ -103,7 +103,7 @@ class Follow:
     def _agrees(self, r: Reading, want: float) -> bool:
         if r.soc_kwh is not None:  # a battery: the set-point in force is the one sent
             return r.limit_w is not None and abs(r.limit_w - want) <= self.tolerance_w
-        if r.limit_w is not None:  # a charger: its limit and no more than it
+        if r.limit_w is not None:  # a charger: the limit in force, and no more than it drawn
             return abs(r.limit_w - want) <= self.tolerance_w and (r.p_w or 0.0) <= want + self.tolerance_w
         if r.on is not None:
             return r.on == (want > 0)

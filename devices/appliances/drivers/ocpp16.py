@@ -31,7 +31,7 @@ from devices.appliances.drivers.base import Reading
 log = logging.getLogger(__name__)
 
 PLUGGED = {"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"}
-STALE_S = 120.0  #: no word from a charger for this long: its reading is dropped [s]
+STALE_S = 300.0  #: no word from a charger for this long: its reading is dropped [s]
 
 
 class OcppCharger:
@@ -112,18 +112,24 @@ class OcppCharger:
             charging_schedule=ChargingSchedule(charging_rate_unit=unit, charging_schedule_period=[period]),
         )
         try:
-            res = await session.call(call.SetChargingProfile(connector_id=self.connector, cs_charging_profiles=profile))
+            res = await session.call(
+                call.SetChargingProfile(connector_id=self.connector, cs_charging_profiles=profile)
+            )
             if res is None or res.status != ChargingProfileStatus.accepted:
                 status = getattr(res, "status", "an error")
                 self.problem(f"{self.id}: charger {self.cp_id} answered {status} to a limit of {w:.0f} W")
                 return
             self.limit_w = w
             if w > 0 and self.transaction is None and self.status in ("Preparing", "SuspendedEVSE"):
-                start = await session.call(call.RemoteStartTransaction(id_tag="hems", connector_id=self.connector))
+                start = await session.call(
+                    call.RemoteStartTransaction(id_tag="hems", connector_id=self.connector)
+                )
                 if start is None or start.status != "Accepted":
                     self.problem(f"{self.id}: charger {self.cp_id} refused to start charging")
         except (TimeoutError, ConnectionError, OSError) as exc:
-            self.problem(f"{self.id}: charger {self.cp_id} did not take its limit: {exc or type(exc).__name__}")
+            self.problem(
+                f"{self.id}: charger {self.cp_id} did not take its limit: {exc or type(exc).__name__}"
+            )
             self._sent_w = None  # tried again at the next command or connection
         except Exception as exc:  # a protocol error from the charger: reported, never raised
             self.problem(f"{self.id}: charger {self.cp_id}: {type(exc).__name__}: {exc}")
@@ -138,8 +144,10 @@ class OcppCharger:
     def poll(self, now: datetime) -> Reading | None:
         if self.heard is None or (now - self.heard).total_seconds() > STALE_S:
             return None
-        charging = self.status == "Charging"
-        return Reading(self.heard, charging, self.p_w, self.energy_wh, self.limit_w)
+        # the limit in force decides whether it follows (the car may draw less); none accepted yet: nan,
+        # which agrees with no command
+        limit = self.limit_w if self.limit_w is not None else float("nan")
+        return Reading(self.heard, None, self.p_w, self.energy_wh, limit)
 
     def close(self) -> None:
         if self._task is not None:
@@ -185,6 +193,8 @@ class OcppSession:
         end = midnight + timedelta(minutes=self.ready_by_min)
         if end <= local + timedelta(hours=1):
             end += timedelta(days=1)
+        if now >= end:
+            return None  # past its departure: nothing more to plan until it is plugged in again
         c = self.charger
         return Need(c.id, f"{c.id}:{at.isoformat()}", "energy", at, end.astimezone(UTC), at,
                     energy_wh=self.session_kwh * 1000.0, min_w=self.min_w, max_w=c.max_w,

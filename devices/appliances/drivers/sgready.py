@@ -23,7 +23,12 @@ from typing import Literal
 from devices.appliances.drivers.base import Actuator, Follow, Reading
 
 State = Literal[1, 2, 3, 4]
-CONTACTS: dict[int, tuple[bool, bool]] = {1: (True, False), 2: (False, False), 3: (False, True), 4: (True, True)}
+CONTACTS: dict[int, tuple[bool, bool]] = {
+    1: (True, False),
+    2: (False, False),
+    3: (False, True),
+    4: (True, True),
+}
 NAMES = {1: "block", 2: "normal", 3: "boost", 4: "force"}
 
 
@@ -47,9 +52,17 @@ def choose_state(
     per_hour = 60 / slot_minutes
     ranked = sorted(range(len(day_prices)), key=lambda i: (day_prices[i], i))
     cheap = set(ranked[: round(comfort.boost_hours * per_hour)])
-    dear = set(ranked[len(ranked) - round(comfort.block_hours * per_hour) :]) if comfort.block_hours > 0 else set()
+    dear = (
+        set(ranked[len(ranked) - round(comfort.block_hours * per_hour) :])
+        if comfort.block_hours > 0
+        else set()
+    )
     if slot in dear and day_prices[slot] > min(day_prices):
-        cold = outdoor_c is not None and comfort.no_block_below_c is not None and outdoor_c < comfort.no_block_below_c
+        cold = (
+            outdoor_c is not None
+            and comfort.no_block_below_c is not None
+            and outdoor_c < comfort.no_block_below_c
+        )
         too_long = blocked_since is not None and now - blocked_since >= timedelta(hours=comfort.max_block_h)
         too_soon = (
             blocked_since is None

@@ -76,8 +76,8 @@ class SunSpecBattery:
         self.models: dict[int, int] = {}  #: model id → address of its first point
         self.reading: Reading | None = None
         self._client: Any = None
-        self._want: float | None | bool = False  #: False: nothing commanded yet
-        self._written: float | None | bool = False
+        self._want: float | bool | None = False  #: False: nothing commanded yet
+        self._written: float | bool | None = False
         self._task: asyncio.Task[None] | None = None
         self._problems: list[str] = []
 
