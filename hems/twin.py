@@ -51,8 +51,11 @@ def twin_appliances(network: str, drivers: bool = False) -> list[dict[str, Any]]
             driver="shelly", device={"topic": TWIN_SHELLY, "energy_kwh": 6.0, "window": "22:00-07:00"}
         )
         ev = next(a for a in out if a["id"] == "ev")
-        ev.update(driver="ocpp", power_kw=11.0,
-                  device={"charge_point": TWIN_CHARGE_POINT, "password": "twin-ev-secret", "energy_kwh": 20.0})  # fmt: skip
+        ev.update(
+            driver="ocpp",
+            power_kw=11.0,
+            device={"charge_point": TWIN_CHARGE_POINT, "password": "twin-ev-secret", "energy_kwh": 20.0},
+        )
     return out
 
 
@@ -223,8 +226,15 @@ async def _charge_point(device: Any, a: Any, cfg: HemsConfig, now: Any) -> None:
     url = f"ws://127.0.0.1:{cfg.ocpp.port}"
     while True:
         try:
-            await run_charge_point(url, a.device.charge_point, a.device.password, car=device, now=now, meter_s=1.0,
-                                   car_w=(a.power_kw or 11.0) * 1000.0)  # fmt: skip
+            await run_charge_point(
+                url,
+                a.device.charge_point,
+                a.device.password,
+                car=device,
+                now=now,
+                meter_s=1.0,
+                car_w=(a.power_kw or 11.0) * 1000.0,
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:

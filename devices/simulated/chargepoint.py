@@ -43,13 +43,14 @@ async def run_charge_point(
         RemoteStartStopStatus,
     )
     from websockets.asyncio.client import connect
+    from websockets.typing import Subprotocol
 
     clock = now or (lambda: datetime.now(UTC))
     st: dict[str, Any] = state if state is not None else {}
     st.update(limit_w=None, p_w=0.0, energy_wh=0.0, profiles=0, started=False, booted=False)
     phases_v = 230.0 * 3
 
-    class Sim(ChargePoint):  # type: ignore[misc]
+    class Sim(ChargePoint):
         @on(Action.set_charging_profile)
         def profile(self, connector_id: int, cs_charging_profiles: dict[str, Any]) -> Any:
             st["profiles"] += 1
@@ -83,15 +84,24 @@ async def run_charge_point(
             st["p_w"] = p
 
         async def begin(self, id_tag: str) -> None:
-            await self.call(call.StartTransaction(connector_id=1, id_tag=id_tag, meter_start=0,
-                                                  timestamp=clock().isoformat()))  # fmt: skip
+            await self.call(
+                call.StartTransaction(
+                    connector_id=1, id_tag=id_tag, meter_start=0, timestamp=clock().isoformat()
+                )
+            )
             st["started"] = True
             self.follow()
             await self.status(ChargePointStatus.charging)
 
         async def status(self, status: Any) -> None:
-            await self.call(call.StatusNotification(connector_id=1, error_code=ChargePointErrorCode.no_error,
-                                                    status=status, timestamp=clock().isoformat()))  # fmt: skip
+            await self.call(
+                call.StatusNotification(
+                    connector_id=1,
+                    error_code=ChargePointErrorCode.no_error,
+                    status=status,
+                    timestamp=clock().isoformat(),
+                )
+            )
 
         async def meter_loop(self) -> None:
             last = clock()
@@ -108,8 +118,12 @@ async def run_charge_point(
                 last = t
                 values = [
                     {"measurand": "Power.Active.Import", "unit": "W", "value": f"{st['p_w']:.0f}"},
-                    {"measurand": "Energy.Active.Import.Register", "unit": "Wh", "value": f"{st['energy_wh']:.0f}"},
-                ]  # fmt: skip
+                    {
+                        "measurand": "Energy.Active.Import.Register",
+                        "unit": "Wh",
+                        "value": f"{st['energy_wh']:.0f}",
+                    },
+                ]
                 mv = [{"timestamp": t.isoformat(), "sampled_value": values}]
                 await self.call(call.MeterValues(connector_id=1, meter_value=mv))
 
@@ -117,9 +131,12 @@ async def run_charge_point(
     if password is not None:
         headers["Authorization"] = "Basic " + base64.b64encode(f"{cp_id}:{password}".encode()).decode()
     async with connect(
-        f"{url.rstrip('/')}/{cp_id}", subprotocols=["ocpp1.6"], additional_headers=headers,  # type: ignore[list-item]
-        ssl=ssl_context, proxy=None,
-    ) as ws:  # fmt: skip
+        f"{url.rstrip('/')}/{cp_id}",
+        subprotocols=[Subprotocol("ocpp1.6")],
+        additional_headers=headers,
+        ssl=ssl_context,
+        proxy=None,
+    ) as ws:
         cp = Sim(cp_id, ws, response_timeout=10)
         runner = asyncio.create_task(cp.start())
         try:

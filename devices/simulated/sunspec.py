@@ -18,8 +18,14 @@ LENGTHS = {1: 66, 103: 50, 124: 24}
 class SimSunSpec:
     """The inverter's registers and physics."""
 
-    def __init__(self, capacity_kwh: float = 10.0, max_w: float = 5000.0, soc_pct: float = 50.0,
-                 mode: str = "ok", now: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        capacity_kwh: float = 10.0,
+        max_w: float = 5000.0,
+        soc_pct: float = 50.0,
+        mode: str = "ok",
+        now: Any = None,
+    ) -> None:
         self.capacity_kwh, self.max_w, self.mode = capacity_kwh, max_w, mode
         self.soc_kwh = capacity_kwh * soc_pct / 100.0
         self.now = now or (lambda: datetime.now(UTC))
@@ -66,13 +72,15 @@ class SimSunSpec:
                 for i, v in enumerate(values):
                     regs[address - start + i] = v
         mode = self._reg(regs, start, 124, "StorCtl_Mod")
-        pct = lambda name: (
-            (lambda v: v - 0x10000 if v >= 0x8000 else v)(self._reg(regs, start, 124, name)) / 1000.0
-        )  # noqa: E731
+
+        def pct(name: str) -> float:
+            v = self._reg(regs, start, 124, name)
+            return (v - 0x10000 if v >= 0x8000 else v) / 1000.0
+
         p = {1: pct("InWRte") * self.max_w, 2: -pct("OutWRte") * self.max_w, 3: 0.0}.get(mode, self.self_w)
         if (p > 0 and self.soc_kwh >= self.capacity_kwh) or (p < 0 and self.soc_kwh <= 0):
             p = 0.0
         self.p_w = p
         m103, m124 = self.addr[103], self.addr[124]
-        regs[m103 + MODELS[103]["W"][0] - start] = int(round(-p)) & 0xFFFF  # + to the grid
-        regs[m124 + MODELS[124]["ChaState"][0] - start] = int(round(self.soc_kwh / self.capacity_kwh * 1000))
+        regs[m103 + MODELS[103]["W"][0] - start] = round(-p) & 0xFFFF  # + to the grid
+        regs[m124 + MODELS[124]["ChaState"][0] - start] = round(self.soc_kwh / self.capacity_kwh * 1000)

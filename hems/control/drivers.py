@@ -87,9 +87,11 @@ class DriverHost:
         from devices.appliances.link import Fanout
 
         site = self.config.site.id
-        relays = Fanout(self._link(f"hems-{site}-drivers")) if any(
-            a.driver in RELAY_DRIVERS or a.driver == "sg-ready" for a in self.driven
-        ) else None  # fmt: skip
+        relays = (
+            Fanout(self._link(f"hems-{site}-drivers"))
+            if any(a.driver in RELAY_DRIVERS or a.driver == "sg-ready" for a in self.driven)
+            else None
+        )
         chargers: dict[str, Any] = {}
         for a in self.driven:
             try:
@@ -114,8 +116,10 @@ class DriverHost:
             cls = RELAYS["shelly"] if o.topic and o.topic.startswith("shelly") else RELAYS["tasmota"]
             assert o.topic is not None
             comfort = Comfort(o.boost_hours, o.block_hours, o.max_block_h, o.min_gap_h)
-            contacts = (cls(f"{a.id}-a", relays.view(), o.topic, o.channel, 1.0),
-                        cls(f"{a.id}-b", relays.view(), o.topic, o.channel_b, 1.0))  # fmt: skip
+            contacts = (
+                cls(f"{a.id}-a", relays.view(), o.topic, o.channel, 1.0),
+                cls(f"{a.id}-b", relays.view(), o.topic, o.channel_b, 1.0),
+            )
             self.sg[a.id] = SgReady(a.id, *contacts, comfort, confirm_s=o.confirm_s)
             return
         if a.driver in RELAY_DRIVERS:
@@ -130,8 +134,14 @@ class DriverHost:
             from devices.appliances.drivers.base import DrivenDevice as _D
             from devices.appliances.drivers.ocpp16 import OcppCharger, OcppSession
 
-            charger = OcppCharger(a.id, o.charge_point or a.id, max_w, phases=o.phases, unit=o.unit,
-                                  voltage_v=self.config.site.voltage_v)  # fmt: skip
+            charger = OcppCharger(
+                a.id,
+                o.charge_point or a.id,
+                max_w,
+                phases=o.phases,
+                unit=o.unit,
+                voltage_v=self.config.site.voltage_v,
+            )
             chargers[charger.cp_id] = (charger, o.password)
             minutes = int(o.ready_by[:2]) * 60 + int(o.ready_by[3:])
             session = OcppSession(charger, o.energy_kwh or 20.0, minutes, tz, a.min_kw * 1000.0)
@@ -141,8 +151,16 @@ class DriverHost:
 
             assert o.host is not None
             inverter = SunSpecBattery(a.id, o.host, o.port, o.unit_id, a.capacity_kwh or 0.0, max_w)
-            device = DrivenDevice(a.id, "battery", inverter, None, now, relay=False,
-                                  grid_w=lambda: self._grid_w, confirm_s=o.confirm_s)  # fmt: skip
+            device = DrivenDevice(
+                a.id,
+                "battery",
+                inverter,
+                None,
+                now,
+                relay=False,
+                grid_w=lambda: self._grid_w,
+                confirm_s=o.confirm_s,
+            )
         device.on_problem = lambda text, aid=a.id: self._problem(aid, text)
         will = (topics.appliance(self.config.site.id, a.id, "state"), b"offline", True)
         link = self._link(f"hems-{self.config.site.id}-driver-{a.id}", will)

@@ -57,8 +57,15 @@ async def test_a_plan_power_becomes_a_profile_the_car_follows(
     try:
         await until(lambda: charger.status == "Preparing")
         now = datetime.now(UTC)
-        device = DrivenDevice("ev", "energy", charger, OcppSession(charger, 20.0, 7 * 60, "Europe/Oslo", 4140.0),
-                              now, relay=False, confirm_s=30.0)  # fmt: skip
+        device = DrivenDevice(
+            "ev",
+            "energy",
+            charger,
+            OcppSession(charger, 20.0, 7 * 60, "Europe/Oslo", 4140.0),
+            now,
+            relay=False,
+            confirm_s=30.0,
+        )
         need = device.need(now)
         assert need is not None and need.energy_wh == 20_000.0 and need.latest_end > now
         device.set_power(now, 7.0)

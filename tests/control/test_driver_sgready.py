@@ -65,8 +65,7 @@ def test_two_contacts_on_a_two_channel_shelly(broker: Broker) -> None:
         shared, dev_shared = Fanout(box), Fanout(dev)  # two drivers on one connection, each side
         sims = [SimShellyGen2(dev_shared.view(), topic, ConstantLoad(1.0), channel=ch) for ch in (0, 1)]
         a, b = (ShellyGen2(f"hp-{ch}", shared.view(), topic, ch, 1.0) for ch in (0, 1))
-        sg = SgReady("heat-pump", a, b,
-                     Comfort(), confirm_s=2.0)  # fmt: skip
+        sg = SgReady("heat-pump", a, b, Comfort(), confirm_s=2.0)
         time.sleep(0.3)
         for state, contacts in ((1, (True, False)), (3, (False, True)), (2, (False, False))):
             sg.set_state(datetime.now(UTC), state)  # type: ignore[arg-type]

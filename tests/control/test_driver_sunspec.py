@@ -33,8 +33,16 @@ async def test_reads_charge_and_follows_the_planned_grid_exchange(inverter: tupl
     sim, port = inverter
     grid = {"w": 1200.0}  # the house imports 1.2 kW
     actuator = SunSpecBattery("battery", "127.0.0.1", port, 1, 10.0, 5000.0)
-    device = DrivenDevice("battery", "battery", actuator, None, datetime.now(UTC), relay=False,
-                          grid_w=lambda: grid["w"], confirm_s=1.0)  # fmt: skip
+    device = DrivenDevice(
+        "battery",
+        "battery",
+        actuator,
+        None,
+        datetime.now(UTC),
+        relay=False,
+        grid_w=lambda: grid["w"],
+        confirm_s=1.0,
+    )
     await cycles(device, 3)
     assert device.status(datetime.now(UTC)).soc_kwh == pytest.approx(4.0, abs=0.01)
     assert actuator.models.keys() >= {1, 103, 124}
@@ -56,8 +64,16 @@ async def test_reads_charge_and_follows_the_planned_grid_exchange(inverter: tupl
 async def test_an_inverter_that_ignores_its_set_point_is_a_fault(inverter: tuple[SimSunSpec, int]) -> None:
     sim, port = inverter
     actuator = SunSpecBattery("battery", "127.0.0.1", port, 1, 10.0, 5000.0)
-    device = DrivenDevice("battery", "battery", actuator, None, datetime.now(UTC), relay=False,
-                          grid_w=lambda: 0.0, confirm_s=0.3)  # fmt: skip
+    device = DrivenDevice(
+        "battery",
+        "battery",
+        actuator,
+        None,
+        datetime.now(UTC),
+        relay=False,
+        grid_w=lambda: 0.0,
+        confirm_s=0.3,
+    )
     await cycles(device, 2)
     device.set_power(datetime.now(UTC), 3.0)
     await cycles(device, 6)

@@ -13,9 +13,14 @@ from devices.appliances.device import Need
 
 NO_STEPS = {"alerts": {"capacity_step_upper_kw": [1000.0], "capacity_step_price": [0.0, 0.0]}}
 HEATER = {
-    "id": "water-heater", "kind": "thermal", "circuit": "water-heater", "line": "L1", "power_kw": 2.0,
-    "driver": "shelly", "device": {"topic": "shellyplus1pm-boiler", "energy_kwh": 1.0, "window": "21:00-23:59"},
-}  # fmt: skip
+    "id": "water-heater",
+    "kind": "thermal",
+    "circuit": "water-heater",
+    "line": "L1",
+    "power_kw": 2.0,
+    "driver": "shelly",
+    "device": {"topic": "shellyplus1pm-boiler", "energy_kwh": 1.0, "window": "21:00-23:59"},
+}
 
 
 async def test_a_water_heater_behind_a_shelly_follows_the_plan_and_a_hand_switch_is_noticed(

@@ -38,9 +38,16 @@ class OcppCharger:
     """One charger's `Actuator` (see the module docstring)."""
 
     def __init__(
-        self, appliance_id: str, cp_id: str, max_w: float, *, phases: int = 3, voltage_v: float = 230.0,
-        unit: str = "A", connector: int = 1,
-    ) -> None:  # fmt: skip
+        self,
+        appliance_id: str,
+        cp_id: str,
+        max_w: float,
+        *,
+        phases: int = 3,
+        voltage_v: float = 230.0,
+        unit: str = "A",
+        connector: int = 1,
+    ) -> None:
         self.id = appliance_id
         self.cp_id = cp_id
         self.max_w = max_w
@@ -196,18 +203,31 @@ class OcppSession:
         if now >= end:
             return None  # past its departure: nothing more to plan until it is plugged in again
         c = self.charger
-        return Need(c.id, f"{c.id}:{at.isoformat()}", "energy", at, end.astimezone(UTC), at,
-                    energy_wh=self.session_kwh * 1000.0, min_w=self.min_w, max_w=c.max_w,
-                    interruptible=True)  # fmt: skip
+        return Need(
+            c.id,
+            f"{c.id}:{at.isoformat()}",
+            "energy",
+            at,
+            end.astimezone(UTC),
+            at,
+            energy_wh=self.session_kwh * 1000.0,
+            min_w=self.min_w,
+            max_w=c.max_w,
+            interruptible=True,
+        )
 
 
 class CentralSystem:
     """The box's OCPP 1.6J server (see the module docstring)."""
 
     def __init__(
-        self, host: str, port: int, chargers: dict[str, tuple[OcppCharger, str | None]],
-        clock: Any = None, tls: ssl.SSLContext | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        host: str,
+        port: int,
+        chargers: dict[str, tuple[OcppCharger, str | None]],
+        clock: Any = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.host, self.port, self.tls = host, port, tls
         self.chargers = chargers  #: charge point id → (charger, its password; None: no auth)
         self.clock = clock
@@ -221,9 +241,13 @@ class CentralSystem:
         from websockets.asyncio.server import serve
 
         self._server = await serve(
-            self._handler, self.host, self.port, subprotocols=["ocpp1.6"],  # type: ignore[list-item]
-            process_request=self._check, ssl=self.tls,
-        )  # fmt: skip
+            self._handler,
+            self.host,
+            self.port,
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            process_request=self._check,
+            ssl=self.tls,
+        )
         if self.port == 0:
             self.port = next(iter(self._server.sockets)).getsockname()[1]
 
@@ -289,7 +313,7 @@ def _session_class() -> Any:
 
     accepted = {"status": AuthorizationStatus.accepted}
 
-    class Session(ChargePoint):  # type: ignore[misc]
+    class Session(ChargePoint):
         def __init__(self, cp_id: str, connection: Any, charger: OcppCharger, now: Any) -> None:
             super().__init__(cp_id, connection, response_timeout=10)
             self.charger, self.now = charger, now

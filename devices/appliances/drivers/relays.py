@@ -105,14 +105,18 @@ def _on_off(text: bytes | str) -> bool:
 
 
 class ShellyGen2(_Relay):
-    """A Shelly Gen2/Gen3 switch (Plus/Pro/Mini), ``topic`` its MQTT prefix, e.g. ``shellyplus1pm-a8032ab12345``."""
+    """A Shelly Gen2/Gen3 switch (Plus, Pro, Mini); ``topic``: its MQTT prefix (shellyplus1pm-a80…)."""
 
     _ids = 0
 
     def filters(self) -> list[str]:
         self.src = f"hems-{self.id}"
-        return [f"{self.topic}/events/rpc", f"{self.topic}/status/switch:{self.channel}", f"{self.topic}/online",
-                f"{self.src}/rpc"]  # fmt: skip
+        return [
+            f"{self.topic}/events/rpc",
+            f"{self.topic}/status/switch:{self.channel}",
+            f"{self.topic}/online",
+            f"{self.src}/rpc",
+        ]
 
     def _rpc(self, method: str, params: dict[str, Any]) -> None:
         ShellyGen2._ids += 1

@@ -45,9 +45,15 @@ class Comfort:
 
 
 def choose_state(
-    day_prices: list[float], slot: int, slot_minutes: int, comfort: Comfort, blocked_since: datetime | None,
-    last_block_end: datetime | None, now: datetime, outdoor_c: float | None = None,
-) -> State:  # fmt: skip
+    day_prices: list[float],
+    slot: int,
+    slot_minutes: int,
+    comfort: Comfort,
+    blocked_since: datetime | None,
+    last_block_end: datetime | None,
+    now: datetime,
+    outdoor_c: float | None = None,
+) -> State:
     """The state for ``slot`` of the local day whose import prices are ``day_prices``."""
     per_hour = 60 / slot_minutes
     ranked = sorted(range(len(day_prices)), key=lambda i: (day_prices[i], i))

@@ -34,11 +34,17 @@ SUNS = (0x5375, 0x6E53)
 MODELS: dict[int, dict[str, tuple[int, str]]] = {
     103: {"W": (12, "int16"), "W_SF": (13, "sunssf")},
     124: {
-        "WChaMax": (0, "uint16"), "StorCtl_Mod": (3, "uint16"), "ChaState": (6, "uint16"),
-        "OutWRte": (10, "int16"), "InWRte": (11, "int16"), "InOutWRte_RvrtTms": (13, "uint16"),
-        "WChaMax_SF": (16, "sunssf"), "ChaState_SF": (20, "sunssf"), "InOutWRte_SF": (23, "sunssf"),
+        "WChaMax": (0, "uint16"),
+        "StorCtl_Mod": (3, "uint16"),
+        "ChaState": (6, "uint16"),
+        "OutWRte": (10, "int16"),
+        "InWRte": (11, "int16"),
+        "InOutWRte_RvrtTms": (13, "uint16"),
+        "WChaMax_SF": (16, "sunssf"),
+        "ChaState_SF": (20, "sunssf"),
+        "InOutWRte_SF": (23, "sunssf"),
     },
-}  # fmt: skip
+}
 INVERTERS = (101, 102, 103)  #: same points at the same offsets
 REVERT_S = 120  #: the inverter's own control again after this long without a set-point [s]
 
@@ -65,9 +71,15 @@ class SunSpecBattery:
     """One SunSpec battery inverter (see the module docstring)."""
 
     def __init__(
-        self, appliance_id: str, host: str, port: int, unit_id: int, capacity_kwh: float, max_w: float,
+        self,
+        appliance_id: str,
+        host: str,
+        port: int,
+        unit_id: int,
+        capacity_kwh: float,
+        max_w: float,
         timeout_s: float = 2.0,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.id = appliance_id
         self.host, self.port, self.unit_id = host, port, unit_id
         self.capacity_kwh = capacity_kwh
@@ -103,7 +115,7 @@ class SunSpecBattery:
             if not self.models:
                 await self._discover(client)
             if self._want is not False and self._want != self._written:
-                await self._write(client, self._want)  # type: ignore[arg-type]
+                await self._write(client, self._want)
                 self._written = self._want
             await self._read(client, now)
         except (SunSpecError, TimeoutError, ConnectionError, OSError) as exc:
