@@ -41,6 +41,7 @@ async def run_charge_point(
         ChargingProfileStatus,
         RegistrationStatus,
         RemoteStartStopStatus,
+        TriggerMessageStatus,
     )
     from websockets.asyncio.client import connect
     from websockets.typing import Subprotocol
@@ -66,6 +67,13 @@ async def run_charge_point(
         def remote_start(self, id_tag: str, **_: Any) -> Any:
             asyncio.get_running_loop().create_task(self.begin(id_tag))
             return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.accepted)
+
+        @on(Action.trigger_message)
+        def trigger(self, requested_message: str, **_: Any) -> Any:
+            if requested_message != "MeterValues":
+                return call_result.TriggerMessage(status=TriggerMessageStatus.not_implemented)
+            asyncio.get_running_loop().create_task(self.send_meter())
+            return call_result.TriggerMessage(status=TriggerMessageStatus.accepted)
 
         @on(Action.remote_stop_transaction)
         def remote_stop(self, transaction_id: int) -> Any:
@@ -116,16 +124,21 @@ async def run_charge_point(
                 self.follow()
                 st["energy_wh"] += st["p_w"] * max((t - last).total_seconds(), 0.0) / 3600.0
                 last = t
-                values = [
-                    {"measurand": "Power.Active.Import", "unit": "W", "value": f"{st['p_w']:.0f}"},
-                    {
-                        "measurand": "Energy.Active.Import.Register",
-                        "unit": "Wh",
-                        "value": f"{st['energy_wh']:.0f}",
-                    },
-                ]
-                mv = [{"timestamp": t.isoformat(), "sampled_value": values}]
-                await self.call(call.MeterValues(connector_id=1, meter_value=mv))
+                await self.send_meter()
+
+        async def send_meter(self) -> None:
+            t = clock()
+            self.follow()
+            values = [
+                {"measurand": "Power.Active.Import", "unit": "W", "value": f"{st['p_w']:.0f}"},
+                {
+                    "measurand": "Energy.Active.Import.Register",
+                    "unit": "Wh",
+                    "value": f"{st['energy_wh']:.0f}",
+                },
+            ]
+            mv = [{"timestamp": t.isoformat(), "sampled_value": values}]
+            await self.call(call.MeterValues(connector_id=1, meter_value=mv))
 
     headers = {}
     if password is not None:

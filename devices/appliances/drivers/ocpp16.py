@@ -9,9 +9,10 @@ Start/StopTransaction and MeterValues (``Power.Active.Import``: the charger's ci
 `OcppCharger` is the `Actuator` of one charger: a commanded power becomes a SetChargingProfile
 (TxDefaultProfile, stack level 1) in A per phase or W, sent at once, so lowering the limit on an
 overload warning takes effect within the cycle; a plugged car with no transaction gets a
-RemoteStartTransaction when the plan wants power. A rejected profile or a charger drawing more than
-its limit is a problem, and `base.Follow` makes it a fault. `OcppSession` turns the connector's
-state into the household's need: a car plugged in wants ``session_kwh`` by ``ready_by``.
+RemoteStartTransaction when the plan wants power. After an accepted profile, and when a session
+begins, a TriggerMessage asks for MeterValues at once (no wait for the charger's metering interval).
+A rejected profile or a charger drawing more than its limit is a problem, and `base.Follow` makes it
+a fault. `OcppSession` turns the connector's state into the household's need: a car plugged in wants ``session_kwh`` by ``ready_by``.
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ class OcppCharger:
                 self.problem(f"{self.id}: charger {self.cp_id} answered {status} to a limit of {w:.0f} W")
                 return
             self.limit_w = w
+            await self.trigger_meter()
             if w > 0 and self.transaction is None and self.status in ("Preparing", "SuspendedEVSE"):
                 start = await session.call(
                     call.RemoteStartTransaction(id_tag="hems", connector_id=self.connector)
@@ -140,6 +142,18 @@ class OcppCharger:
             self._sent_w = None  # tried again at the next command or connection
         except Exception as exc:  # a protocol error from the charger: reported, never raised
             self.problem(f"{self.id}: charger {self.cp_id}: {type(exc).__name__}: {exc}")
+
+    async def trigger_meter(self) -> None:
+        """Ask for MeterValues at once, so the read-back does not wait for the charger's interval."""
+        from ocpp.v16 import call
+        from ocpp.v16.enums import MessageTrigger
+
+        if self.session is not None:
+            trigger = call.TriggerMessage(
+                requested_message=MessageTrigger.meter_values, connector_id=self.connector
+            )
+            with contextlib.suppress(Exception):  # a charger without TriggerMessage meters on its own
+                await self.session.call(trigger)
 
     async def stop_charging(self) -> None:
         """RemoteStopTransaction for the running transaction (the household's "stop now")."""
@@ -335,6 +349,8 @@ def _session_class() -> Any:
         def status(self, connector_id: int, error_code: str, status: str, **_: Any) -> Any:
             if connector_id == self.charger.connector:
                 self.charger.on_status(self.now(), status)
+                if status == "Charging":  # a session began: its power at once
+                    asyncio.get_running_loop().create_task(self.charger.trigger_meter())
             return call_result.StatusNotification()
 
         @on(Action.authorize)
