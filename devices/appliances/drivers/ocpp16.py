@@ -12,7 +12,8 @@ overload warning takes effect within the cycle; a plugged car with no transactio
 RemoteStartTransaction when the plan wants power. After an accepted profile, and when a session
 begins, a TriggerMessage asks for MeterValues at once (no wait for the charger's metering interval).
 A rejected profile or a charger drawing more than its limit is a problem, and `base.Follow` makes it
-a fault. `OcppSession` turns the connector's state into the household's need: a car plugged in wants ``session_kwh`` by ``ready_by``.
+a fault. `OcppSession` turns the connector's state into the household's need: a car plugged in
+wants ``session_kwh`` by ``ready_by``.
 """
 
 from __future__ import annotations
