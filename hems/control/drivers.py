@@ -118,7 +118,7 @@ class DriverHost:
             comfort = Comfort(o.boost_hours, o.block_hours, o.max_block_h, o.min_gap_h)
             contacts = (
                 cls(f"{a.id}-a", relays.view(), o.topic, o.channel, 1.0),
-                cls(f"{a.id}-b", relays.view(), o.topic, o.channel_b, 1.0),
+                cls(f"{a.id}-b", relays.view(), o.topic_b or o.topic, o.channel_b, 1.0),
             )
             self.sg[a.id] = SgReady(a.id, *contacts, comfort, confirm_s=o.confirm_s)
             return

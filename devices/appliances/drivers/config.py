@@ -25,7 +25,8 @@ class DeviceOptions(BaseModel):
 
     topic: str | None = Field(None, pattern=r"^[^#+\s]+$")  #: a relay's MQTT topic / Shelly id
     channel: int = Field(0, ge=0, le=7)  #: the relay's output (SG Ready: contact A)
-    channel_b: int = Field(1, ge=0, le=7)  #: SG Ready: contact B (on the same device)
+    channel_b: int = Field(1, ge=0, le=7)  #: SG Ready: contact B's output
+    topic_b: str | None = Field(None, pattern=r"^[^#+\s]+$")  #: SG Ready: contact B on another relay
     charge_point: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,48}$")  #: OCPP id
     password: str | None = Field(None, min_length=8)  #: the charge point's basic-auth password
     unit: Literal["A", "W"] = "A"  #: the charging profile's unit
