@@ -92,3 +92,38 @@ async def test_a_water_heater_behind_a_shelly_follows_the_plan_and_a_hand_switch
         assert "water-heater" not in host.faults and "appliance.recovered" in [e[0] for e in host.events]
     finally:
         await loop.close()
+
+
+def test_the_demo_runs_its_water_heater_and_ev_through_the_real_drivers(tmp_path: Any) -> None:
+    """``hems demo --drivers``: a simulated Shelly and an OCPP charge point over a real websocket."""
+    import json
+    import sqlite3
+    import subprocess
+    import sys
+
+    db, state = tmp_path / "d.db", tmp_path / "d.json"
+    args = ["--headless", "--quiet", "--drivers", "--speed", "60", "--stop-after", "10m"]
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hems",
+            "demo",
+            *args,
+            "--start",
+            "2026-01-15",
+            "--db",
+            str(db),
+            "--state",
+            str(state),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    apps = json.loads(state.read_text())["appliances"]
+    assert apps["ev"]["online"] is True and apps["ev"]["remaining_kwh"] == 20.0  # a car plugged in, via OCPP
+    assert apps["water-heater"]["online"] is True and apps["water-heater"]["remaining_kwh"] < 6.0  # it heated
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT message FROM event WHERE kind LIKE 'appliance.%'").fetchall() == []
