@@ -113,3 +113,31 @@ async def test_wrong_credentials_are_refused_before_the_websocket_opens(
         await task
     assert cs.refused == ["charge point 'cp-1' refused: wrong credentials"]
     assert charger.session is None
+
+
+async def test_security_profile_2_basic_auth_over_tls(tmp_path: Any) -> None:
+    """wss:// with the box's self-signed certificate (the charger trusts it), and its own password."""
+    import ssl
+
+    from hems.api.tls import make_certificate
+
+    files = make_certificate(tmp_path, "127.0.0.1")
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(files.cert, files.key)
+    client_tls = ssl.create_default_context(cafile=str(files.cert))
+    charger = OcppCharger("ev", "cp-tls", 11_000.0)
+    cs = CentralSystem("127.0.0.1", 0, {"cp-tls": (charger, "tls-password")}, tls=server_tls)
+    await cs.start()
+    state: dict[str, Any] = {}
+    url = f"wss://127.0.0.1:{cs.port}"
+    task = asyncio.create_task(
+        run_charge_point(url, "cp-tls", "tls-password", ssl_context=client_tls, meter_s=0.2, state=state)
+    )
+    try:
+        await until(lambda: charger.status == "Preparing")
+        charger.command(datetime.now(UTC), 11_000.0)
+        await until(lambda: charger.limit_w == 11_000.0 and state["started"])
+        assert cs.refused == []
+    finally:
+        await _stop(task)
+        await cs.stop()
