@@ -87,13 +87,18 @@ class DriverHost:
         from devices.appliances.link import Fanout
 
         site = self.config.site.id
-        relays = (
-            Fanout(self._link(f"hems-{site}-drivers"))
-            if any(a.driver in RELAY_DRIVERS or a.driver == "sg-ready" for a in self.driven)
-            else None
-        )
+        relays: Any = None
+        on_relays = [a for a in self.driven if a.driver in RELAY_DRIVERS or a.driver == "sg-ready"]
+        if on_relays:
+            try:
+                relays = Fanout(self._link(f"hems-{site}-drivers"))
+            except ValueError as exc:  # no broker to reach the relays on: said, the others go on
+                for a in on_relays:
+                    self._record("appliance.fault", a.id, f"{a.id}: driver {a.driver!r} not started: {exc}")
         chargers: dict[str, Any] = {}
         for a in self.driven:
+            if relays is None and a in on_relays:
+                continue
             try:
                 self._build(a, relays, chargers)
             except Exception as exc:  # one appliance's trouble must not stop the others

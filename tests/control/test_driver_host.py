@@ -129,3 +129,24 @@ async def test_a_charger_with_wrong_credentials_is_an_event_and_the_cycle_goes_o
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         await host.stop()
+
+
+async def test_relays_without_a_broker_are_a_fault_event_not_a_crash() -> None:
+    table = {
+        "id": "wh",
+        "kind": "thermal",
+        "power_kw": 2.0,
+        "driver": "shelly",
+        "device": {"topic": "shellyplus1pm-x", "energy_kwh": 6, "window": "22:00-07:00"},
+    }
+    clock = ManualClock(datetime(2026, 1, 15, 16, 0, tzinfo=UTC))
+    host = DriverHost(config(table), clock)  # no [mqtt], no bus
+    await host.start()
+    host.on_cycle(Snapshot(clock.now()))
+    assert host.events == [
+        (
+            "appliance.fault",
+            "wh: driver 'shelly' not started: drivers need [mqtt] (or the demo's in-process bus)",
+        )
+    ]
+    await host.stop()
