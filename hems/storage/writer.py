@@ -56,6 +56,7 @@ class SampleWriter:
         self._index: dict[str, int] = {}
         self._layout_id = 0
         self._codec = RowCodec(())
+        self._pending_layouts: list[tuple[int, str]] = []  # stored with the samples that use them
         self._pending_samples: list[tuple[int, int, bytes]] = []
         self._pending_rollups: list[tuple[str, int, int, bytes]] = []
         self._pending_frames: list[tuple[int, bytes]] = []
@@ -75,6 +76,9 @@ class SampleWriter:
             self._channels = list(json.loads(row[1]))
             self._index = {c: i for i, c in enumerate(self._channels)}
             self._codec = RowCodec(self._channels)
+        # a database damaged by an older writer may hold rows naming a layout it never stored: a new
+        # layout must not take such an id, or it would relabel those rows
+        self._layout_id = max([self._layout_id, *self._referenced_layouts()])
         row = conn.execute("SELECT t_last FROM sample ORDER BY t DESC LIMIT 1").fetchone()
         if row is None:
             return
@@ -90,11 +94,18 @@ class SampleWriter:
                 if t >= acc.start:
                     acc.add(values)
 
+    def _referenced_layouts(self) -> list[int]:
+        conn = self.st.connection
+        tables = ["sample", *(f"rollup_{res}" for res in ROLLUPS)]
+        return [conn.execute(f"SELECT COALESCE(MAX(layout), 0) FROM {t}").fetchone()[0] for t in tables]
+
     def _remap(self, layout_id: int, blob: bytes) -> list[float]:
+        values = [math.nan] * len(self._channels)
         codec = self.st.codec(layout_id)
+        if codec.size != len(blob):
+            return values  # a row whose layout is missing: nothing of it can be read
         channels = codec.channels
         raw = codec.unpack_values(blob)
-        values = [math.nan] * len(self._channels)
         for name, v in zip(channels, raw, strict=False):
             i = self._index.get(name)
             if i is not None:
@@ -135,15 +146,13 @@ class SampleWriter:
         return True
 
     def _grow_layout(self, names: list[str]) -> None:
+        """A new layout; stored in the same transaction as the first samples that use it, so the
+        database never holds a sample whose layout it lacks (a failed flush keeps both pending)."""
         self._channels.extend(names)
         self._index = {c: i for i, c in enumerate(self._channels)}
         self._layout_id += 1
         self._codec = RowCodec(self._channels)
-        with self.st.lock:
-            self.st.connection.execute(
-                "INSERT OR REPLACE INTO layout (id, channels) VALUES (?, ?)",
-                (self._layout_id, json.dumps(self._channels)),
-            )
+        self._pending_layouts.append((self._layout_id, json.dumps(self._channels)))
 
     def _roll(self, t: int, row: list[float]) -> None:
         for res in ROLLUPS:
@@ -170,13 +179,16 @@ class SampleWriter:
     def flush(self) -> int:
         """Commit everything buffered in one transaction; returns the number of cycles written."""
         n = len(self._pending_samples)
-        if not (n or self._pending_rollups or self._pending_frames):
+        if not (n or self._pending_rollups or self._pending_frames or self._pending_layouts):
             self._last_flush = self._wall()
             return 0
         with self.st.lock:
             conn = self.st.connection
             conn.execute("BEGIN IMMEDIATE")
             try:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO layout (id, channels) VALUES (?, ?)", self._pending_layouts
+                )
                 conn.executemany(
                     "INSERT OR IGNORE INTO sample (t, t_last, layout, n, data) VALUES (?, ?, ?, ?, ?)",
                     _batches(self._pending_samples),
@@ -198,6 +210,7 @@ class SampleWriter:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        self._pending_layouts.clear()
         self._pending_samples.clear()
         self._pending_rollups.clear()
         self._pending_frames.clear()
