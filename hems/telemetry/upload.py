@@ -137,6 +137,11 @@ def send_due(
     if batches and consent_blocker(config, outbox) is None:
         items += outbox.due(now, limit=config.max_batches_per_attempt, kind="batch")
     for item in items:
+        # consent and the row are checked again before every request: `hems consent withdraw` in
+        # another process must stop an upload that is under way, not after it
+        if item.kind == "batch" and (consent_blocker(config, outbox) or not outbox.still_queued(item.id)):
+            result.stopped = consent_blocker(config, outbox) or f"{item.id} left the outbox during the upload"
+            break
         try:
             if item.kind == "deletion":
                 transport.send_deletion(endpoint, item.id.removeprefix("deletion:"), item.body)

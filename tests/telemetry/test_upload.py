@@ -202,3 +202,23 @@ def test_batches_of_dst_days_have_23_and_25_hours(tmp_path: Path, day: date, hou
             )
             again = build_batch(st, day, household_id="h-test", site=site, config=cfg)
             assert encode(batch) == encode(again)  # idempotent: same day, same bytes
+
+
+def test_a_withdrawal_during_an_upload_stops_it_at_once(server, household_db: Path) -> None:
+    """`hems consent withdraw` (another process, its own connection) while a backlog is being sent:
+    after the server confirms the deletion it never receives another batch."""
+    cfg = config(server, IDENTITY, max_batches_per_attempt=7, backfill_days=7)
+    withdrawals = []
+
+    def withdraw_once() -> None:
+        if not withdrawals:
+            with Storage.open(household_db) as other:
+                withdrawals.append(withdraw(cfg.telemetry, other, ManualClock(morning(date(2026, 3, 6)))))
+
+    server.on_batch = withdraw_once
+    result = run(cfg, household_db, morning(date(2026, 3, 6)))
+    assert withdrawals and withdrawals[0].deletion_sent
+    paths = [path for path, _ in server.received.requests]
+    deleted_at = paths.index("/hems/v1/deletions")
+    assert "/hems/v1/batches" not in paths[deleted_at + 1 :], paths
+    assert len(server.received.batches) == 1 and result.sent == [next(iter(server.received.batches))]
