@@ -10,15 +10,19 @@ A crash loses at most the uncommitted batch; a clean `close()` flushes.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time as _time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from devices.limits import plausible_values
 from hems.storage.codec import RowCodec, compress, pack_batch
 from hems.storage.rollup import ROLLUPS, Accumulator, slot_start
 from hems.storage.store import Storage, from_unix, to_unix
+
+log = logging.getLogger(__name__)
 
 DAY_S = 86400
 
@@ -56,6 +60,7 @@ class SampleWriter:
         self._index: dict[str, int] = {}
         self._layout_id = 0
         self._codec = RowCodec(())
+        self.implausible: dict[str, int] = {}  #: channel -> values refused as no meter's reading
         self._pending_layouts: list[tuple[int, str]] = []  # stored with the samples that use them
         self._pending_samples: list[tuple[int, int, bytes]] = []
         self._pending_rollups: list[tuple[str, int, int, bytes]] = []
@@ -129,6 +134,12 @@ class SampleWriter:
         t = to_unix(time)
         if self._last_t is not None and t <= self._last_t:
             return False
+        given = dict(values)
+        values, dropped = plausible_values(given)
+        for name, reason in dropped.items():  # stored as missing; said once per channel
+            if name not in self.implausible:
+                log.warning("not storing %s = %r: %s (said once per channel)", name, given[name], reason)
+            self.implausible[name] = self.implausible.get(name, 0) + 1
         new = [name for name in values if name not in self._index]
         if new:
             self._grow_layout(new)
