@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ApplianceConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     #: shiftable (program with a power profile), energy (EV), thermal (water heater), battery, or a
