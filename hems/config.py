@@ -75,6 +75,8 @@ class StorageConfig(_Section):
     minute_days: int = Field(90, ge=1, le=3660)  #: 1-min rollups
     quarter_days: int = Field(3 * 366, ge=1, le=36_600)  #: 15-min rollups
     hour_days: int = Field(10 * 366, ge=1, le=36_600)  #: hourly rollups (daily ones are kept forever)
+    event_days: int = Field(2 * 366, ge=1, le=36_600)  #: events (alerts, actions, rejections) ...
+    event_max_rows: int = Field(100_000, ge=100, le=100_000_000)  #: ... and at most this many
 
 
 class ContactConfig(_Section):

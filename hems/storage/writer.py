@@ -37,6 +37,8 @@ class WriterSettings:
     minute_days: int = 90
     quarter_days: int = 3 * 366
     hour_days: int = 10 * 366
+    event_days: int = 2 * 366
+    event_max_rows: int = 100_000
 
     @classmethod
     def from_config(cls, cfg: object) -> WriterSettings:
@@ -242,6 +244,11 @@ class SampleWriter:
         execute("DELETE FROM rollup_15m WHERE t < ?", (now - s.quarter_days * DAY_S,))
         execute("DELETE FROM rollup_1h WHERE t < ?", (now - s.hour_days * DAY_S,))
         execute("DELETE FROM frame WHERE t_last < ?", ((now - s.frame_days * DAY_S) * 1000,))
+        execute("DELETE FROM event WHERE t < ?", (now - s.event_days * DAY_S,))
+        execute(  # a flood of events can never fill the disk: the newest event_max_rows are kept
+            "DELETE FROM event WHERE id <= (SELECT id FROM event ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (s.event_max_rows,),
+        )
         execute(  # keep at most frame_max_rows frames: drop the oldest batches beyond that
             "DELETE FROM frame WHERE t IN (SELECT t FROM "
             "(SELECT t, SUM(n) OVER (ORDER BY t DESC) - n AS newer FROM frame) WHERE newer >= ?)",

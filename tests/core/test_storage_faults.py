@@ -76,3 +76,15 @@ def test_samples_whose_layout_is_missing_are_skipped_and_the_writer_starts(tmp_p
     used = {lay for (lay,) in again.connection.execute("SELECT DISTINCT layout FROM sample")}
     assert len(used) == 3 and layouts[-1] == ["a", "c"]
     again.close()
+
+
+def test_the_event_log_is_bounded(tmp_path: Path) -> None:
+    st = Storage.open(tmp_path / "h.db", timezone="Europe/Oslo")
+    for i in range(500):
+        st.log_event(START + timedelta(seconds=i), "mqtt.rejected", "warning", f"flood {i}")
+    w = SampleWriter(st, WriterSettings(event_max_rows=100))
+    w.add(START + timedelta(hours=2), {"x": 1.0})  # the first cycle's flush applies retention
+    w.close()
+    kept = st.events(START, START + timedelta(days=1))
+    assert len(kept) == 100 and kept[-1].message == "flood 499"
+    st.close()
