@@ -120,6 +120,11 @@ class SampleWriter:
         return values
 
     @property
+    def waiting(self) -> int:
+        """Cycles buffered, not yet in the database (a full disk makes them wait)."""
+        return len(self._pending_samples)
+
+    @property
     def last_time(self) -> datetime | None:
         return from_unix(self._last_t) if self._last_t is not None else None
 
@@ -221,7 +226,10 @@ class SampleWriter:
                 self._retention()
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                # SQLite may have rolled back already (a full disk does): a second ROLLBACK would
+                # raise "no transaction is active" and hide the real error
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
         self._pending_layouts.clear()
         self._pending_samples.clear()
