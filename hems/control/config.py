@@ -10,7 +10,7 @@ from devices.appliances.drivers.config import DeviceOptions, Driver, check_drive
 
 
 class ApplianceConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     #: shiftable (program with a power profile), energy (EV), thermal (water heater), battery, or a
