@@ -65,7 +65,7 @@ def slot_means(points: Any, start: datetime, end: datetime, minutes: int) -> lis
     weights = [0] * count
     for p in points:
         i = int((p.time - start) / step)
-        if 0 <= i < count:
+        if 0 <= i < count and math.isfinite(p.mean):  # a non-finite value is not a measurement
             w = max(int(p.n), 1)
             sums[i] += p.mean * w
             weights[i] += w
