@@ -27,9 +27,9 @@ def test_a_planned_days_peak_counts_three_times_until_the_months_last_days() -> 
 
 def test_todays_own_peak_never_leaves_the_plan_a_step_it_cannot_keep() -> None:
     # other days at 5.0, 4.6 and 4.5 kW, today at 4.7 kW so far: the month at (5.0 + 4.7 + 4.6)/3 =
-    # 4.77 kW, but with today counted as the days to come (5.0 + 4.7 + 4.7)/3 = 4.8 kW. The 5 kW bound the plan gets (shaved for
-    # the forecasts' errors) must still hold that, or the plan would see the step as lost already
-    # and give the whole 5–10 kW step away (it did: a 9.8 kW night in July)
+    # 4.77 kW, but with today counted as the days to come (5.0 + 4.7 + 4.7)/3 = 4.8 kW. The 5 kW
+    # bound the plan gets (shaved for the forecasts' errors) must still hold that, or the plan would
+    # see the step as lost already and give the whole 5–10 kW step away (it did: a 9.8 kW night)
     tracker = CapacityTracker([2.0, 5.0, 10.0], [100.0, 200.0, 370.0, 600.0], "Europe/Oslo")
     days = ((7, 4.6), (9, 5.0), (13, 4.5), (15, 4.7))
     tracker.seed({datetime(2026, 7, d, 1, tzinfo=UTC): kwh for d, kwh in days})
