@@ -15,6 +15,7 @@ from hems.config import parse_config
 from hems.storage import SampleWriter, Storage, WriterSettings
 from hems.telemetry import deidentify_site
 from hems.telemetry.batch import build_batch, encode
+from wire.telemetry import parse_batch
 
 TZ = ZoneInfo("Europe/Oslo")
 METER_ID = "7359992890123456"
@@ -86,6 +87,7 @@ def test_a_raw_batch_holds_every_10_s_sample_per_phase(tmp_path: Path, day: date
     assert readings["grid.p_import_w"][0] is None and readings["grid.p_import_w"][1] == 1010.0
     missing = sum(v is None for v in readings["grid.p_import_w"])
     assert missing == math.ceil(slots / 97)
+    assert parse_batch(batch).slots == slots  # the one definition both sides check with
 
 
 def test_a_raw_batch_is_small_and_holds_nothing_identifying(tmp_path: Path) -> None:
