@@ -150,6 +150,9 @@ class ApplianceAgent:
                     self._handle(msg.topic, msg.payload, now)
                 except (ValueError, TypeError, KeyError) as exc:  # a bad message is ignored
                     log.warning("%s: ignored a message on %s: %s", self.device.id, msg.topic, exc)
+        if getattr(self.device, "fault", None):  # a driver whose device does not follow
+            self._faulted(now)
+            return
         need = self.device.need(now)
         if need is not None and need.key != self.need_key:
             self._ask(need, now)
@@ -164,6 +167,14 @@ class ApplianceAgent:
         else:
             self._drive_battery(now)
         self._report(now)
+
+    def _faulted(self, now: datetime) -> None:
+        """Say ``offline`` once: the box plans without the appliance until it follows again (then
+        its need is asked for anew)."""
+        if self._state != ("fault",):
+            self._send("state", b"offline", retain=True)
+            self.events.append((now, f"offline: {getattr(self.device, 'fault', '')}"))
+            self._state, self.need_key, self.plan = ("fault",), None, None
 
     def _ask(self, need: Need, now: datetime) -> None:
         self.need_key, self.asked_at, self.plan, self.own = need.key, now, None, False

@@ -64,7 +64,11 @@ def evaluate(
         import concurrent.futures
         import multiprocessing
 
-        pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        from lifeline import die_with_parent
+
+        pool = concurrent.futures.ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent
+        )
         db = db_dir / "hems.db" if db_dir is not None else None
         pending = pool.submit(_solo, cfg.model_dump(mode="json"), first, days, seed, zone, "hems", db)
     world = build_world(cfg, first, days, seed, zone)

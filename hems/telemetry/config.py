@@ -42,7 +42,7 @@ RAW_SECONDS = 10
 class TelemetryConfig(BaseModel):
     """What is uploaded, where to, and how often. Uploads happen only with ``consent = true``."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     consent: bool = False  #: the household agreed to share de-identified data
     endpoint: str | None = None  #: base URL, e.g. https://research.example.org/hems/v1

@@ -8,6 +8,7 @@ network trouble: the result says what happened and the outbox keeps every unackn
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,6 +24,9 @@ from hems.telemetry.privacy import SiteFacts
 
 #: A day is complete (and queued) this long after its local midnight, so the last slot is stored.
 SETTLE = timedelta(minutes=15)
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -102,8 +106,13 @@ def queue_days(
     for day in complete_days(now, tz, first):
         if day.isoformat() in done:
             continue
-        batch = build_batch(storage, day, household_id=hid, site=site, config=config, simulated=simulated)
-        if outbox.enqueue(batch_id(hid, day), "batch", day.isoformat(), encode(batch), now):
+        try:
+            batch = build_batch(storage, day, household_id=hid, site=site, config=config, simulated=simulated)
+            body = encode(batch)
+        except (ValueError, ArithmeticError) as exc:  # one bad day never blocks the next
+            log.error("telemetry: the batch for %s cannot be built (%s); later days go on", day, exc)
+            continue
+        if outbox.enqueue(batch_id(hid, day), "batch", day.isoformat(), body, now):
             queued.append(day.isoformat())
     return queued
 
@@ -137,6 +146,11 @@ def send_due(
     if batches and consent_blocker(config, outbox) is None:
         items += outbox.due(now, limit=config.max_batches_per_attempt, kind="batch")
     for item in items:
+        # consent and the row are checked again before every request: `hems consent withdraw` in
+        # another process must stop an upload that is under way, not after it
+        if item.kind == "batch" and (consent_blocker(config, outbox) or not outbox.still_queued(item.id)):
+            result.stopped = consent_blocker(config, outbox) or f"{item.id} left the outbox during the upload"
+            break
         try:
             if item.kind == "deletion":
                 transport.send_deletion(endpoint, item.id.removeprefix("deletion:"), item.body)

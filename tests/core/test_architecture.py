@@ -19,6 +19,8 @@ FORBIDDEN = {
     # the box and the research server meet only on the wire: it imports neither side
     "wire": {"hems", "devices", "optimiser", "tariffs", "tui", "jobserver", "community"},
     "jobserver": {"hems", "devices", "optimiser", "tui", "community"},  # never the daemon
+    # process helpers every part may use: they import nothing of the project
+    "lifeline": {"hems", "devices", "optimiser", "tariffs", "tui", "community", "wire", "jobserver"},
 }
 
 
