@@ -80,3 +80,33 @@ def test_hostile_documents_are_refused_with_their_reason(
     with pytest.raises(WireError, match=None) as refused:
         parse_batch(_set(batch, path, value))
     assert reason in str(refused.value)
+
+
+def test_the_box_never_queues_a_batch_the_server_would_refuse(
+    household_db: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch that fails the wire definition (here: a channel named after a meter id, as a
+    misconfigured circuit would be) is logged and not queued; the other days are."""
+    from datetime import UTC, datetime
+
+    from hems.telemetry import batch as batch_module
+    from hems.telemetry.outbox import Outbox
+    from hems.telemetry.upload import queue_days
+
+    real = batch_module.build_batch
+
+    def with_a_bad_day(storage: Any, day: date, **kw: Any) -> dict[str, Any]:
+        doc = real(storage, day, **kw)
+        if day == date(2026, 3, 3):
+            doc["readings"]["circuit.7359992890123456.p_w"] = [0.0] * len(doc["readings"]["grid.p_import_w"])
+        return doc
+
+    monkeypatch.setattr("hems.telemetry.upload.build_batch", with_a_bad_day)
+    cfg = parse_config(
+        {"site": {"postcode": "1081"}, "telemetry": {"consent": True, "backfill_days": 3}}
+    ).telemetry
+    site = deidentify_site(parse_config({"site": {"postcode": "1081"}}).site)
+    with Storage.open(household_db) as st:
+        queued = queue_days(cfg, st, Outbox(st.connection), site, datetime(2026, 3, 5, 3, tzinfo=UTC))
+    assert "2026-03-03" not in queued and {"2026-03-02", "2026-03-04"} <= set(queued)
+    assert "not a channel name" in caplog.text
