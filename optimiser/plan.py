@@ -60,6 +60,8 @@ def plan_scenario(
         ) from None
     build_seconds = time.perf_counter() - began
     if lp_path is not None:
+        import pyomo.environ  # noqa: F401  - registers the LP writer (the plan itself needs only pyomo.core)
+
         try:
             built.model.write(str(lp_path), format="cpxlp", io_options={"symbolic_solver_labels": True})
         except OSError as exc:
