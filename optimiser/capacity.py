@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pyomo.environ as pyo
+import pyomo.core as pyo  # not pyomo.environ: its 30 plugin packages cost 0.1 s per plan
 
 from optimiser.problem import Capacity, Month, top3_mean
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo  # not pyomo.environ: its 30 plugin packages cost 0.1 s per plan
 
 from optimiser.capacity import define_capacity
 from optimiser.problem import RELAX_PRICE, Problem, heating_count_bounds

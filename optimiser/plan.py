@@ -13,6 +13,7 @@ from typing import Any
 
 from optimiser.explain import explain
 from optimiser.extract import extract_plan, result_json
+from optimiser.fallback import improve_cut_short
 from optimiser.model import BuildTimeout, build_model
 from optimiser.problem import resolve
 from optimiser.scenario import ScenarioSpec, parse_scenario
@@ -60,6 +61,8 @@ def plan_scenario(
         ) from None
     build_seconds = time.perf_counter() - began
     if lp_path is not None:
+        import pyomo.environ  # noqa: F401  - registers the LP writer (the plan itself needs only pyomo.core)
+
         try:
             built.model.write(str(lp_path), format="cpxlp", io_options={"symbolic_solver_labels": True})
         except OSError as exc:
@@ -67,7 +70,11 @@ def plan_scenario(
     left = deadline - time.perf_counter()
     if left <= 0:
         raise PlanError(f"{source}: no time left to solve within the time limit of {time_limit:g} s")
-    outcome = solve_model(built, gap=gap, time_limit=left)
+    # the search gets most of what is left; a quarter stays for a plan that keeps the fuse when the
+    # search is cut short (optimiser/fallback.py)
+    outcome = solve_model(built, gap=gap, time_limit=left * 0.75 if problem.shiftables else left)
+    if outcome.status != "optimal":
+        outcome = improve_cut_short(built, outcome, gap, deadline)
     if outcome.status == "no_solution":
         raise PlanError(f"{source}: no plan found within the time limit of {time_limit} s")
     plan = extract_plan(built)

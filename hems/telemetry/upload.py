@@ -21,6 +21,7 @@ from hems.telemetry.batch import batch_id, build_batch, day_bounds, encode
 from hems.telemetry.config import TelemetryConfig
 from hems.telemetry.outbox import Outbox
 from hems.telemetry.privacy import SiteFacts
+from wire.telemetry import parse_batch
 
 #: A day is complete (and queued) this long after its local midnight, so the last slot is stored.
 SETTLE = timedelta(minutes=15)
@@ -115,8 +116,9 @@ def queue_days(
             continue
         try:
             batch = build_batch(storage, day, household_id=hid, site=site, config=config, simulated=simulated)
+            parse_batch(batch)  # the definition the server checks with: box and server never disagree
             body = encode(batch)
-        except (ValueError, ArithmeticError) as exc:  # one bad day never blocks the next
+        except (ValueError, ArithmeticError) as exc:  # one bad day never blocks the next (WireError too)
             log.error("telemetry: the batch for %s cannot be built (%s); later days go on", day, exc)
             continue
         if outbox.enqueue(batch_id(hid, day), "batch", day.isoformat(), body, now):
