@@ -107,13 +107,21 @@ def main() -> None:
     print(f"{'12 meters':<10}{'':>9}{'':>10}{computed * 1000:>13.0f}   {share}")
     print()
     print(f"Measured: real driver through a pty bus at {BAUD} baud, {args.runs} runs")
-    print(f"{'case':<28}{'best s':>8}{'median s':>10}{'worst s':>9}{'reads ok/error':>16}{'fits 10 s':>11}")
+    print("(the first run reads every meter's whole map; later runs read voltage, current and power, and")
+    print(" each meter its whole map every 6th read, staggered by unit id: the steady state)")
+    print(
+        f"{'case':<28}{'first s':>8}{'best s':>8}{'median s':>10}{'worst s':>9}{'reads ok/error':>16}"
+        f"{'fits 10 s':>11}"
+    )
     for label, dead in (("12 meters", False), ("12 meters + 1 dead (1 s)", True)):
         times, outcomes = measure(args.runs, ta, dead)
-        best, median = min(times), statistics.median(times)
+        steady = times[1:] or times
+        best, median = min(steady), statistics.median(steady)
         fits = "yes" if max(times) < CYCLE_S else "NO"
         counts = f"{outcomes['ok']}/{outcomes['error']}"
-        row = f"{label:<28}{best:>8.2f}{median:>10.2f}{max(times):>9.2f}{counts:>16}{fits:>11}"
+        row = (
+            f"{label:<28}{times[0]:>8.2f}{best:>8.2f}{median:>10.2f}{max(steady):>9.2f}{counts:>16}{fits:>11}"
+        )
         print(row)
 
 

@@ -122,7 +122,17 @@ class Server:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        cmd = [sys.executable, "-m", "hems", "research", "serve", "--data", str(data), "--port", str(self.port)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "hems",
+            "research",
+            "serve",
+            "--data",
+            str(data),
+            "--port",
+            str(self.port),
+        ]
         cmd += ["--cert", str(cert), "--key", str(key)]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         self.proc = subprocess.Popen(cmd, env=env)
@@ -139,7 +149,9 @@ class Server:
         self.proc.wait(30)
 
 
-def upload(url: str, ctx: ssl.SSLContext, jobs: Iterator[tuple[str, dict[str, Any]]], threads: int) -> tuple[int, int]:
+def upload(
+    url: str, ctx: ssl.SSLContext, jobs: Iterator[tuple[str, dict[str, Any]]], threads: int
+) -> tuple[int, int]:
     """POST every (token, batch); (batches, gzip'd bytes). Raises on any refusal."""
     work: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue(maxsize=threads * 4)
     sent = [0, 0]
@@ -209,9 +221,18 @@ def main() -> int:
     raw_s = time.perf_counter() - t0
     server.stop()
     per_home = store_bytes(raw) / n
-    rows.append((f"{n} households x 1 day raw 10-s: received, validated, stored", f"{raw_s:.1f} s", "<= 60 s", ""))
+    rows.append(
+        (f"{n} households x 1 day raw 10-s: received, validated, stored", f"{raw_s:.1f} s", "<= 60 s", "")
+    )
     rows.append(("raw storage per household-day (Parquet, zstd)", f"{per_home / 1e6:.2f} MB", "<= 1 MB", ""))
-    rows.append(("raw upload per household-day (gzip'd JSON on the wire)", f"{wire_bytes / count / 1e6:.2f} MB", "", ""))
+    rows.append(
+        (
+            "raw upload per household-day (gzip'd JSON on the wire)",
+            f"{wire_bytes / count / 1e6:.2f} MB",
+            "",
+            "",
+        )
+    )
 
     # 2. a year of 15-min batches
     year = DataDir(base / "year").ensure()
@@ -229,7 +250,9 @@ def main() -> int:
     count, _ = upload(f"https://localhost:{server.port}/v1", ctx, year_jobs(), args.threads)
     year_s = time.perf_counter() - t0
     server.stop()
-    rows.append((f"{n} households x {args.days} days 15-min ({count} batches)", f"{year_s:.1f} s", "<= 300 s", ""))
+    rows.append(
+        (f"{n} households x {args.days} days 15-min ({count} batches)", f"{year_s:.1f} s", "<= 300 s", "")
+    )
     rows.append(("15-min storage, all households and days", f"{store_bytes(year) / 1e6:.1f} MB", "", ""))
 
     # 3. a month by prefix and hour
@@ -242,14 +265,34 @@ def main() -> int:
         "GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     query_s = time.perf_counter() - t0
-    rows.append((f"a month x {n} households by prefix and hour ({len(result)} rows)", f"{query_s:.2f} s", "<= 2 s", ""))
+    rows.append(
+        (
+            f"a month x {n} households by prefix and hour ({len(result)} rows)",
+            f"{query_s:.2f} s",
+            "<= 2 s",
+            "",
+        )
+    )
 
     # 4. delete one household
     victim = homes[0][0]
     t0 = time.perf_counter()
-    receipt = resign(year, victim.enrolment, requested_by="administrator", requested_at=datetime.now(UTC), now=datetime.now(UTC))
+    receipt = resign(
+        year,
+        victim.enrolment,
+        requested_by="administrator",
+        requested_at=datetime.now(UTC),
+        now=datetime.now(UTC),
+    )
     delete_s = time.perf_counter() - t0
-    rows.append((f"delete one household of {n} x {args.days} days ({receipt.files} files)", f"{delete_s:.2f} s", "<= 10 s", ""))
+    rows.append(
+        (
+            f"delete one household of {n} x {args.days} days ({receipt.files} files)",
+            f"{delete_s:.2f} s",
+            "<= 10 s",
+            "",
+        )
+    )
 
     load = os.getloadavg()
     print(f"\nresearch server bench ({os.cpu_count()} cores, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f})")

@@ -22,6 +22,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import tomllib
@@ -113,7 +114,8 @@ CHILD = textwrap.dedent(
         paid = res["P_grid_pos"] * df["unit_load_cost"] + res["P_grid_neg"] * df["unit_prod_price"]
         cost = float(paid.sum()) * h / 1000
         out.append({"name": pb["name"], "status": str(opt.optim_status), "cost": cost, "seconds": seconds})
-    json.dump(out, sys.stdout)
+    with open(sys.argv[1], "w", encoding="utf-8") as answer:  # not stdout: HiGHS prints its banner there
+        json.dump(out, answer)
     """
 )
 
@@ -238,13 +240,19 @@ def main(argv: list[str] | None = None) -> int:
                 str(full["status"]),
             )
             problems.append(_emhass_problem(path.stem + "+peak", reduced, 5.0))
-    proc = subprocess.run(
-        [str(python), "-c", CHILD], input=json.dumps(problems), capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        print(proc.stderr[-3000:], file=sys.stderr)
-        return 1
-    theirs = {r["name"]: r for r in json.loads(proc.stdout)}
+    with tempfile.TemporaryDirectory() as tmp:
+        answer = Path(tmp) / "emhass.json"  # results travel by a file: the child's stdout is HiGHS's
+        proc = subprocess.run(
+            [str(python), "-c", CHILD, str(answer)],
+            input=json.dumps(problems),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0 or not answer.exists():
+            print(proc.stderr[-3000:], file=sys.stderr)
+            return 1
+        theirs = {r["name"]: r for r in json.loads(answer.read_text(encoding="utf-8"))}
     print(f"# python bench/vs_emhass.py --repeat {args.repeat}  (emhass {args.emhass}, HiGHS both)")
     print(
         f"{'scenario':<30} {'ours cost':>10} {'ours s':>7} {'ours status':<12} {'emhass cost':>11} "

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from devices.appliances.drivers.config import OcppConfig
 from devices.han.config import MeterConfig
 from devices.modbus.config import CircuitConfig
 from hems.alerts.config import AlertsConfig
@@ -23,6 +24,7 @@ from hems.api.config import ApiConfig
 from hems.control.config import ApplianceConfig
 from hems.errors import UsageError
 from hems.mqtt.config import MqttConfig
+from hems.postcode import compact_postcode
 from hems.research_jobs.config import ResearchJobsConfig
 from hems.telemetry.config import TelemetryConfig
 from optimiser.forecast.config import PvConfig
@@ -30,21 +32,28 @@ from tariffs.config import TariffConfig
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
 
 class SiteConfig(_Section):
     id: str = Field("home", pattern=r"^[a-z0-9][a-z0-9-]*$")  #: MQTT site name: hems/<id>/...
     timezone: str = "Europe/Oslo"
     country: str = Field("NO", pattern=r"^[A-Z]{2}$")
-    postcode: str | None = Field(None, pattern=r"^[0-9A-Za-z -]{4,10}$")
+    postcode: str | None = None  #: checked by hems.postcode, the definition telemetry cuts by
     latitude: float = Field(59.91, ge=-90, le=90)
     longitude: float = Field(10.75, ge=-180, le=180)
     network: Literal["TN", "IT", "1P"] = "TN"
-    voltage_v: float = Field(230.0, gt=0)  #: phase-neutral (TN), line-line (IT) or single phase (1P)
-    main_fuse_a: float = Field(25.0, gt=0)
+    voltage_v: float = Field(230.0, gt=0, le=1000)  #: phase-neutral (TN), line-line (IT) or single phase (1P)
+    main_fuse_a: float = Field(25.0, gt=0, le=630)  #: a house connection: at most 630 A
     main_fuse_curve: Literal["B", "C", "D", "gG"] = "C"
     cycle_seconds: float = Field(10.0, ge=1.0, le=300.0)
+
+    @field_validator("postcode")
+    @classmethod
+    def _postcode(cls, v: str | None) -> str | None:
+        if v is not None:
+            compact_postcode(v)
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -59,14 +68,16 @@ class SiteConfig(_Section):
 class StorageConfig(_Section):
     path: str = "/var/lib/hems/hems.db"
     state_file: str = "/run/hems/state.json"  #: live state for the dashboard (RAM on the Pi)
-    batch_seconds: float = Field(60.0, gt=0)  #: wall seconds between write transactions
-    batch_cycles: int = Field(60, ge=1)  #: ...or this many cycles, whichever comes first
-    raw_days: int = Field(14, ge=1)  #: 10-s samples kept this long
-    frame_days: int = Field(7, ge=0)  #: raw meter frames kept this long ...
-    frame_max_rows: int = Field(200_000, ge=0)  #: ... and at most this many
-    minute_days: int = Field(90, ge=1)  #: 1-min rollups
-    quarter_days: int = Field(3 * 366, ge=1)  #: 15-min rollups
-    hour_days: int = Field(10 * 366, ge=1)  #: hourly rollups (daily ones are kept forever)
+    batch_seconds: float = Field(60.0, gt=0, le=3600)  #: wall seconds between write transactions
+    batch_cycles: int = Field(60, ge=1, le=10_000)  #: ...or this many cycles, whichever comes first
+    raw_days: int = Field(14, ge=1, le=3660)  #: 10-s samples kept this long
+    frame_days: int = Field(7, ge=0, le=3660)  #: raw meter frames kept this long ...
+    frame_max_rows: int = Field(200_000, ge=0, le=100_000_000)  #: ... and at most this many
+    minute_days: int = Field(90, ge=1, le=3660)  #: 1-min rollups
+    quarter_days: int = Field(3 * 366, ge=1, le=36_600)  #: 15-min rollups
+    hour_days: int = Field(10 * 366, ge=1, le=36_600)  #: hourly rollups (daily ones are kept forever)
+    event_days: int = Field(2 * 366, ge=1, le=36_600)  #: events (alerts, actions, rejections) ...
+    event_max_rows: int = Field(100_000, ge=100, le=100_000_000)  #: ... and at most this many
 
 
 class ContactConfig(_Section):
@@ -88,6 +99,7 @@ class HemsConfig(_Section):
     pv: PvConfig | None = None
     mqtt: MqttConfig | None = None
     appliance: list[ApplianceConfig] = Field(default_factory=list)
+    ocpp: OcppConfig | None = None  #: the box's OCPP central system (chargers with driver = "ocpp")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
     research_jobs: ResearchJobsConfig = Field(default_factory=ResearchJobsConfig)  #: hems.research_jobs
@@ -123,9 +135,27 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+#: keys whose values never appear in an error message (secrets and the household's identity)
+_PRIVATE = ("password", "token", "secret", "key", "contact", "name", "address", "email", "phone", "postcode")
+
+
+def _shown(err: Any) -> str:
+    """What was given, as an error may show it: a scalar as written; a table or list only by kind
+    (a model-level error's input is the whole file, secrets included); private keys never."""
+    given = err.get("input")
+    if any(isinstance(part, str) and any(p in part.lower() for p in _PRIVATE) for part in err["loc"]):
+        return "(not shown: private)"
+    if isinstance(given, dict):
+        return "a table"
+    if isinstance(given, list | tuple):
+        return "a list"
+    text = repr(given)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _expected(err: Any) -> str:
     kind = err["type"]
-    given = err.get("input")
+    given = _shown(err)
     if kind == "extra_forbidden":
         return "unknown key (check its spelling; see docs/configuration.md)"
     if kind == "missing":
@@ -135,8 +165,10 @@ def _expected(err: Any) -> str:
     msg = msg.replace("a valid number, unable to parse string as a number", "a number")
     if kind == "string_pattern_mismatch":
         msg = msg.removeprefix("match pattern ")
-        return f"expected text matching {msg}, got {given!r}"
-    return f"expected {msg}, got {given!r}"
+        return f"expected text matching {msg}, got {given}"
+    if isinstance(err.get("input"), dict) and not err["loc"]:
+        return msg  # a rule across the whole file: its message says what is wrong
+    return f"expected {msg}, got {given}"
 
 
 def format_validation_error(source: str, exc: ValidationError) -> str:

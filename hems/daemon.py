@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -90,6 +91,7 @@ class Daemon:
         self.cycles = 0
         self._hook_errors: dict[int, str] = {}
         self._meter_doc: dict[str, Any] | None = None
+        self._storage_error: str | None = None  #: what stops storage now, said once
 
         def polled(device: Any) -> PolledDevice[Any]:
             return PolledDevice(device.id, device.read, timeout_s=timeout, cycle_s=cycle_s)
@@ -156,8 +158,27 @@ class Daemon:
                 if doc != self._meter_doc and self.storage is not None:
                     self.storage.put_doc("meter", doc, snapshot.time)
                     self._meter_doc = doc
-        except Exception:  # a full disk must not stop reading and alerting
-            log.exception("storing the cycle at %s failed", snapshot.time.isoformat())
+        except Exception as exc:  # a full disk must not stop reading and alerting
+            self._storage_failed(exc)
+            return
+        if self._storage_error is not None:
+            log.warning("storage: writing again; the cycles that waited are stored (%s)", self._storage_error)
+            self._storage_error = None
+
+    def _storage_failed(self, exc: Exception) -> None:
+        """One line per change of trouble, not a traceback per cycle; cycles wait in memory."""
+        error = f"{type(exc).__name__}: {exc}"
+        if error != self._storage_error:
+            waiting = self.writer.waiting if self.writer is not None else 0
+            if isinstance(exc, sqlite3.Error | OSError):
+                log.error(
+                    "storage: cannot write (%s); %d cycles waiting in memory, retried every cycle",
+                    exc,
+                    waiting,
+                )
+            else:
+                log.exception("storage: storing the cycle failed")
+            self._storage_error = error
 
     def _frames(self, grid: GridReading | None) -> list[tuple[datetime, bytes]]:
         """Every frame the smart meter sent since the last cycle (a reader that keeps them hands them
@@ -218,5 +239,12 @@ class Daemon:
                 await stopper
             self.notifier.stopping()
             if self.writer is not None:
-                self.writer.close()
+                try:
+                    self.writer.close()
+                except (sqlite3.Error, OSError) as exc:
+                    log.error(
+                        "storage: %d cycles could not be written at the stop and are lost (%s)",
+                        self.writer.waiting,
+                        exc,
+                    )
         return self.cycles

@@ -36,8 +36,30 @@ TWIN_PV_KWP = 6.0  #: the twin's roof when the configuration has no [pv] [kWp]
 EV_MIN_KW = 4.14  #: three-phase 6 A on 230 V: the lowest current a charger can give [kW]
 
 
-def twin_appliances(network: str) -> list[dict[str, Any]]:
-    """The [[appliance]] tables of the twin's smart appliances, on its circuits' lines."""
+TWIN_SHELLY = "shellyplus1pm-twin"  #: the water heater's simulated Shelly (``--drivers``)
+TWIN_CHARGE_POINT = "twin-ev"  #: the EV's simulated OCPP charge point (``--drivers``)
+
+
+def twin_appliances(network: str, drivers: bool = False) -> list[dict[str, Any]]:
+    """The [[appliance]] tables of the twin's smart appliances, on its circuits' lines; ``drivers``:
+    the water heater behind a simulated Shelly and the EV behind a simulated OCPP charge point, so
+    the box drives them with its real drivers (docs/appliances.md)."""
+    out = _twin_appliances(network)
+    if drivers:
+        heater = next(a for a in out if a["id"] == "water-heater")
+        heater.update(
+            driver="shelly", device={"topic": TWIN_SHELLY, "energy_kwh": 6.0, "window": "22:00-07:00"}
+        )
+        ev = next(a for a in out if a["id"] == "ev")
+        ev.update(
+            driver="ocpp",
+            power_kw=11.0,
+            device={"charge_point": TWIN_CHARGE_POINT, "password": "twin-ev-secret", "energy_kwh": 20.0},
+        )
+    return out
+
+
+def _twin_appliances(network: str) -> list[dict[str, Any]]:
     from devices.simulated.layout import household_circuits
 
     lines = {c.id: c.line for c in household_circuits(network)}
@@ -68,8 +90,9 @@ def twin_appliances(network: str) -> list[dict[str, Any]]:
     ]
 
 
-def twin_config(cfg: HemsConfig) -> tuple[HemsConfig, list[str]]:
-    """``cfg`` for the twin (see the module docstring), and notes on what was filled in."""
+def twin_config(cfg: HemsConfig, drivers: bool = False) -> tuple[HemsConfig, list[str]]:
+    """``cfg`` for the twin (see the module docstring), and notes on what was filled in; ``drivers``:
+    see `twin_appliances`."""
     from devices.modbus.config import CircuitConfig
     from devices.simulated.layout import household_circuits
     from hems.control.config import ApplianceConfig
@@ -81,8 +104,14 @@ def twin_config(cfg: HemsConfig) -> tuple[HemsConfig, list[str]]:
     ]
     update: dict[str, Any] = {"circuit": circuits, "meter": None}
     if not cfg.appliance:
-        update["appliance"] = [ApplianceConfig.model_validate(a) for a in twin_appliances(cfg.site.network)]
+        tables = twin_appliances(cfg.site.network, drivers)
+        update["appliance"] = [ApplianceConfig.model_validate(a) for a in tables]
         notes.append("smart appliances: the twin's dishwasher, washer, EV charger and water heater")
+        if drivers:
+            from devices.appliances.drivers.config import OcppConfig
+
+            notes.append("drivers: the water heater behind a simulated Shelly, the EV behind OCPP")
+            update["ocpp"] = cfg.ocpp or OcppConfig(host="127.0.0.1", port=_free_port())
     if cfg.pv is None:
         from optimiser.forecast.config import PvArrayConfig, PvConfig, WeatherConfig
 
@@ -125,9 +154,92 @@ def connect_appliances(
         else:
             assert bus is not None
             link = bus.client(f"twin-{device.id}", will=will)
-        twin.attach(ApplianceAgent(device, link, cfg.site.id))
+        cfg_of = next(a for a in cfg.appliance if a.id == device.id)
+        if cfg_of.driver != "hems":
+            link.close()
+            twin.attach(
+                _peer(device, cfg_of, cfg, bus, mqtt, twin.clock.now)
+            )  # the device behind its real protocol
+        else:
+            twin.attach(ApplianceAgent(device, link, cfg.site.id))
         out.append(device.id)
     return out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Peer:
+    """A twin appliance behind a simulated relay or charge point (what `Twin.attach` ticks)."""
+
+    def __init__(self, device: Any, relay: Any = None, task: Any = None) -> None:
+        self.device, self.relay, self.task = device, relay, task
+
+    def tick(self, now: datetime) -> None:
+        if self.relay is not None:
+            self.relay.tick(now)
+
+    def disconnect(self, clean: bool = False) -> None:
+        if self.relay is not None:
+            self.relay.link.close(clean=clean)
+        if self.task is not None:
+            self.task.cancel()
+
+
+def _peer(
+    device: Any, a: Any, cfg: HemsConfig, bus: LocalBus | None, mqtt: tuple[str, int] | None, now: Any
+) -> Any:
+    from devices.appliances.drivers.config import RELAY_DRIVERS
+
+    if a.driver in RELAY_DRIVERS:
+        from devices.simulated.relays import SIM_RELAYS, TwinLoad
+
+        link: Any
+        if bus is not None:
+            link = bus.client(f"twin-relay-{a.id}")
+        else:
+            from devices.appliances.mqtt_link import MqttLink
+
+            assert mqtt is not None
+            link = MqttLink(mqtt[0], mqtt[1], f"twin-relay-{cfg.site.id}-{a.id}")
+        device.set_power(now(), 0.0)  # the relay starts off
+        return _Peer(device, SIM_RELAYS[a.driver](link, a.device.topic, TwinLoad(device), a.device.channel))
+    if a.driver == "ocpp" and cfg.ocpp is not None:
+        import asyncio
+
+        return _Peer(device, task=asyncio.get_running_loop().create_task(_charge_point(device, a, cfg, now)))
+    raise ValueError(f"the twin has no simulated {a.driver!r} device for {a.id}")
+
+
+async def _charge_point(device: Any, a: Any, cfg: HemsConfig, now: Any) -> None:
+    """The twin's EV on a simulated charge point, connecting (again) until the box's server answers."""
+    import asyncio
+
+    from devices.simulated.chargepoint import run_charge_point
+
+    assert cfg.ocpp is not None
+    url = f"ws://127.0.0.1:{cfg.ocpp.port}"
+    while True:
+        try:
+            await run_charge_point(
+                url,
+                a.device.charge_point,
+                a.device.password,
+                car=device,
+                now=now,
+                meter_s=1.0,
+                car_w=(a.power_kw or 11.0) * 1000.0,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info("twin charge point: %s; connecting again", type(exc).__name__)
+        await asyncio.sleep(1.0)
 
 
 def publish_prices(storage: Storage, market: SimulatedMarket, zone: str, now: datetime) -> None:

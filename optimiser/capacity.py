@@ -5,8 +5,9 @@ Per calendar month g of the horizon (site time zone):
 - day peak ``peak[g,d] >= mean import of each clock hour of day d`` (hours cut by the horizon use
   only their slots inside; the first day also ``>= today_peak_kw``),
 - the sum of the three largest of {recorded peaks} ∪ {day peaks} by the LP "sum of k largest" form
-  ``S = 3·kth + Σ_i above_i``, ``above_i >= value_i − kth``, ``above_i, kth >= 0`` (exact under
-  minimisation, no binaries, one value per day so "three different days" is automatic),
+  ``S = 3·kth + Σ_i r_i·above_i``, ``above_i >= value_i − kth``, ``above_i, kth >= 0`` (exact under
+  minimisation, no binaries, one value per day so "three different days" is automatic; ``r_i`` is
+  1 for a recorded peak and ``peak_repeats`` for a day of the horizon: a value counted r times),
 - one step chosen by a multiple-choice (SOS1-like) set ``Σ_j z_j = 1``, ``3·Σ_j z_j·upper_j >= S``,
   cost ``Σ_j z_j·(price_j − price of the recorded peaks alone)``. Its LP relaxation is the convex
   envelope of the staircase. Steps the month can no longer reach (below the recorded peaks, above
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pyomo.environ as pyo
+import pyomo.core as pyo  # not pyomo.environ: its 30 plugin packages cost 0.1 s per plan
 
 from optimiser.problem import Capacity, Month, top3_mean
 
@@ -51,8 +52,9 @@ def _month_bounds(b: Built, month: Month) -> tuple[list[float], float, float]:
         )
         for d, hours in enumerate(month.hours)
     ]
-    low = top3_mean([*month.recorded_kw, month.first_day_floor_kw])
-    high = top3_mean([*month.recorded_kw, *day_ub])
+    r = b.problem.capacity.peak_repeats if b.problem.capacity is not None else 1
+    low = top3_mean([*month.recorded_kw, *[month.first_day_floor_kw] * r])
+    high = top3_mean([*month.recorded_kw, *day_ub * r])
     return day_ub, low, high
 
 
@@ -108,7 +110,7 @@ def define_capacity(b: Built) -> None:
     def fits(m: pyo.ConcreteModel, g: int) -> object:
         top3 = (
             3 * m.kth[g]
-            + sum(m.day_above[g, d] for gg, d in day_index if gg == g)
+            + sum(cap.peak_repeats * m.day_above[g, d] for gg, d in day_index if gg == g)
             + sum(m.rec_above[g, r] for gg, r in rec_index if gg == g)
         )
         b.top3_sum[g] = top3

@@ -65,7 +65,7 @@ def capacity_cost(p: Problem, imp: np.ndarray) -> tuple[float, list[MonthCapacit
         for d, hours in enumerate(month.hours):
             floor = month.first_day_floor_kw if d == 0 else 0.0
             peaks.append(max([floor] + [float(np.mean(imp[list(hr)])) for hr in hours]))
-        mean = top3_mean([*month.recorded_kw, *peaks])
+        mean = top3_mean([*month.recorded_kw, *peaks * cap.peak_repeats])
         step = cap.step_index(mean)
         cost = cap.step_price[step] - cap.base_price(cap.months[g])
         months.append(MonthCapacity(tuple(peaks), mean, step, cost))

@@ -6,12 +6,13 @@ See docs/optimiser.md for the model in words. The capacity tariff lives in `opti
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo  # not pyomo.environ: its 30 plugin packages cost 0.1 s per plan
 
 from optimiser.capacity import define_capacity
 from optimiser.problem import RELAX_PRICE, Problem, heating_count_bounds
@@ -33,6 +34,16 @@ class Built:
     step_cost: dict[tuple[int, int], float] = field(default_factory=dict)  #: (month, step) → [currency]
     step_upper: dict[tuple[int, int], float] = field(default_factory=dict)  #: (month, step) → [kW]
     top3_sum: dict[int, Any] = field(default_factory=dict)  #: month → expression of S [kW]
+    deadline: float | None = None  #: time.perf_counter() by which the build must be done
+
+    def check_time(self, stage: str) -> None:
+        """`BuildTimeout` once the deadline has passed (the time limit bounds the whole run)."""
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise BuildTimeout(stage)
+
+
+class BuildTimeout(RuntimeError):
+    """Building the model took the whole time limit; ``args[0]`` says how far it got."""
 
 
 def define_shiftables(b: Built) -> None:
@@ -45,6 +56,8 @@ def define_shiftables(b: Built) -> None:
         rule=lambda m, a: sum(m.start[a, s] for s in p.shiftables[a].starts) == 1,
     )
     for a, app in enumerate(p.shiftables):
+        if a % 50 == 49:
+            b.check_time(f"after {a + 1} of {len(p.shiftables)} shiftable appliances")
         for s in app.starts:
             for k, kw in enumerate(app.profile_kw):
                 if s + k < p.n and kw:
@@ -294,19 +307,24 @@ def _ub(var: object) -> float:
     return float(upper) if upper is not None else 0.0
 
 
-def build_model(p: Problem) -> Built:
-    """Build the whole model for `p` (no solve). The objective is energy + capacity + relaxation."""
-    b = Built(pyo.ConcreteModel(name="hems_day_ahead"), p)
+def build_model(p: Problem, deadline: float | None = None) -> Built:
+    """Build the whole model for `p` (no solve). The objective is energy + capacity + relaxation.
+    ``deadline`` [time.perf_counter()]: `BuildTimeout` when building is not done by then."""
+    b = Built(pyo.ConcreteModel(name="hems_day_ahead"), p, deadline=deadline)
     b.max_kw = np.zeros(p.n)
     b.min_kw = np.zeros(p.n)
     base_a = base_line_current(p)
     base_line_min = np.min(np.vstack(list(base_a.values())), axis=0)
     define_shiftables(b)
+    b.check_time("after the shiftable appliances")
     define_energy_loads(b)
     define_thermal(b)
+    b.check_time("after the energy and thermal loads")
     define_battery(b, base_line_min)
     define_grid(b)
+    b.check_time("after the grid balance")
     define_fuses(b, base_a)
     define_capacity(b)
+    b.check_time("after the fuses and the capacity tariff")
     b.model.cost = pyo.Objective(expr=sum(b.objective_terms), sense=pyo.minimize)
     return b

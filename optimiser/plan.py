@@ -6,16 +6,22 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
 
 from optimiser.explain import explain
 from optimiser.extract import extract_plan, result_json
-from optimiser.model import build_model
+from optimiser.fallback import improve_cut_short
+from optimiser.model import BuildTimeout, build_model
 from optimiser.problem import resolve
 from optimiser.scenario import ScenarioSpec, parse_scenario
 from optimiser.solve import solve_model
+
+#: start-and-slot terms of all shiftable appliances beyond which a model is refused, not built (a
+#: 3000-appliance case took minutes and a gigabyte before anything was solved)
+MAX_SHIFTABLE_TERMS = 500_000
 
 
 class PlanError(RuntimeError):
@@ -34,14 +40,41 @@ def plan_scenario(
     Raises `ScenarioError` for a malformed scenario (dict input) and `PlanError` when the time
     limit passed before any plan was found. Conflicting rules never raise: they come back relaxed.
     """
+    if not (math.isfinite(gap) and gap >= 0 and math.isfinite(time_limit) and time_limit > 0):
+        raise PlanError(f"{source}: the gap must be a number >= 0 and the time limit a number > 0")
+    began = time.perf_counter()
+    deadline = began + time_limit  # the time limit bounds the whole run, not only the solver
     spec = scenario if isinstance(scenario, ScenarioSpec) else parse_scenario(scenario, source)
     problem = resolve(spec)
-    began = time.perf_counter()
-    built = build_model(problem)
+    terms = sum(len(app.starts) * len(app.profile_kw) for app in problem.shiftables)
+    if terms > MAX_SHIFTABLE_TERMS:
+        raise PlanError(
+            f"{source}: {len(problem.shiftables)} shiftable appliances with {terms} start-and-slot terms are "
+            f"more than the planner builds (at most {MAX_SHIFTABLE_TERMS}); plan fewer or narrower windows"
+        )
+    try:
+        built = build_model(problem, deadline=deadline)
+    except BuildTimeout as exc:
+        raise PlanError(
+            f"{source}: building the model took the whole time limit of {time_limit:g} s ({exc}); "
+            "raise the time limit or plan fewer appliances"
+        ) from None
     build_seconds = time.perf_counter() - began
     if lp_path is not None:
-        built.model.write(str(lp_path), format="cpxlp", io_options={"symbolic_solver_labels": True})
-    outcome = solve_model(built, gap=gap, time_limit=time_limit)
+        import pyomo.environ  # noqa: F401  - registers the LP writer (the plan itself needs only pyomo.core)
+
+        try:
+            built.model.write(str(lp_path), format="cpxlp", io_options={"symbolic_solver_labels": True})
+        except OSError as exc:
+            raise PlanError(f"cannot write the LP file {lp_path}: {exc.strerror or exc}") from None
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        raise PlanError(f"{source}: no time left to solve within the time limit of {time_limit:g} s")
+    # the search gets most of what is left; a quarter stays for a plan that keeps the fuse when the
+    # search is cut short (optimiser/fallback.py)
+    outcome = solve_model(built, gap=gap, time_limit=left * 0.75 if problem.shiftables else left)
+    if outcome.status != "optimal":
+        outcome = improve_cut_short(built, outcome, gap, deadline)
     if outcome.status == "no_solution":
         raise PlanError(f"{source}: no plan found within the time limit of {time_limit} s")
     plan = extract_plan(built)

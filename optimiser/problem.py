@@ -124,6 +124,7 @@ class Capacity:
     step_upper_kw: tuple[float, ...]
     step_price: tuple[float, ...]
     months: tuple[Month, ...]
+    peak_repeats: int = 1  #: each planned day's peak counts this many times (scenario-format.md)
 
     def step_index(self, mean_kw: float) -> int:
         """Index of the first step whose upper bound is >= mean_kw (the last step is open)."""
@@ -307,7 +308,7 @@ def resolve(spec: ScenarioSpec) -> Problem:
     capacity = (
         None
         if cap is None
-        else Capacity(tuple(cap.step_upper_kw), tuple(cap.step_price), _months(spec, times))
+        else Capacity(tuple(cap.step_upper_kw), tuple(cap.step_price), _months(spec, times), cap.peak_repeats)
     )
     return Problem(
         n=n,

@@ -30,12 +30,18 @@ _TN_LINES = {"L1", "L2", "L3", "3P"}
 _IT_LINES = {"L1L2", "L2L3", "L1L3", "3P"}
 
 
+#: a price [currency/kWh] and a power [kW] a household can face: finite and far from 1e300
+Price = Annotated[float, Field(ge=-1e4, le=1e4)]
+Power = Annotated[float, Field(ge=-1e4, le=1e4)]
+
+
 class ScenarioError(ValueError):
     """A malformed scenario: the message is one line (file: key: what was expected)."""
 
 
 class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinities are refused everywhere: they are no price, load or forecast
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def _aware(value: datetime) -> datetime:
@@ -76,10 +82,10 @@ class SiteSpec(_Table):
 
 
 class SeriesSpec(_Table):
-    import_price_per_kwh: list[float]  #: [currency/kWh]
-    export_price_per_kwh: list[float] | None = None  #: [currency/kWh]
-    base_load_kw: list[float]  #: non-controllable consumption [kW]
-    pv_kw: list[float] | None = None  #: PV forecast [kW]
+    import_price_per_kwh: list[Price]  #: [currency/kWh]
+    export_price_per_kwh: list[Price] | None = None  #: [currency/kWh]
+    base_load_kw: list[Power]  #: non-controllable consumption [kW]
+    pv_kw: list[Power] | None = None  #: PV forecast [kW]
 
 
 class CapacityTariffSpec(_Table):
@@ -87,6 +93,9 @@ class CapacityTariffSpec(_Table):
     step_price: list[float]  #: price per month of each step [currency/month]
     month_peaks_kw: list[Annotated[float, Field(ge=0)]]  #: recorded daily peaks, other days [kW]
     today_peak_kw: float = Field(0.0, ge=0)  #: [kW]
+    #: each planned day's peak counts this many times among the month's peaks (the days to come,
+    #: beyond the horizon, taken to reach it too); 1: the horizon's days alone
+    peak_repeats: int = Field(1, ge=1, le=3)
 
 
 class ShiftableSpec(_Table):

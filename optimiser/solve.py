@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import pyomo.environ as pyo
+import pyomo.core as pyo  # not pyomo.environ: its 30 plugin packages cost 0.1 s per plan
 from pyomo.contrib.solver.common.results import Results, SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
@@ -63,7 +63,7 @@ def _proven(results: Results) -> bool:
     return bool(results.termination_condition == TerminationCondition.convergenceCriteriaSatisfied)
 
 
-def _gap(objective: float | None, bound: float | None) -> float:
+def gap_of(objective: float | None, bound: float | None) -> float:
     if objective is None or bound is None:
         return 1.0
     if abs(objective - bound) <= 1e-6:
@@ -88,7 +88,7 @@ def _solve_once(built: Built, gap: float, time_limit: float) -> Outcome:
     objective = results.incumbent_objective if has_plan else None
     bound = results.objective_bound if results.objective_bound is not None else objective
     status: SolveStatus = "no_solution" if not has_plan else ("optimal" if _proven(results) else "time_limit")
-    mip_gap = 0.0 if status == "optimal" and bound is None else _gap(objective, bound)
+    mip_gap = 0.0 if status == "optimal" and bound is None else gap_of(objective, bound)
     elapsed = time.perf_counter() - began
     return Outcome(status, objective, bound, mip_gap, elapsed, _highs_time(results), _nodes(results))
 
@@ -202,7 +202,7 @@ def _solve_by_step(built: Built, gap: float, time_limit: float) -> Outcome | Non
         var.set_value(value, skip_validation=True)
     objective = search.best[0]
     bound = min([*search.bounds, objective])
-    mip_gap = _gap(objective, bound)
+    mip_gap = gap_of(objective, bound)
     status: SolveStatus = "optimal" if search.proven and mip_gap <= gap + 1e-9 else "time_limit"
     return Outcome(status, objective, bound, mip_gap, elapsed, search.highs_seconds, search.nodes)
 

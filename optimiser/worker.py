@@ -13,12 +13,15 @@ import multiprocessing
 from multiprocessing.connection import Connection
 from typing import Any
 
+from lifeline import die_with_parent
+
 
 class WorkerError(RuntimeError):
     """The planning process failed: a bad scenario, no plan, a crash or the timeout."""
 
 
 def _child(conn: Connection, scenario: dict[str, Any], gap: float, time_limit: float) -> None:
+    die_with_parent()
     try:
         from optimiser.plan import plan_scenario
 

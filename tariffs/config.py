@@ -16,7 +16,7 @@ from tariffs.bands import DAY_ALIASES, DAY_WORDS, parse_hours
 class BandConfig(BaseModel):
     """One user-defined time-of-use band ([[tariff.band]]): first match wins."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     name: str
     price_per_kwh: float  #: [currency/kWh] excl. VAT
@@ -47,7 +47,7 @@ class BandConfig(BaseModel):
 
 
 class TariffConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     grid_company: str | None = None  #: name or GLN of the grid company (Norwegian preset)
     grid_area: str | None = None  #: for companies with several tariffs by area (Tensio: "Nord")

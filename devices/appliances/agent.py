@@ -52,11 +52,17 @@ class Plan:
     slot_start: datetime
     slot_minutes: int
     power_kw: tuple[float, ...]
+    battery_kw: tuple[float, ...] | None = None  #: a battery's own planned power per slot [kW]
 
     def power_at(self, t: datetime) -> float:
         """Planned power at ``t`` [kW] (0 outside the schedule)."""
         i = math.floor((t - self.slot_start).total_seconds() / (self.slot_minutes * 60))
         return self.power_kw[i] if 0 <= i < len(self.power_kw) else 0.0
+
+    def battery_at(self, t: datetime) -> float | None:
+        """A battery's own planned power at ``t`` [kW] (None: the schedule does not say)."""
+        i = math.floor((t - self.slot_start).total_seconds() / (self.slot_minutes * 60))
+        return self.battery_kw[i] if self.battery_kw and 0 <= i < len(self.battery_kw) else None
 
     def end(self) -> datetime:
         return self.slot_start + timedelta(minutes=self.slot_minutes * len(self.power_kw))
@@ -150,6 +156,9 @@ class ApplianceAgent:
                     self._handle(msg.topic, msg.payload, now)
                 except (ValueError, TypeError, KeyError) as exc:  # a bad message is ignored
                     log.warning("%s: ignored a message on %s: %s", self.device.id, msg.topic, exc)
+        if getattr(self.device, "fault", None):  # a driver whose device does not follow
+            self._faulted(now)
+            return
         need = self.device.need(now)
         if need is not None and need.key != self.need_key:
             self._ask(need, now)
@@ -164,6 +173,14 @@ class ApplianceAgent:
         else:
             self._drive_battery(now)
         self._report(now)
+
+    def _faulted(self, now: datetime) -> None:
+        """Say ``offline`` once: the box plans without the appliance until it follows again (then
+        its need is asked for anew)."""
+        if self._state != ("fault",):
+            self._send("state", b"offline", retain=True)
+            self.events.append((now, f"offline: {getattr(self.device, 'fault', '')}"))
+            self._state, self.need_key, self.plan = ("fault",), None, None
 
     def _ask(self, need: Need, now: datetime) -> None:
         self.need_key, self.asked_at, self.plan, self.own = need.key, now, None, False
@@ -261,9 +278,13 @@ class ApplianceAgent:
         """A battery aims at the schedule's grid exchange; outside a schedule at zero
         (self-consumption). Load shedding has nothing to take from it."""
         kw: float | None = None
+        planned: float | None = None
         if self.plan is not None and self.plan.slot_start <= now < self.plan.end():
-            kw = self.plan.power_at(now)
-        self.device.set_power(now, kw)
+            kw, planned = self.plan.power_at(now), self.plan.battery_at(now)
+        if planned is not None:  # the plan's own direction too (`battery_guard`)
+            self.device.set_power(now, kw, planned_kw=planned)  # type: ignore[call-arg]
+        else:
+            self.device.set_power(now, kw)
 
     # --- messages ---------------------------------------------------------------------------------
     def _handle(self, topic: str, payload: bytes, now: datetime) -> None:
@@ -308,6 +329,7 @@ class ApplianceAgent:
             _time(doc["slot_start"]) or now,
             int(doc["slot_minutes"]),
             tuple(float(p) for p in doc["power_kw"]),
+            tuple(float(p) for p in doc["battery_kw"]) if doc.get("battery_kw") else None,
         )
         self.version = version
         reason = self._refuse(plan, now)

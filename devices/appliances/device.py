@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 DeviceKind = Literal["shiftable", "energy", "battery"]
 
@@ -109,3 +109,33 @@ class ApplianceDevice(Protocol):
         """The next instant the appliance changes by itself (a program phase, a full tank, a new need),
         so a fast-forwarding simulation knows where to look; None: nothing foreseen."""
         ...
+
+
+def battery_guard(want_w: Any, net_w: Any, planned_kw: float | None) -> Any:
+    """A battery's power [W] (+ charging) after its aim's ``want_w``, given the rest of the house's
+    net import ``net_w`` (floats or numpy arrays) and the plan's own battery power in the slot
+    (``planned_kw``, None without one). The aim makes the forecast's errors go into the battery
+    rather than the grid; this keeps them from going through the battery into the grid:
+
+    - in a slot planned without charging it charges from surplus PV only, never from the grid (a
+      load the box sheds for the capacity hour, or one smaller than forecast, is not made up for
+      by charging: no new peak hour, no energy bought to be stored);
+    - in a slot planned without discharging it discharges into the house only, never into the
+      grid (less sun than forecast is not answered by selling stored energy at the export price).
+    """
+    if planned_kw is None:
+        return want_w
+    if planned_kw <= 1e-6:
+        want_w = _min(want_w, _max(-net_w, 0.0))
+    if planned_kw >= -1e-6:
+        want_w = _max(want_w, -_max(net_w, 0.0))
+    return want_w
+
+
+def _min(a: Any, b: Any) -> Any:
+    """Element-wise minimum of floats or numpy arrays (no numpy needed here)."""
+    return (a + b - abs(a - b)) / 2
+
+
+def _max(a: Any, b: Any) -> Any:
+    return (a + b + abs(a - b)) / 2

@@ -135,3 +135,49 @@ class LocalClient:
         self.filters.clear()
         if self in self.bus.clients:
             self.bus.clients.remove(self)
+
+
+class Fanout:
+    """Several drivers on one connection: each `view` is a `Link` of its own that receives what
+    matches its own subscriptions (every view's ``receive`` drains the connection for all)."""
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self.views: list[FanoutView] = []
+
+    def view(self) -> FanoutView:
+        v = FanoutView(self)
+        self.views.append(v)
+        return v
+
+    def pump(self) -> None:
+        for msg in self.link.receive():
+            for v in self.views:
+                if any(topic_matches(f, msg.topic) for f in v.filters):
+                    v.inbox.append(msg)
+
+
+class FanoutView:
+    """One driver's share of a `Fanout` (implements `Link`; closing it leaves the connection open)."""
+
+    def __init__(self, fanout: Fanout) -> None:
+        self.fanout = fanout
+        self.filters: list[str] = []
+        self.inbox: deque[Message] = deque()
+
+    def publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
+        self.fanout.link.publish(topic, payload, retain=retain)
+
+    def subscribe(self, topic_filter: str) -> None:
+        self.filters.append(topic_filter)
+        self.fanout.link.subscribe(topic_filter)
+
+    def receive(self) -> list[Message]:
+        self.fanout.pump()
+        out = list(self.inbox)
+        self.inbox.clear()
+        return out
+
+    def close(self, clean: bool = True) -> None:
+        if self in self.fanout.views:
+            self.fanout.views.remove(self)

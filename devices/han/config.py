@@ -14,7 +14,7 @@ class MeterConfig(BaseModel):
     115200 8N1 (DSMR 4/5, Swedish/Danish P1), 9600 7E1 (DSMR 2.2/3.0) are tried in turn.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     port: str  #: serial device, e.g. /dev/ttyUSB0 (prefer a /dev/serial/by-id/ path)
     id: str = Field("grid", pattern=r"^[a-z0-9][a-z0-9-]*$")  #: device id in readings and alerts

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from devices.han import cosem, dlms, framing, p1
 from devices.han.errors import FrameError
+from devices.limits import implausible
 from devices.natures import GridReading
 
 #: HDLC source address -> vendor, for lists that do not name their vendor (list 1)
@@ -50,6 +51,14 @@ class MeterReading:
     protocol: str  #: "han" (DLMS push) or "p1" (ASCII telegram)
     fields: dict[str, Any]
     raw: bytes = field(repr=False)  #: the frame bytes as received
+
+    def __post_init__(self) -> None:
+        # a frame carrying a value no meter can measure (an infinity, NaN, 1e300 W) is corrupt or
+        # hostile: refused whole, so nothing of it reaches storage, reports or telemetry
+        for key, value in self.fields.items():
+            reason = implausible(key, value)
+            if reason is not None:
+                raise FrameError("implausible_value", f"{key} = {value!r}: {reason}", field=key)
 
     def to_grid_reading(self, received: datetime, timezone: str | tzinfo | None = None) -> GridReading:
         """The daemon's `GridReading`: ``time`` = reception [UTC], meter clock made aware.

@@ -13,6 +13,7 @@ REASONS = (
     "no_key",  # encrypted and no key configured
     "auth",  # the GCM authentication tag does not match (wrong authentication key)
     "decrypt",  # decryption gave no valid APDU (wrong encryption key)
+    "implausible_value",  # a value no meter can measure (an infinity, NaN, 1e300 W)
 )
 
 

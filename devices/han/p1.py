@@ -82,9 +82,15 @@ def _target(key: str) -> tuple[str, int] | None:
     return None
 
 
+#: a P1 number: digits with an optional point and sign
+_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
 def _number(text: str, key: str) -> float | None:
     """``"02.027*kW"`` for ``p_import_w`` -> 2027.0; None when the unit does not fit the key."""
     number, _, unit = text.partition("*")
+    if not _DECIMAL.fullmatch(number):  # P1 writes digits and a point: never nan, inf, 1e999, 1_000
+        return None
     try:
         value = Decimal(number)
     except InvalidOperation:

@@ -90,7 +90,7 @@ def unit_factor(field: str, unit: str) -> float:
 class RegisterConfig(BaseModel):
     """One value of a custom register map, as the meter's manual lists it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     field: Quantity
     address: int = Field(ge=0, le=0xFFFF)  #: start address on the wire (0-based, not 30001-style)
@@ -113,7 +113,7 @@ class RegisterConfig(BaseModel):
 class CircuitMeterConfig(BaseModel):
     """How to reach one circuit's meter: Modbus TCP (``host``) or RTU on a serial port (``serial``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     model: MeterModel
     host: str | None = None  #: Modbus TCP gateway or meter
@@ -171,12 +171,12 @@ class CircuitMeterConfig(BaseModel):
 
 
 class CircuitConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str | None = None
     line: Line
-    breaker_a: float = Field(gt=0)
+    breaker_a: float = Field(gt=0, le=630)
     curve: Literal["B", "C", "D"] = "C"
     meter: CircuitMeterConfig | None = None  #: None: not metered (known only to the simulator/plan)
 

@@ -110,6 +110,7 @@ class PtyBus:
         self.dead = set(dead)
         self.garbage = set(garbage)
         self.requests: list[int] = []  #: unit id of every request seen on the bus, in order
+        self.counts: list[int] = []  #: registers asked for by every request, in order
         self._stop = threading.Event()
         self._fds: list[int] = []
         self._threads: list[threading.Thread] = []
@@ -186,6 +187,7 @@ class PtyBus:
                 while len(pending) >= 8:  # read requests (FC 03/04) are 8 bytes on RTU
                     frame, pending = pending[:8], pending[8:]
                     self.requests.append(frame[0])
+                    self.counts.append(int.from_bytes(frame[4:6], "big"))
                     if frame[0] in self.dead:
                         continue
                     if frame[0] in self.garbage:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from devices.appliances.device import DeviceKind, DeviceStatus, Need
+from devices.appliances.device import DeviceKind, DeviceStatus, Need, battery_guard
 from devices.simulated.behaviour import HEATER_W, TANK_LOSS_W, Behaviour
 
 QUARTER_S = 900.0
@@ -326,6 +326,7 @@ class SimBattery:
         self.efficiency = efficiency
         self.soc_kwh = capacity_kwh / 2 if initial_kwh is None else initial_kwh
         self.setpoint_kw: float | None = None  #: None: self-consumption
+        self.planned_kw: float | None = None  #: the plan's own power in the slot (`battery_guard`)
         self._last: datetime | None = None
         self._power_w = 0.0  #: + charging, − discharging [W]
         self.charged_kwh = 0.0
@@ -335,22 +336,22 @@ class SimBattery:
         return None
 
     def start(self, now: datetime) -> None:
-        self.setpoint_kw = None
+        self.setpoint_kw = self.planned_kw = None
 
-    def set_power(self, now: datetime, kw: float | None) -> None:
-        self.setpoint_kw = kw
+    def set_power(self, now: datetime, kw: float | None, planned_kw: float | None = None) -> None:
+        self.setpoint_kw, self.planned_kw = kw, planned_kw
 
     def power_w(self, t: datetime, house_net_w: float) -> float:
         """Battery power at ``t`` [W] (+ charging), given the rest of the house's net import [W].
 
         The inverter aims at a grid exchange: its set point is the planned net import of the house
         (import +, export −), so what the forecast got wrong is taken up by the battery, within its
-        power and charge; without a set point it aims at zero (self-consumption)."""
+        power and charge, as far as `battery_guard` lets it; without one it aims at zero."""
         self.advance(t)
         target_w = 0.0 if self.setpoint_kw is None else self.setpoint_kw * 1000.0
         want = target_w - house_net_w
         limit = self.max_kw * 1000.0
-        want = max(-limit, min(limit, want))
+        want = max(-limit, min(limit, battery_guard(want, house_net_w, self.planned_kw)))
         if want > 0 and self.soc_kwh >= self.capacity_kwh - 1e-6:
             want = 0.0
         if want < 0 and self.soc_kwh <= 1e-6:

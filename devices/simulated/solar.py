@@ -13,6 +13,8 @@ import multiprocessing
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from lifeline import die_with_parent
+
 
 @dataclass(frozen=True, slots=True)
 class PvSite:
@@ -71,7 +73,7 @@ class SolarCache:
     def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent
             )
         return self._pool
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class AlertsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     warn_minutes: float = Field(10.0, gt=0)  #: warn when a trip/disconnection is this close [min]
     alarm_minutes: float = Field(1.0, gt=0)  #: critical when this close [min]

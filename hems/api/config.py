@@ -25,7 +25,7 @@ def is_loopback(host: str) -> bool:
 
 
 class ApiConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     host: str = "0.0.0.0"  #: the address to listen on (the LAN); "127.0.0.1" for this box only
     port: int = Field(8443, ge=0, le=65535)  #: 0: any free port (tests)

@@ -75,7 +75,11 @@ def ensure_certificate(directory: Path, host: str) -> tuple[CertFiles, bool]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    from lifeline import die_with_parent
+
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent
+    ) as pool:
         pool.submit(make_certificate, str(directory), host).result(timeout=120)
     return files, True
 

@@ -66,6 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the box and the twin's appliances talk over this MQTT broker (default: in-process)",
     )
     parser.add_argument(
+        "--drivers",
+        action="store_true",
+        help="the water heater behind a simulated Shelly, the EV behind a simulated OCPP charge point "
+        "(the box drives them with its real drivers; docs/appliances.md)",
+    )
+    parser.add_argument(
         "--upload",
         action="store_true",
         help="upload telemetry as [telemetry] says (off in a demo otherwise); batches say they are simulated",
@@ -300,7 +306,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config) if args.config else HemsConfig()
     _check_fail(args.fail, cfg)
     _broker(args.mqtt)  # a malformed --mqtt is an error before anything starts
-    cfg, notes = twin_config(cfg)
+    cfg, notes = twin_config(cfg, drivers=args.drivers)
     if args.mqtt:
         host, port = _broker(args.mqtt) or ("localhost", 1883)
         mqtt = (

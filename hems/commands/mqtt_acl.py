@@ -20,6 +20,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -29,6 +30,7 @@ NAME = "mqtt-acl"
 HELP = "write a mosquitto password file and ACL giving each appliance only its own topics"
 
 ITERATIONS = 101  #: mosquitto_passwd's default
+_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")  #: user names safe in passwd and acl files
 HOMEASSISTANT_USER = "homeassistant"
 
 
@@ -99,6 +101,12 @@ def write_acl(config_path: str, out_dir: str) -> dict[str, str]:
     mqtt = config.mqtt
     box = (mqtt.username if mqtt and mqtt.username else None) or f"hems-{site}"
     appliances = [a.id for a in config.appliance]
+    for user in (box, *appliances):
+        if not _USER.match(user):  # a newline would add ACL lines, a ':' would break the passwd file
+            raise UsageError(
+                f"{config_path}: MQTT user name {user!r} may hold only letters, digits, '.', '_', '-' and "
+                "'@' (1 to 64 characters)"
+            )
     clash = {box, HOMEASSISTANT_USER} & set(appliances)
     if clash:
         raise UsageError(f"{config_path}: appliance id {sorted(clash)[0]!r} clashes with an MQTT user name")

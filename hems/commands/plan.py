@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -59,8 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from optimiser.scenario import ScenarioError, load_scenario
     from optimiser.teach.cli import run_teaching
 
-    if args.gap < 0 or args.time_limit <= 0:
-        raise UsageError("--gap must be >= 0 and --time-limit > 0")
+    if not (math.isfinite(args.gap) and args.gap >= 0):
+        raise UsageError(f"--gap must be a number >= 0, got {args.gap}")
+    if not (math.isfinite(args.time_limit) and args.time_limit > 0):
+        raise UsageError(f"--time-limit must be a number of seconds > 0, got {args.time_limit}")
     status = run_teaching(args)  # None when no teaching flag was given
     if status is not None:
         return status

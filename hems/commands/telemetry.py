@@ -126,8 +126,13 @@ def _print_preview(batch: dict[str, Any], blocker: str | None) -> None:
     summary = batch["summary"]["house"]
     print(f"batch {batch['batch_id']} ({len(encode(batch))} bytes gzip'd)")
     print(f"site: {json.dumps(batch['site'])}")
-    minutes = batch["interval"]["resolution_minutes"]
-    print(f"readings at {minutes} min: {', '.join(batch['readings']) or 'none'}")
+    interval = batch["interval"]
+    every = (
+        f"{interval['resolution_seconds']} s"
+        if "resolution_seconds" in interval
+        else f"{interval['resolution_minutes']} min"
+    )
+    print(f"readings every {every} ({interval['slots']} slots): {', '.join(batch['readings']) or 'none'}")
     print(
         f"summary: import {summary['import_kwh']} kWh, export {summary['export_kwh']} kWh,"
         f" PV {summary['pv_kwh']} kWh"

@@ -148,6 +148,10 @@ def build_control(
         ha_prefix=mqtt.homeassistant_prefix if mqtt else topics.HA_PREFIX,
         currency=_currency(config),
     )
+    if any(a.driver != "hems" for a in config.appliance):
+        from hems.control.drivers import DriverHost
+
+        control.drivers = DriverHost(config, clock, storage, prices, bus)
     if jobs and storage is not None:
         control.jobs = build_jobs(config, storage, clock, control.request_replan, job_parts)
     return control

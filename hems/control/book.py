@@ -133,7 +133,11 @@ class ScheduleBook:
         except PayloadError as exc:
             return Outcome(False, str(exc))
         if req.seq <= e.last_seq:
-            return Outcome(False, f"replayed request: seq {req.seq} is not above {e.last_seq}", seq=req.seq)
+            reason = (
+                f"replayed request: seq {req.seq} is not above {e.last_seq} "
+                "(an appliance that restarts its count says offline, then online)"
+            )
+            return Outcome(False, reason, seq=req.seq)
         kind = self.config[aid].kind
         if req.kind != "cancel" and req.kind not in _KINDS[kind]:
             return Outcome(False, f"appliance {aid} is configured as {kind}, not {req.kind}", seq=req.seq)
@@ -182,6 +186,11 @@ class ScheduleBook:
             return Outcome(False, str(exc))
         was_online = e.online
         e.online, e.state = status.online, status.to_state(now)
+        if not was_online and status.online and e.last_seq >= 0:
+            # back after going offline (a restart: its last will said so): the appliance may count
+            # its requests from the start again, so a wrong seq it once sent never locks it out
+            e.last_seq = -1
+            self._save(e)
         if was_online and not status.online and (e.request is not None or e.schedule is not None):
             e.request, e.schedule = None, None
             self._save(e)

@@ -19,8 +19,9 @@ from typing import Any
 from devices.natures import ApplianceState
 from hems.alerts.engine import Alert, AlertEngine
 from hems.clock import Clock
-from hems.control.book import Outcome, RateLimit, ScheduleBook
+from hems.control.book import Outcome, ScheduleBook
 from hems.control.config import ApplianceConfig
+from hems.control.guard import FloodGuard
 from hems.control.inputs import seed_capacity
 from hems.control.planning import Planning
 from hems.control.scenario import (
@@ -96,7 +97,8 @@ class Control(Planning):
         self._started = False
         self._last_time: datetime | None = None
         self.jobs: JobRunner | None = None  #: scheduled jobs, run from this hook's cycle
-        self._rejects = RateLimit(per_minute=10)  #: a flood of bad messages is answered this often
+        self.drivers: Any = None  #: `hems.control.drivers.DriverHost`: appliances behind drivers
+        self.guard = FloodGuard(set(self.appliances))  #: what a flood of bad messages may cost
         self._planned_at: datetime | None = None
         self._kept: tuple[tuple[dict[str, Any], dict[str, Any]], datetime] | None = (
             None  #: last plan, its end
@@ -115,11 +117,15 @@ class Control(Planning):
         if self.bridge is not None:
             self.bridge.on_connected.append(self._on_connected)
             self.bridge.start()
+        if self.drivers:
+            await self.drivers.start()
 
     async def stop(self) -> None:
         """Stop jobs and planning, say ``offline`` and disconnect."""
         if self.jobs is not None:
             await self.jobs.stop()
+        if self.drivers:
+            await self.drivers.stop()
         if self._plan_task is not None and not self._plan_task.done():
             self._plan_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -153,6 +159,8 @@ class Control(Planning):
         now = self._last_time = snapshot.time
         for alert in self.engine.evaluate(snapshot):
             self._report(alert)
+        if self.drivers:  # devices read back, their agents' messages on the transport
+            self.drivers.on_cycle(snapshot)
         if self.bridge is not None:
             for msg in self.bridge.drain():
                 try:
@@ -173,7 +181,7 @@ class Control(Planning):
         power = present_power_kw(self.appliances, self.book, snapshot)
         urgent = behind(self.book, now)
         for action in self.shedder.decide(
-            now, self.engine.active.values(), power, interruptible(self.book), urgent
+            now, self.within_plan(self.engine.active.values(), now), power, interruptible(self.book), urgent
         ):
             self._command(action, now)
         self._publish_state(snapshot)
@@ -217,7 +225,7 @@ class Control(Planning):
     # --- incoming messages ----------------------------------------------------------------------
     def _handle(self, msg: Received, now: datetime) -> None:
         if msg.topic == f"{self.ha_prefix}/status":
-            if msg.payload.strip() == b"online" and self.discovery:
+            if msg.payload.strip() == b"online" and self.discovery and self.guard.may_publish_discovery(now):
                 self._publish_discovery()
             return
         parsed = topics.parse_appliance_topic(self.site, msg.topic)
@@ -249,7 +257,7 @@ class Control(Planning):
             )
 
     def _reject(self, aid: str, leaf: str, out: Outcome, now: datetime) -> None:
-        if not self._rejects.allow(aid, now):  # a flood: refused, but neither answered nor logged
+        if not self.guard.may_answer(aid, now):  # a flood: refused, but neither answered nor logged
             return
         log.warning("rejected %s from %s: %s", leaf, aid, out.reason)
         self._event(

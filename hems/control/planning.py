@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hems.alerts.engine import AlertEngine
+from hems.alerts.engine import AlertEngine, Condition
 from hems.clock import Clock
 from hems.control.book import ScheduleBook
 from hems.control.config import ApplianceConfig
@@ -206,3 +207,26 @@ class Planning:
         if (now - since).total_seconds() >= self.replan_after_s and not recent:
             self._off_plan_since = None
             self.request_replan(f"measured import {grid.p_import_w / 1000:.1f} kW, planned {expected:.1f} kW")
+
+    def within_plan(self, conditions: Iterable[Condition], now: datetime) -> list[Condition]:
+        """The alert conditions for the shedder: a capacity hour that the plan itself runs above the
+        alert's limit (it priced the higher step and took it) asks only for what goes beyond the
+        plan's hour, so shedding does not undo the plan: an EV held back now would have to catch up
+        at full power later, in a worse hour. A breaker's is never weighed against a plan."""
+        plan = (self.plan or {}).get("plan")
+        out = []
+        for c in conditions:
+            if c.kind == "capacity" and c.shed_kw > 0 and plan and plan.get("slots"):
+                end = datetime.fromisoformat(str(c.data["hour_start"])) + timedelta(hours=1)
+                remaining_h = (end - now).total_seconds() / 3600.0
+                t0 = datetime.fromisoformat(plan["slots"][0])
+                planned = float(c.data["energy_so_far_kwh"])
+                for i, kw in enumerate(plan["grid"]["import_kw"]):
+                    a = max(t0 + timedelta(minutes=SLOT_MINUTES * i), now)
+                    b = min(t0 + timedelta(minutes=SLOT_MINUTES * (i + 1)), end)
+                    planned += float(kw) * max((b - a).total_seconds(), 0.0) / 3600.0
+                if remaining_h > 0 and planned > float(c.data["limit_kwh"]):
+                    shed = max(float(c.data["projected_kwh"]) - planned, 0.0) / remaining_h
+                    c = replace(c, shed_kw=round(shed, 3))
+            out.append(c)
+        return out

@@ -9,11 +9,12 @@ prices and loads.
 
 from __future__ import annotations
 
+import calendar
 import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from hems.alerts.capacity import CapacityTracker, padded, step_index, top3_mean
@@ -186,7 +187,15 @@ def schedules_from_plan(
         power = [
             round(float(i) - float(e), 4) for i, e in zip(grid["import_kw"], grid["export_kw"], strict=True)
         ]
-        out[bat_id] = {"start": t0, "slot_start": t0, "slot_minutes": minutes, "power_kw": power}
+        charge, discharge = bat["charge_kw"], bat["discharge_kw"]
+        own = [round(float(c) - float(d), 4) for c, d in zip(charge, discharge, strict=True)]
+        out[bat_id] = {
+            "start": t0,
+            "slot_start": t0,
+            "slot_minutes": minutes,
+            "power_kw": power,
+            "battery_kw": own,
+        }
     return out
 
 
@@ -269,7 +278,9 @@ def capacity_table(tracker: CapacityTracker | None, now: datetime) -> dict[str, 
     in now is cut into finer steps (one per kW of the month's figure, at most `FINE_STEPS`) whose
     prices climb towards the next step's: the top-three rule makes one high day look free while the
     other days are low, but the days to come are not known, so the box prices a higher month figure
-    as it would likely come to cost, and keeps its peaks down where that is cheap."""
+    as it would likely come to cost, and keeps its peaks down where that is cheap. For the same
+    reason each planned day's peak counts three times (``peak_repeats``; fewer in the month's last
+    two days): the days to come are taken to reach it too, so one high day is never free."""
     if tracker is None:
         return None
     proj = tracker.projection(now)
@@ -279,7 +290,11 @@ def capacity_table(tracker: CapacityTracker | None, now: datetime) -> dict[str, 
     today_peak = max(tracker.daily_peaks.get(today, 0.0), proj.energy_so_far_kwh if proj else 0.0)
     others = padded(others, today_peak)  # the month's first days: the missing ones like the worst
     bounds, prices = list(tracker.bounds), list(tracker.prices)
-    figure = top3_mean([*others, today_peak])
+    repeats = min(3, days_left(today))
+    # the month's figure as the plan counts it (today's peak so far repeated like every planned
+    # day's): the steps are cut and shaved from there, so today's own peak never leaves the plan a
+    # step it cannot keep (it would then give the whole step away)
+    figure = top3_mean([*others, *[today_peak] * repeats])
     j = step_index(figure, bounds)
     if j < len(bounds):
         upper, gap = bounds[j], prices[j + 1] - prices[j]
@@ -300,7 +315,13 @@ def capacity_table(tracker: CapacityTracker | None, now: datetime) -> dict[str, 
         "step_price": prices,
         "month_peaks_kw": others,
         "today_peak_kw": today_peak,
+        "peak_repeats": repeats,
     }
+
+
+def days_left(day: date) -> int:
+    """Days of ``day``'s month from ``day`` on (``day`` included)."""
+    return calendar.monthrange(day.year, day.month)[1] - day.day + 1
 
 
 def plan_document(

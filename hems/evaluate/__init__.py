@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,11 @@ def evaluate(
         import concurrent.futures
         import multiprocessing
 
-        pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        from lifeline import die_with_parent
+
+        pool = concurrent.futures.ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent
+        )
         db = db_dir / "hems.db" if db_dir is not None else None
         pending = pool.submit(_solo, cfg.model_dump(mode="json"), first, days, seed, zone, "hems", db)
     world = build_world(cfg, first, days, seed, zone)
@@ -92,6 +96,12 @@ def evaluate(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     results = {name: results[name] for name in strategies}
+    if "hems" in results:
+        day = (first - timedelta(days=1)).isoformat()
+        notes.append(
+            f"the hems box starts with one day of history ({day}: the household's base load and PV, "
+            "appliances idle), as a box that has run before: its load forecast reads yesterday"
+        )
     if "hems" in results and results["hems"].plans == 0 and results["hems"].runs_requested:
         notes.append("the hems box made no plan at all (its log says why): its figures are the fallback's")
     doc = {

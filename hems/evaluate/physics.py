@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from devices.appliances.device import battery_guard
 from devices.natures import CircuitReading, GridReading, PvReading
 from devices.simulated.appliances import SimBattery
 from devices.simulated.household import STEP_S
@@ -101,7 +102,7 @@ class FastTwin:
         battery.advance(t0)
         target = 0.0 if battery.setpoint_kw is None else battery.setpoint_kw * 1000.0
         limit = battery.max_kw * 1000.0
-        want = np.clip(target - net, -limit, limit)
+        want = np.clip(battery_guard(target - net, net, battery.planned_kw), -limit, limit)
         charge_wh = float(np.dot(w, np.maximum(want, 0.0))) / 3600.0
         discharge_wh = float(np.dot(w, np.maximum(-want, 0.0))) / 3600.0
         room_wh = (battery.capacity_kwh - battery.soc_kwh) * 1000.0 / battery.efficiency

@@ -26,7 +26,7 @@ from devices.appliances.link import LocalBus
 from hems.clock import ManualClock
 from hems.evaluate.boxes import StrategyBox, oracle_decider, rule_decider
 from hems.evaluate.physics import FastTwin, Interval, next_boundary, next_step, snapshot_parts
-from hems.evaluate.world import SLOT_S, World
+from hems.evaluate.world import SLOT_S, World, warmup_slots
 from hems.mqtt import topics
 from hems.snapshot import Snapshot
 from hems.storage import SampleWriter, Storage, WriterSettings
@@ -110,6 +110,9 @@ class Runner:
         from hems.twin import publish_prices, simulated_jobs
 
         world, cfg = self.world, self.world.cfg
+        for t, sample in warmup_slots(world):  # the day before: the history a running box has
+            self.writer.add(t, sample)
+        self.writer.flush()
         publish_prices(self.storage, world.market, world.zone, world.start)
         forecast = _forecaster(world, self.storage, self.clock)
         first = world.days[0]

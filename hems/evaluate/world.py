@@ -188,3 +188,31 @@ def slot_means(values: np.ndarray) -> np.ndarray:
     """Means per 15-min slot of a per-10-s array."""
     n = len(values) // STEPS_PER_SLOT
     return values[: n * STEPS_PER_SLOT].reshape(n, STEPS_PER_SLOT).mean(axis=1)
+
+
+def warmup_slots(world: World) -> list[tuple[datetime, dict[str, float]]]:
+    """The day before the period as a box's database would hold it: per 15-min slot (its start, UTC)
+    the means of import, export and PV [W] from the same household's base load and weather (the
+    appliances idle). It gives the hems box the yesterday its load forecast reads, as a box that
+    has run before has."""
+    cfg = world.cfg
+    first = world.days[0]
+    day = first - timedelta(days=1)
+    tz = world.tz
+    start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
+    household = Household(world.seed, cfg.site.timezone, world.behaviour)
+    base = household.day_base(day)
+    total = np.sum([np.frombuffer(base.circuit_w[c], dtype=np.float64) for c in BASE_CIRCUITS], axis=0)
+    kwp = sum(a.kwp for a in cfg.pv.array) if cfg.pv and cfg.pv.array else 0.0
+    pv = _pv_day(household, cfg, day, base.steps, kwp, {})
+    net = total - pv
+    means = {
+        "grid.p_import_w": slot_means(np.maximum(net, 0.0)),
+        "grid.p_export_w": slot_means(np.maximum(-net, 0.0)),
+        "pv.p_w": slot_means(pv),
+    }
+    n = len(means["pv.p_w"])
+    return [
+        (start + timedelta(seconds=SLOT_S * i), {k: round(float(v[i]), 1) for k, v in means.items()})
+        for i in range(n)
+    ]

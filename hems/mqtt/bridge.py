@@ -18,11 +18,14 @@ from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from hems.mqtt import topics
 from hems.mqtt.config import MqttConfig
+from hems.mqtt.payloads import MAX_PAYLOAD_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ class MqttBridge:
         self.loop = loop
         self.queue: asyncio.Queue[Incoming] = asyncio.Queue(maxsize=config.queue_size)
         self.dropped = 0  #: messages dropped because the queue was full
+        self.oversized = 0  #: messages dropped on arrival for their size
         self.connected = threading.Event()
         self.connects = 0  #: successful connections so far (1 + reconnections)
         self.on_connected: list[Callable[[], None]] = []  #: run in the asyncio loop after each connect
@@ -108,6 +112,13 @@ class MqttBridge:
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         if self.loop is None:
             return
+        if len(msg.payload) > MAX_PAYLOAD_BYTES:  # dropped on arrival: never queued, never parsed
+            self.oversized += 1
+            if self.oversized in (1, 10, 100) or self.oversized % 1000 == 0:
+                log.warning(
+                    "MQTT: %d oversized messages dropped (> %d bytes)", self.oversized, MAX_PAYLOAD_BYTES
+                )
+            return
         item = Incoming(msg.topic, bytes(msg.payload), bool(msg.retain))
         self._call_in_loop(lambda: self._enqueue(item))
 
@@ -130,7 +141,10 @@ class MqttBridge:
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
         c = self.config
-        self._client.connect_async(c.host, c.port, keepalive=c.keepalive_s)
+        # MQTT 5's Maximum Packet Size: the broker does not even send us what we would drop
+        props = Properties(PacketTypes.CONNECT)
+        props.MaximumPacketSize = MAX_PAYLOAD_BYTES + 1024  # the payload and its topic and headers
+        self._client.connect_async(c.host, c.port, keepalive=c.keepalive_s, properties=props)
         self._client.loop_start()
 
     def stop(self, timeout_s: float = 2.0) -> None:

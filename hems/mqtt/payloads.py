@@ -17,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from devices.natures import ApplianceState
 
 MAX_PAYLOAD_BYTES = 16 * 1024  #: larger payloads are refused before parsing
+MAX_CONTAINERS = 64  #: arrays and objects in one payload (the protocol's need a handful)
 MAX_WINDOW = timedelta(hours=48)  #: longest request window
 MAX_PROFILE_SLOTS = 192
 
@@ -92,6 +93,8 @@ class Schedule(_Strict):
     slot_start: AwareDatetime  #: start of power_kw[0]
     slot_minutes: int
     power_kw: list[float]  #: planned power per slot [kW]
+    #: a battery's own planned power per slot (charge +) beside its grid aim in power_kw [kW]
+    battery_kw: list[float] | None = None
 
 
 class Command(_Strict):
@@ -143,9 +146,17 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {msg}"
 
 
+def _too_nested(raw: bytes) -> bool:
+    """More arrays and objects than any payload of the protocol holds (checked before parsing, at
+    C speed: a 2500-level document must be refused, not recursed into)."""
+    return raw.count(b"[") + raw.count(b"{") > MAX_CONTAINERS
+
+
 def _parse(model: type[M], raw: bytes) -> M:
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise PayloadError(f"payload of {len(raw)} bytes is larger than {MAX_PAYLOAD_BYTES}")
+    if _too_nested(raw):
+        raise PayloadError(f"payload holds more than {MAX_CONTAINERS} arrays and objects")
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -170,11 +181,11 @@ def parse_status(raw: bytes) -> ApplianceStatus:
 
 def is_from_hems(raw: bytes) -> bool:
     """True for hems's own messages on a shared topic (its rejections on ``ack``)."""
-    if len(raw) > MAX_PAYLOAD_BYTES or not raw.startswith(b"{"):
+    if len(raw) > MAX_PAYLOAD_BYTES or not raw.startswith(b"{") or _too_nested(raw):
         return False
     try:
         doc = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(doc, dict) and doc.get("source") == "hems"
 

@@ -25,7 +25,7 @@ assert set(Category.__args__) == set(CATEGORIES)  # type: ignore[attr-defined]
 class ResearchJobsConfig(BaseModel):
     """What researchers' jobs may do on this box."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     decision: Decision = "ask"  #: for categories not listed below; "never" with no lists: no job ever runs
     allow: list[Category] = Field(default_factory=list)  #: run jobs of these categories without asking

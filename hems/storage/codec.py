@@ -46,6 +46,11 @@ class RowCodec:
             stat_offset += stat.size
         self._stats = struct.Struct("<" + "".join(f"{f}{f}{f}I" for f in formats))
 
+    @property
+    def size(self) -> int:
+        """Bytes of one packed row [B]."""
+        return self._values.size
+
     def index(self, channel: str) -> int | None:
         return self._index.get(channel)
 

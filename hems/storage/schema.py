@@ -62,8 +62,13 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         if not p.exists():
             raise FileNotFoundError(f"{p}: no such database")
+        # the path as a URI, escaped: a '#' or '?' in a file name must not cut the name short
         conn = sqlite3.connect(
-            f"file:{p}?mode=ro", uri=True, timeout=5.0, isolation_level=None, check_same_thread=False
+            f"{p.resolve().as_uri()}?mode=ro",
+            uri=True,
+            timeout=5.0,
+            isolation_level=None,
+            check_same_thread=False,
         )
         conn.execute("PRAGMA query_only = ON")
         try:
@@ -82,14 +87,33 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     conn = sqlite3.connect(p, timeout=10.0, isolation_level=None, check_same_thread=False)
     if fresh:
         conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+    else:
+        # an existing file is changed only once it is known to be ours, at this schema: a foreign
+        # database is not adopted and a newer one is not "repaired" by this version
+        try:
+            ours = conn.execute(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'"
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise SchemaError(f"{p}: not a hems database ({exc})") from None
+        if not ours:
+            conn.close()
+            raise SchemaError(f"{p}: not a hems database (it has no hems tables); nothing was changed")
+        try:
+            check_version(conn, p)
+        except SchemaError:
+            conn.close()
+            raise
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA wal_autocheckpoint = 1000")
     conn.execute("PRAGMA journal_size_limit = 4194304")
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.executescript(DDL)
-    conn.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+    # tables and version in one transaction: a file is never left with hems tables and no version
+    conn.executescript(
+        f"BEGIN; {DDL} INSERT OR IGNORE INTO meta (key, value) "
+        f"VALUES ('schema_version', '{SCHEMA_VERSION}'); COMMIT;"
     )
     check_version(conn, p)
     return conn

@@ -128,7 +128,10 @@ class Storage:
                 row = self.connection.execute(
                     "SELECT channels FROM layout WHERE id = ?", (layout_id,)
                 ).fetchone()
-            cached = RowCodec(json.loads(row[0]) if row else ())
+            if row is None:
+                return RowCodec(())  # missing (an older writer's damage): its rows read as empty;
+                # not cached, as a writer may still store it
+            cached = RowCodec(json.loads(row[0]))
             self._codecs[layout_id] = cached
         return cached
 

@@ -10,15 +10,19 @@ A crash loses at most the uncommitted batch; a clean `close()` flushes.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time as _time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from devices.limits import plausible_values
 from hems.storage.codec import RowCodec, compress, pack_batch
 from hems.storage.rollup import ROLLUPS, Accumulator, slot_start
 from hems.storage.store import Storage, from_unix, to_unix
+
+log = logging.getLogger(__name__)
 
 DAY_S = 86400
 
@@ -33,6 +37,8 @@ class WriterSettings:
     minute_days: int = 90
     quarter_days: int = 3 * 366
     hour_days: int = 10 * 366
+    event_days: int = 2 * 366
+    event_max_rows: int = 100_000
 
     @classmethod
     def from_config(cls, cfg: object) -> WriterSettings:
@@ -56,6 +62,8 @@ class SampleWriter:
         self._index: dict[str, int] = {}
         self._layout_id = 0
         self._codec = RowCodec(())
+        self.implausible: dict[str, int] = {}  #: channel -> values refused as no meter's reading
+        self._pending_layouts: list[tuple[int, str]] = []  # stored with the samples that use them
         self._pending_samples: list[tuple[int, int, bytes]] = []
         self._pending_rollups: list[tuple[str, int, int, bytes]] = []
         self._pending_frames: list[tuple[int, bytes]] = []
@@ -75,6 +83,9 @@ class SampleWriter:
             self._channels = list(json.loads(row[1]))
             self._index = {c: i for i, c in enumerate(self._channels)}
             self._codec = RowCodec(self._channels)
+        # a database damaged by an older writer may hold rows naming a layout it never stored: a new
+        # layout must not take such an id, or it would relabel those rows
+        self._layout_id = max([self._layout_id, *self._referenced_layouts()])
         row = conn.execute("SELECT t_last FROM sample ORDER BY t DESC LIMIT 1").fetchone()
         if row is None:
             return
@@ -90,16 +101,28 @@ class SampleWriter:
                 if t >= acc.start:
                     acc.add(values)
 
+    def _referenced_layouts(self) -> list[int]:
+        conn = self.st.connection
+        tables = ["sample", *(f"rollup_{res}" for res in ROLLUPS)]
+        return [conn.execute(f"SELECT COALESCE(MAX(layout), 0) FROM {t}").fetchone()[0] for t in tables]
+
     def _remap(self, layout_id: int, blob: bytes) -> list[float]:
+        values = [math.nan] * len(self._channels)
         codec = self.st.codec(layout_id)
+        if codec.size != len(blob):
+            return values  # a row whose layout is missing: nothing of it can be read
         channels = codec.channels
         raw = codec.unpack_values(blob)
-        values = [math.nan] * len(self._channels)
         for name, v in zip(channels, raw, strict=False):
             i = self._index.get(name)
             if i is not None:
                 values[i] = v
         return values
+
+    @property
+    def waiting(self) -> int:
+        """Cycles buffered, not yet in the database (a full disk makes them wait)."""
+        return len(self._pending_samples)
 
     @property
     def last_time(self) -> datetime | None:
@@ -118,6 +141,12 @@ class SampleWriter:
         t = to_unix(time)
         if self._last_t is not None and t <= self._last_t:
             return False
+        given = dict(values)
+        values, dropped = plausible_values(given)
+        for name, reason in dropped.items():  # stored as missing; said once per channel
+            if name not in self.implausible:
+                log.warning("not storing %s = %r: %s (said once per channel)", name, given[name], reason)
+            self.implausible[name] = self.implausible.get(name, 0) + 1
         new = [name for name in values if name not in self._index]
         if new:
             self._grow_layout(new)
@@ -135,15 +164,13 @@ class SampleWriter:
         return True
 
     def _grow_layout(self, names: list[str]) -> None:
+        """A new layout; stored in the same transaction as the first samples that use it, so the
+        database never holds a sample whose layout it lacks (a failed flush keeps both pending)."""
         self._channels.extend(names)
         self._index = {c: i for i, c in enumerate(self._channels)}
         self._layout_id += 1
         self._codec = RowCodec(self._channels)
-        with self.st.lock:
-            self.st.connection.execute(
-                "INSERT OR REPLACE INTO layout (id, channels) VALUES (?, ?)",
-                (self._layout_id, json.dumps(self._channels)),
-            )
+        self._pending_layouts.append((self._layout_id, json.dumps(self._channels)))
 
     def _roll(self, t: int, row: list[float]) -> None:
         for res in ROLLUPS:
@@ -170,13 +197,16 @@ class SampleWriter:
     def flush(self) -> int:
         """Commit everything buffered in one transaction; returns the number of cycles written."""
         n = len(self._pending_samples)
-        if not (n or self._pending_rollups or self._pending_frames):
+        if not (n or self._pending_rollups or self._pending_frames or self._pending_layouts):
             self._last_flush = self._wall()
             return 0
         with self.st.lock:
             conn = self.st.connection
             conn.execute("BEGIN IMMEDIATE")
             try:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO layout (id, channels) VALUES (?, ?)", self._pending_layouts
+                )
                 conn.executemany(
                     "INSERT OR IGNORE INTO sample (t, t_last, layout, n, data) VALUES (?, ?, ?, ?, ?)",
                     _batches(self._pending_samples),
@@ -196,8 +226,12 @@ class SampleWriter:
                 self._retention()
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                # SQLite may have rolled back already (a full disk does): a second ROLLBACK would
+                # raise "no transaction is active" and hide the real error
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
+        self._pending_layouts.clear()
         self._pending_samples.clear()
         self._pending_rollups.clear()
         self._pending_frames.clear()
@@ -218,6 +252,11 @@ class SampleWriter:
         execute("DELETE FROM rollup_15m WHERE t < ?", (now - s.quarter_days * DAY_S,))
         execute("DELETE FROM rollup_1h WHERE t < ?", (now - s.hour_days * DAY_S,))
         execute("DELETE FROM frame WHERE t_last < ?", ((now - s.frame_days * DAY_S) * 1000,))
+        execute("DELETE FROM event WHERE t < ?", (now - s.event_days * DAY_S,))
+        execute(  # a flood of events can never fill the disk: the newest event_max_rows are kept
+            "DELETE FROM event WHERE id <= (SELECT id FROM event ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (s.event_max_rows,),
+        )
         execute(  # keep at most frame_max_rows frames: drop the oldest batches beyond that
             "DELETE FROM frame WHERE t IN (SELECT t FROM "
             "(SELECT t, SUM(n) OVER (ORDER BY t DESC) - n AS newer FROM frame) WHERE newer >= ?)",

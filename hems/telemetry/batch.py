@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from hems import __version__
 from hems.reports.periods import local_midnight
 from hems.reports.summary import StorageReader, build_report
-from hems.telemetry.config import TelemetryConfig
+from hems.telemetry.config import RAW_SECONDS, TelemetryConfig
 from hems.telemetry.privacy import SiteFacts, channel_allowed
 
 SCHEMA = "hems-telemetry/1"
@@ -54,10 +54,13 @@ def _source_resolution(minutes: int) -> str:
     return "1m"
 
 
-def slot_means(points: Any, start: datetime, end: datetime, minutes: int) -> list[float | None]:
+def slot_means(
+    points: Any, start: datetime, end: datetime, minutes: float, digits: int = 1
+) -> list[float | None]:
     """Sample-weighted means of ``points`` in slots of ``minutes`` from ``start`` to ``end``.
 
-    A slot no point falls into is ``None`` (missing, not zero). Values rounded to 0.1 of the unit.
+    A slot no point falls into is ``None`` (missing, not zero). Values rounded to ``digits``
+    decimals of the unit (0.1 W, 0.1 V; currents get 2).
     """
     step = timedelta(minutes=minutes)
     count = math.ceil((end - start) / step)
@@ -65,11 +68,15 @@ def slot_means(points: Any, start: datetime, end: datetime, minutes: int) -> lis
     weights = [0] * count
     for p in points:
         i = int((p.time - start) / step)
-        if 0 <= i < count:
+        if 0 <= i < count and math.isfinite(p.mean):  # a non-finite value is not a measurement
             w = max(int(p.n), 1)
             sums[i] += p.mean * w
             weights[i] += w
-    return [round(s / w, 1) if w else None for s, w in zip(sums, weights, strict=True)]
+    return [round(s / w, digits) if w else None for s, w in zip(sums, weights, strict=True)]
+
+
+def _digits(channel: str) -> int:
+    return 2 if channel.endswith("_a") else 1
 
 
 def build_batch(
@@ -86,14 +93,19 @@ def build_batch(
     ``simulated``: the data is the digital twin's (the batch says so: ``"simulated": true``)."""
     tz = ZoneInfo(site.timezone)
     start, end = day_bounds(day, tz)
-    minutes = config.resolution_minutes
-    source = _source_resolution(minutes)
+    raw = config.resolution == "raw"
+    minutes = RAW_SECONDS / 60 if raw else config.resolution_minutes
+    source = "raw" if raw else _source_resolution(config.resolution_minutes)
     readings: dict[str, list[float | None]] = {}
     for channel in storage.channels():
         if channel_allowed(channel, config.channels):
-            values = slot_means(storage.series(channel, start, end, source), start, end, minutes)
+            points = storage.series(channel, start, end, source)
+            values = slot_means(points, start, end, minutes, _digits(channel))
             if any(v is not None for v in values):
                 readings[channel] = values
+    resolution: dict[str, int] = (
+        {"resolution_seconds": RAW_SECONDS} if raw else {"resolution_minutes": config.resolution_minutes}
+    )
     report = build_report(storage, "day", day, tz, tariff=tariff).to_dict()
     batch: dict[str, Any] = {
         "schema": SCHEMA,
@@ -104,7 +116,7 @@ def build_batch(
         "interval": {
             "start": start.astimezone(UTC).isoformat(),
             "end": end.astimezone(UTC).isoformat(),
-            "resolution_minutes": minutes,
+            **resolution,
             "slots": math.ceil((end - start) / timedelta(minutes=minutes)),
         },
         "readings": readings,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +29,18 @@ def telemetry_job(
     """A `hems.jobs.JobFunc` that uploads telemetry; pass it as ``standard_jobs(telemetry=...)``.
     ``simulated``: the database is the digital twin's and the user asked to upload it anyway."""
 
+    # its own thread, one run at a time: a stuck server can hold at most this one thread, never the
+    # event loop's shared pool that the planner and the forecast need
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telemetry")
+    running: list[Future[UploadResult]] = []
+
     async def run(fire: datetime) -> bool:
-        result: UploadResult = await asyncio.to_thread(daily_upload, config, storage, clock, site, simulated)
+        if running and not running[0].done():
+            log.warning("telemetry: the previous upload is still running; this one is skipped")
+            return False
+        future = pool.submit(daily_upload, config, storage, clock, site, simulated)
+        running[:] = [future]
+        result: UploadResult = await asyncio.wrap_future(future)
         if result.sent or result.queued:
             log.info(
                 "telemetry: queued %s, sent %d, pending %d", result.queued, len(result.sent), result.pending

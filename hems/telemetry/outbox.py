@@ -182,6 +182,13 @@ class Outbox:
             rows = self.db.execute(sql, args).fetchall()
         return [OutboxItem(r[0], r[1], r[2], bytes(r[3]), int(r[4]), _time(r[5])) for r in rows]
 
+    def still_queued(self, item_id: str) -> bool:
+        """Whether ``item_id`` is still waiting (a withdrawal in another process deletes batches)."""
+        return (
+            self._one("SELECT 1 FROM telemetry_outbox WHERE id = ? AND acked_at IS NULL", (item_id,))
+            is not None
+        )
+
     def mark_acked(self, item_id: str, now: datetime) -> None:
         """The server acknowledged ``item_id``: drop its body, keep the row as a record."""
         with self._tx():

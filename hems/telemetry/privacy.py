@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from hems.postcode import postcode_prefix
+
 #: Channel names that never leave the box whatever the config says: cumulative energy registers can
 #: be matched against the grid company's meter readings, which would re-identify the household.
 NEVER_SENT = ("*.e_*_kwh", "*meter_id*", "*.raw*")
@@ -45,20 +47,6 @@ class SiteFacts:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def postcode_prefix(postcode: str | None) -> str | None:
-    """The first three characters of a postcode plus ``x``: ``"1081"`` → ``"108x"``.
-
-    Spaces and hyphens are dropped first (``"NO-1081"`` is not expected, but ``"10 81"`` is
-    ``"108x"``). A postcode shorter than four characters would survive whole, so it is refused.
-    """
-    if postcode is None:
-        return None
-    compact = re.sub(r"[\s-]", "", postcode)
-    if len(compact) < 4:
-        raise ValueError(f"postcode {postcode!r} is too short to cut to a 3-character prefix")
-    return compact[:3].upper() + "x"
 
 
 def deidentify_site(site: _SiteLike) -> SiteFacts:

@@ -14,10 +14,13 @@ Protocol (documented for the server side in docs/telemetry.md):
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
+import socket
 import ssl
-import urllib.error
-import urllib.request
+import threading
+import urllib.parse
 from dataclasses import dataclass
 
 from hems import __version__
@@ -56,65 +59,77 @@ class Endpoint:
             raise TransportError(f"cannot load telemetry.ca_file {self.ca_file!r}: {exc}") from None
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Redirects are refused: following one would resend the bearer token to another URL."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
+#: the most of an answer read [B]: acknowledgements and job lists are small
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 def post(endpoint: Endpoint, path: str, body_gz: bytes, idempotency_key: str) -> dict[str, object]:
     """POST a gzip'd JSON body to ``endpoint.url + path``; the parsed JSON answer (a dict)."""
-    request = urllib.request.Request(
-        endpoint.url + path,
-        data=body_gz,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Content-Encoding": "gzip",
-            "Authorization": f"Bearer {endpoint.token}",
-            "Idempotency-Key": idempotency_key,
-            "User-Agent": f"hems/{__version__}",
-        },
-    )
-    return _exchange(endpoint, request)
+    headers = {
+        "Content-Type": "application/json",
+        "Content-Encoding": "gzip",
+        "Idempotency-Key": idempotency_key,
+    }
+    return _exchange(endpoint, "POST", path, headers, body_gz)
 
 
 def get(endpoint: Endpoint, path: str) -> dict[str, object]:
     """GET ``endpoint.url + path`` (e.g. the research jobs on offer); the parsed JSON answer (a dict).
     Errors as for `post`."""
-    request = urllib.request.Request(
-        endpoint.url + path,
-        method="GET",
-        headers={
-            "Accept": "application/json",
+    return _exchange(endpoint, "GET", path, {"Accept": "application/json"}, None)
+
+
+def _exchange(
+    endpoint: Endpoint, method: str, path: str, headers: dict[str, str], body: bytes | None
+) -> dict[str, object]:
+    """One request, bounded as a whole by ``endpoint.timeout_s``: a server that trickles a byte now
+    and then is cut off at the deadline (a socket timeout alone bounds each read, not the request).
+    Redirects are never followed: they would resend the bearer token to another URL."""
+    url = urllib.parse.urlsplit(endpoint.url + path)
+    if url.scheme != "https" or not url.hostname:
+        raise ServerRefused(f"not an https URL: {endpoint.url!r}")
+    conn = http.client.HTTPSConnection(
+        url.hostname, url.port or 443, context=endpoint.ssl_context(), timeout=endpoint.timeout_s
+    )
+    expired = threading.Event()
+
+    def cut() -> None:  # at the deadline: whatever the connection is waiting for ends now
+        expired.set()
+        sock = conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(endpoint.timeout_s, cut)
+    timer.daemon = True
+    timer.start()
+    target = url.path + (f"?{url.query}" if url.query else "")
+    try:
+        all_headers = {
+            **headers,
             "Authorization": f"Bearer {endpoint.token}",
             "User-Agent": f"hems/{__version__}",
-        },
-    )
-    return _exchange(endpoint, request)
-
-
-def _exchange(endpoint: Endpoint, request: urllib.request.Request) -> dict[str, object]:
-    opener = urllib.request.build_opener(
-        urllib.request.HTTPSHandler(context=endpoint.ssl_context()), _NoRedirect()
-    )
-    try:
-        with opener.open(request, timeout=endpoint.timeout_s) as response:
-            raw = response.read()
-    except urllib.error.HTTPError as exc:
-        detail = _detail(exc)
-        if exc.code in (401, 403):
-            raise TokenRejected(
-                f"the research server rejected the token (HTTP {exc.code}{detail}); "
-                "check telemetry.token in the config"
+        }
+        conn.request(method, target, body=body, headers=all_headers)
+        response = conn.getresponse()
+        raw = response.read(MAX_ANSWER_BYTES + 1)
+        status = response.status
+    except (OSError, http.client.HTTPException) as exc:
+        if expired.is_set():
+            raise TransientError(
+                f"{endpoint.url}: no complete answer within {endpoint.timeout_s:g} s (telemetry.timeout_s)"
             ) from None
-        if exc.code >= 500 or exc.code in (408, 425, 429):
-            raise TransientError(f"research server error HTTP {exc.code}{detail}") from None
-        raise ServerRefused(f"research server refused the request: HTTP {exc.code}{detail}") from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
+        reason = getattr(exc, "reason", None) or exc
         raise TransientError(f"cannot reach {endpoint.url}: {reason}") from None
+    finally:
+        timer.cancel()
+        conn.close()
+    if expired.is_set():
+        raise TransientError(f"{endpoint.url}: no complete answer within {endpoint.timeout_s:g} s")
+    if status >= 300:
+        _raise_for(status, _detail(raw))
+    if len(raw) > MAX_ANSWER_BYTES:
+        raise TransientError("research server answered with more than 4 MiB")
     try:
         answer = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -124,11 +139,19 @@ def _exchange(endpoint: Endpoint, request: urllib.request.Request) -> dict[str, 
     return answer
 
 
-def _detail(exc: urllib.error.HTTPError) -> str:
-    try:
-        text = exc.read(300).decode("utf-8", "replace").strip()
-    except OSError:
-        text = ""
+def _raise_for(status: int, detail: str) -> None:
+    if status in (401, 403):
+        raise TokenRejected(
+            f"the research server rejected the token (HTTP {status}{detail}); "
+            "check telemetry.token in the config"
+        )
+    if status >= 500 or status in (408, 425, 429):
+        raise TransientError(f"research server error HTTP {status}{detail}")
+    raise ServerRefused(f"research server refused the request: HTTP {status}{detail}")
+
+
+def _detail(raw: bytes) -> str:
+    text = raw[:300].decode("utf-8", "replace").strip()
     return f": {text}" if text else ""
 
 

@@ -8,6 +8,7 @@ network trouble: the result says what happened and the outbox keeps every unackn
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,9 +21,13 @@ from hems.telemetry.batch import batch_id, build_batch, day_bounds, encode
 from hems.telemetry.config import TelemetryConfig
 from hems.telemetry.outbox import Outbox
 from hems.telemetry.privacy import SiteFacts
+from wire.telemetry import parse_batch
 
 #: A day is complete (and queued) this long after its local midnight, so the last slot is stored.
 SETTLE = timedelta(minutes=15)
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,12 +92,19 @@ def queue_days(
     now: datetime,
     simulated: bool = False,
 ) -> list[str]:
-    """Build and queue a batch for every complete day not queued yet; returns the days queued."""
+    """Build and queue a batch for every complete day not queued yet; returns the days queued.
+
+    The first run goes back ``backfill_days`` before yesterday, but never before the database's
+    first sample: a day from before the box (or the demo) started has no data to send."""
     tz = ZoneInfo(site.timezone)
     first_text = outbox.get_state("first_day")
     if first_text is None:
         today = now.astimezone(tz).date()
         first = today - timedelta(days=1 + config.backfill_days)
+        began = storage.first_time() if hasattr(storage, "first_time") else None
+        if began is None:
+            return []  # nothing recorded yet: the first run with data decides where uploads begin
+        first = max(first, began.astimezone(tz).date())
         outbox.set_state("first_day", first.isoformat())
     else:
         first = date.fromisoformat(first_text)
@@ -102,8 +114,14 @@ def queue_days(
     for day in complete_days(now, tz, first):
         if day.isoformat() in done:
             continue
-        batch = build_batch(storage, day, household_id=hid, site=site, config=config, simulated=simulated)
-        if outbox.enqueue(batch_id(hid, day), "batch", day.isoformat(), encode(batch), now):
+        try:
+            batch = build_batch(storage, day, household_id=hid, site=site, config=config, simulated=simulated)
+            parse_batch(batch)  # the definition the server checks with: box and server never disagree
+            body = encode(batch)
+        except (ValueError, ArithmeticError) as exc:  # one bad day never blocks the next (WireError too)
+            log.error("telemetry: the batch for %s cannot be built (%s); later days go on", day, exc)
+            continue
+        if outbox.enqueue(batch_id(hid, day), "batch", day.isoformat(), body, now):
             queued.append(day.isoformat())
     return queued
 
@@ -137,6 +155,11 @@ def send_due(
     if batches and consent_blocker(config, outbox) is None:
         items += outbox.due(now, limit=config.max_batches_per_attempt, kind="batch")
     for item in items:
+        # consent and the row are checked again before every request: `hems consent withdraw` in
+        # another process must stop an upload that is under way, not after it
+        if item.kind == "batch" and (consent_blocker(config, outbox) or not outbox.still_queued(item.id)):
+            result.stopped = consent_blocker(config, outbox) or f"{item.id} left the outbox during the upload"
+            break
         try:
             if item.kind == "deletion":
                 transport.send_deletion(endpoint, item.id.removeprefix("deletion:"), item.body)

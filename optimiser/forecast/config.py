@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class PvArrayConfig(BaseModel):
     """One plane of modules (same tilt and azimuth)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     name: str = "roof"
     kwp: float = Field(gt=0)  #: DC peak power at STC [kWp]
@@ -29,7 +29,7 @@ class PvArrayConfig(BaseModel):
 class WeatherConfig(BaseModel):
     """Where the weather forecast comes from (MET Norway Locationforecast 2.0 compact)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     #: "met": MET Norway (needs ``contact``); "none": clear-sky with ``clear_sky_derate``.
     source: Literal["met", "none"] = "met"
@@ -42,7 +42,7 @@ class WeatherConfig(BaseModel):
 
 
 class PvConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # bounds are physical
 
     array: list[PvArrayConfig] = Field(default_factory=list)
     inverter_kw: float | None = Field(default=None, gt=0)  #: AC rating; None = sum of the arrays' kWp [kW]

@@ -13,6 +13,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
+from lifeline import die_with_parent
+
 
 class ForecastTimeout(Exception):
     """The worker did not answer within the time limit (it is terminated)."""
@@ -30,7 +32,9 @@ def forecast_in_subprocess(request: dict[str, Any], timeout_s: float = 120.0) ->
     ``request``/answer: see `optimiser.forecast.service`. Raises `ForecastTimeout` after
     ``timeout_s`` [s]; an exception inside the worker is re-raised here.
     """
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent
+    )
     try:
         return pool.submit(_run, request).result(timeout=timeout_s)
     except FutureTimeout:

@@ -129,3 +129,20 @@ def test_acl_sections_name_every_user(tmp_path: Path, user: str) -> None:
     cfg.write_text(TOML)
     main(["mqtt-acl", "--config", str(cfg), "--out", str(tmp_path / "o")])
     assert f"user {user}\n" in (tmp_path / "o" / "acl").read_text()
+
+
+@pytest.mark.parametrize(
+    "username", ["evil\\ntopic readwrite #", "a:b", "with space", "#", "x" * 65, "+", "a/b"]
+)
+def test_user_names_that_would_inject_acl_lines_are_refused(
+    tmp_path: Path, capsys: Any, username: str
+) -> None:
+    cfg = tmp_path / "hems.toml"
+    cfg.write_text(
+        f'[mqtt]\nhost = "localhost"\nusername = "{username}"\n\n[[appliance]]\nid = "ev"\nkind = "energy"\n'
+    )
+    out = tmp_path / "o"
+    assert main(["mqtt-acl", "--config", str(cfg), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "may hold only letters" in err
+    assert not (out / "acl").exists() and not (out / "passwd").exists()

@@ -120,7 +120,7 @@ async def test_request_schedule_ack_and_hostile_payloads(broker: Any, peers: Any
         hostile = [
             (b"\x00\xff not json", "Invalid JSON"),
             (json.dumps({**DISH, "seq": 2, "profile_kw": "rm -rf"}).encode(), "profile_kw"),
-            (json.dumps({**DISH, "seq": 3, "pad": "x" * 20000}).encode(), "larger than"),
+            # an oversized payload is dropped on arrival, unanswered (tests/control/test_mqtt_floods.py)
             (json.dumps(DISH).encode(), "replayed request"),  # seq 1 again
         ]
         for payload, reason in hostile:
@@ -139,7 +139,7 @@ async def test_request_schedule_ack_and_hostile_payloads(broker: Any, peers: Any
         e = control.book.entries["dishwasher"]
         assert (e.version, e.acked, e.last_seq, control.plans_made) == (1, 1, 1, 1)
         events = st.events(T0, T0 + timedelta(days=1), kind="mqtt.rejected")
-        assert len(events) == 6
+        assert len(events) == 5
     finally:
         await control.stop()
         st.close()
@@ -210,7 +210,7 @@ async def test_a_flood_of_bad_messages_is_answered_only_so_often(
         answers = []
         while not dw.messages.empty():
             answers.append(dw.messages.get_nowait())
-        assert len(answers) == control._rejects.per_minute == 10
+        assert len(answers) == 10  # the per-appliance limit
         assert len(st.events(T0, T0 + timedelta(hours=1), kind="mqtt.rejected")) == 10
         assert control.book.entries["dishwasher"].last_seq == -1  # nothing changed
         clock.advance(61)  # a minute later it answers again

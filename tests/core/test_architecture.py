@@ -21,6 +21,18 @@ FORBIDDEN = {
     "jobserver": {"hems", "devices", "optimiser", "tui", "community"},  # never the daemon
     # the research server (another machine): the wire format only, never the box's daemon
     "research": {"hems", "devices", "optimiser", "tui", "community"},
+    # process helpers every part may use: they import nothing of the project
+    "lifeline": {
+        "hems",
+        "devices",
+        "optimiser",
+        "tariffs",
+        "tui",
+        "community",
+        "wire",
+        "jobserver",
+        "research",
+    },
 }
 
 

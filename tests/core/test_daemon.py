@@ -185,3 +185,43 @@ async def test_appliance_states_from_a_hook_are_in_the_snapshot_and_stored(tmp_p
     assert all(s.appliances["ev"].running for s in hook.snapshots)
     assert [p.mean for p in st.series("appliance.ev.p_w", T0, T0 + timedelta(minutes=1))] == [7200.0] * 3
     st.close()
+
+
+async def test_a_full_disk_is_one_line_per_change_and_recovery_stores_what_waited(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite's max_page_count makes the database full exactly as a full disk does (SQLITE_FULL)."""
+    clock = ManualClock(T0)
+    st = Storage.open(tmp_path / "s.db")
+    writer = SampleWriter(st, WriterSettings(batch_cycles=1, batch_seconds=1e9))
+
+    class Disk:
+        """Fills the disk at 2 min and frees it at 10 min."""
+
+        async def on_cycle(self, snapshot: Snapshot) -> None:
+            if snapshot.time == T0 + timedelta(minutes=2):
+                pages = st.connection.execute("PRAGMA page_count").fetchone()[0]
+                st.connection.execute(f"PRAGMA max_page_count = {pages}")
+            if snapshot.time == T0 + timedelta(minutes=10):
+                st.connection.execute("PRAGMA max_page_count = 1000000")
+
+    daemon = Daemon(Devices(grid=Meter(clock)), clock, storage=st, writer=writer, hooks=[Disk()])
+    with caplog.at_level("INFO"):
+        await daemon.run(start=T0, until=T0 + timedelta(minutes=15))
+    said = [r.getMessage() for r in caplog.records if r.name == "hems.daemon"]
+    assert len(said) == 2 and "cannot write (database or disk is full)" in said[0], said
+    assert "writing again" in said[1]
+    assert "Traceback" not in caplog.text and "no transaction is active" not in caplog.text
+    assert not any(r.exc_info for r in caplog.records)
+    assert len(st.series("grid.p_import_w", T0, T0 + timedelta(minutes=15), "raw")) == 90  # none lost
+
+    # a clean stop while the disk is still full: one line saying what is lost, no traceback
+    caplog.clear()
+    pages = st.connection.execute("PRAGMA page_count").fetchone()[0]
+    st.connection.execute(f"PRAGMA max_page_count = {pages}")
+    with caplog.at_level("INFO"):
+        await daemon.run(start=T0 + timedelta(minutes=15), until=T0 + timedelta(minutes=25))
+    said = [r.getMessage() for r in caplog.records if r.name == "hems.daemon"]
+    assert len(said) == 2 and "cycles could not be written at the stop and are lost" in said[1], said
+    assert not any(r.exc_info for r in caplog.records)
+    st.close()

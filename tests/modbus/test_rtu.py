@@ -95,3 +95,16 @@ async def test_a_missing_serial_port_is_a_device_error(meters: Any) -> None:
     (meter,) = meters([rtu("a", "sdm120", 1, "/dev/ttyNOPE-hems")])
     with pytest.raises(DeviceError, match="circuit a: cannot open serial port /dev/ttyNOPE-hems"):
         await meter.read()
+
+
+async def test_energy_registers_are_read_less_often_than_power(meters: Any) -> None:
+    """The short request (voltage, current, power) every cycle; the whole map, with the energy
+    registers, first and then every sixth read (staggered by unit id): the readings always carry the
+    last energy values."""
+    with PtyBus(bus_devices()) as bus:
+        (kitchen,) = meters([rtu("kitchen", "sdm120", 1, bus.port)])
+        readings = [await kitchen.read() for _ in range(7)]
+        full, short = bus.counts[0], bus.counts[1]
+        assert bus.counts == [full, short, short, short, short, full, short]  # unit 1: reads 1 and 6
+        assert short < full / 4  # 9600 baud: a fifth of the answer's bytes
+        assert all(r.e_import_kwh == 812.5 and r.p_w == 2790.0 for r in readings)

@@ -69,7 +69,8 @@ def capacity_cost(scenario: dict[str, Any], imports: list[float]) -> float:
                 peak = max(peak, cap.get("today_peak_kw", 0.0))
             peaks.append(peak)
         before = _step_price(uppers, prices, _mean_top3(recorded))
-        total += _step_price(uppers, prices, _mean_top3(recorded + peaks)) - before
+        repeats = int(cap.get("peak_repeats", 1))  # each planned day's peak counted this many times
+        total += _step_price(uppers, prices, _mean_top3(recorded + peaks * repeats)) - before
     return total
 
 

@@ -46,6 +46,21 @@ def test_plan_crosses_the_step_when_the_next_step_is_cheap_enough() -> None:
     assert r["objective"] == pytest.approx(8.0 + 1.0)
 
 
+def test_a_day_peak_counted_three_times_is_never_a_free_high_day() -> None:
+    # a quiet month so far (4.5 on one day): with the horizon's day counted once, the EV's 8 kW hour
+    # keeps the month under 5 kW ((8 + 4.5 + 0)/3 = 4.2); counted as the days to come (three
+    # times), 8 kW is the month's level, so the plan keeps the hour at 5 kW and pays for energy
+    sc = _ev_with_steps([100, 200, 400])
+    sc["capacity_tariff"]["month_peaks_kw"] = [4.5]
+    once = solve_checked(sc)
+    assert once["appliances"]["ev"]["power_kw"] == pytest.approx([8.0, 0.0])
+    sc["capacity_tariff"]["peak_repeats"] = 3
+    thrice = solve_checked(sc)
+    assert thrice["appliances"]["ev"]["power_kw"] == pytest.approx([5.0, 3.0])
+    assert once["capacity_cost"] == thrice["capacity_cost"] == 100.0  # 0–2 kW → 2–5 kW either way
+    assert thrice["objective"] == pytest.approx(5.0 * 1 + 3.0 * 2 + 100.0)
+
+
 def _quarter_hours(start: str, n: int, base: list[float], upper: float) -> dict[str, Any]:
     return {
         "horizon": {"start": start, "slots": n, "slot_minutes": 15},

@@ -15,6 +15,7 @@ import pytest
 from hems.cli import main
 from hems.config import load_config, parse_config
 from hems.errors import UsageError
+from hems.storage import Storage
 from hems.storage.price_cache import SqlitePriceCache
 from tariffs.series import PriceSeries, local_day_bounds
 
@@ -57,6 +58,7 @@ def test_show_without_any_price_source_says_so(capsys: pytest.CaptureFixture[str
 def test_show_falls_back_to_the_cached_pattern(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     db = tmp_path / "hems.db"
     start, _ = local_day_bounds(date(2026, 1, 14), "Europe/Oslo")
+    Storage.open(db, timezone="Europe/Oslo").close()  # the box's database, where its price cache lives
     con = sqlite3.connect(db)
     SqlitePriceCache(con).put("NO3", PriceSeries(start, 60, [0.3] * 24))
     con.close()

@@ -6,7 +6,7 @@ import gzip
 import json
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -121,6 +121,7 @@ class ResearchServer:
         self.received = Received()
         self.drop_ack = 0  #: store the next N batches but answer 503 (an acknowledgement lost)
         self.redirect_to: str | None = None  #: answer every request with a 307 to this URL
+        self.on_batch: Callable[[], None] | None = None  #: called (unlocked) before a batch's answer
         self.lock = threading.Lock()
         self.port = 0
         self._httpd: ThreadingHTTPServer | None = None
@@ -170,6 +171,13 @@ class ResearchServer:
                             server.received.duplicates += 1
                         else:
                             server.received.batches[bid] = gzip.decompress(raw)
+                        hook = server.on_batch
+                        if hook is not None:
+                            server.lock.release()  # the hook may make requests of its own
+                            try:
+                                hook()
+                            finally:
+                                server.lock.acquire()
                         if server.drop_ack > 0:
                             server.drop_ack -= 1
                             self._answer(503, {"error": "busy"})

@@ -202,3 +202,51 @@ def test_batches_of_dst_days_have_23_and_25_hours(tmp_path: Path, day: date, hou
             )
             again = build_batch(st, day, household_id="h-test", site=site, config=cfg)
             assert encode(batch) == encode(again)  # idempotent: same day, same bytes
+
+
+def test_a_withdrawal_during_an_upload_stops_it_at_once(server, household_db: Path) -> None:
+    """`hems consent withdraw` (another process, its own connection) while a backlog is being sent:
+    after the server confirms the deletion it never receives another batch."""
+    cfg = config(server, IDENTITY, max_batches_per_attempt=7, backfill_days=7)
+    withdrawals = []
+
+    def withdraw_once() -> None:
+        if not withdrawals:
+            with Storage.open(household_db) as other:
+                withdrawals.append(withdraw(cfg.telemetry, other, ManualClock(morning(date(2026, 3, 6)))))
+
+    server.on_batch = withdraw_once
+    result = run(cfg, household_db, morning(date(2026, 3, 6)))
+    assert withdrawals and withdrawals[0].deletion_sent
+    paths = [path for path, _ in server.received.requests]
+    deleted_at = paths.index("/hems/v1/deletions")
+    assert "/hems/v1/batches" not in paths[deleted_at + 1 :], paths
+    assert len(server.received.batches) == 1 and result.sent == [next(iter(server.received.batches))]
+
+
+def test_a_day_holding_infinities_never_blocks_the_next(server, tmp_path: Path, monkeypatch) -> None:
+    """A database written before the box refused non-finite values: that day's infinities are not
+    measurements (null in the batch, or the day skipped), and every later day is still sent."""
+    import math
+
+    from hems.storage import SampleWriter, WriterSettings
+    from hems.storage import writer as writer_module
+
+    monkeypatch.setattr(writer_module, "plausible_values", lambda values: (values, {}))  # the old writer
+    db = tmp_path / "old.db"
+    with Storage.open(db, timezone="Europe/Oslo") as st:
+        w = SampleWriter(st, WriterSettings(batch_cycles=5000, batch_seconds=1e9))
+        t = datetime(2026, 3, 1, tzinfo=TZ).astimezone(UTC)
+        while t < datetime(2026, 3, 5, tzinfo=TZ).astimezone(UTC):
+            bad = t.astimezone(TZ).date() == date(2026, 3, 2) and t.astimezone(TZ).hour == 12
+            power = math.inf if bad else 500.0
+            w.add(t, {"grid.p_import_w": power, "grid.e_import_kwh": math.inf if bad else 10.0})
+            t += timedelta(minutes=5)
+        w.close()
+    cfg = config(server, IDENTITY, max_batches_per_attempt=7, backfill_days=7)
+    result = run(cfg, db, morning(date(2026, 3, 5)))
+    days = sorted(bid.split("/")[1] for bid in server.received.batches)
+    assert "2026-03-03" in days and "2026-03-04" in days, (days, result)
+    for body in server.received.batches.values():
+        doc = json.loads(body)
+        assert all(v is None or math.isfinite(v) for v in doc["readings"].get("grid.p_import_w", []))

@@ -1,0 +1,112 @@
+"""The one definition of a telemetry batch (wire/telemetry.py): what the box builds passes, and
+each kind of hostile document is refused with its reason (the research server uses the same)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hems.config import parse_config
+from hems.storage import Storage
+from hems.telemetry import deidentify_site
+from hems.telemetry.batch import build_batch
+from wire.errors import WireError
+from wire.telemetry import parse_batch
+
+HID = "h-" + "c" * 26
+
+
+@pytest.fixture
+def batch(household_db: Path) -> dict[str, Any]:
+    cfg = parse_config({"site": {"postcode": "1081", "timezone": "Europe/Oslo"}})
+    with Storage.open(household_db, readonly=True) as st:
+        return build_batch(
+            st, date(2026, 3, 2), household_id=HID, site=deidentify_site(cfg.site), config=cfg.telemetry
+        )
+
+
+def test_what_the_box_builds_passes(batch: dict[str, Any]) -> None:
+    parsed = parse_batch(batch)
+    assert parsed.household_id == HID and parsed.slots == 96 and parsed.resolution_s == 900
+    assert parsed.site["postcode_prefix"] == "108x" and not parsed.simulated
+    assert parse_batch({**batch, "simulated": True}).simulated
+
+
+def _set(doc: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(doc)
+    *parents, last = path.split("/")
+    target = out
+    for key in parents:
+        target = target[key]
+    if value is _DELETE:
+        del target[last]
+    else:
+        target[last] = value
+    return out
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "reason"),
+    [
+        ("extra", 1, "unknown key"),
+        ("site/postcode_prefix", "1081", "three characters and 'x'"),
+        ("site/postcode", "1081", "unknown key"),
+        ("site/main_fuse_a", 1e9, "1 to 1000 A"),
+        ("readings/grid.e_import_kwh", [1.0] * 96, "cumulative energy register"),
+        ("readings/grid.p_import_w", [1.0] * 95, "96 values"),
+        ("readings/grid.p_import_w", [float("inf")] + [1.0] * 95, "expected a number or null"),
+        ("readings/grid.p_import_w", [5e9] + [1.0] * 95, "outside the physical range"),
+        ("readings/circuit.7359992890123456.p_w", [1.0] * 96, "not a channel name"),
+        ("software", "hems 7359992890123456", "looks like a meter id"),
+        ("summary/meter", "7359992890123456", "looks like a meter id"),
+        ("interval/slots", 92, "expected 96"),
+        ("batch_id", "h-x/2026-03-02", "'<household_id>/<day>'"),
+        ("household_id", "7359992890123456", "'h-' and 26 base32"),
+        ("simulated", False, "true or absent"),
+        ("schema", "hems-telemetry/2", "hems-telemetry/1"),
+        ("summary", _DELETE, "missing"),
+    ],
+)
+def test_hostile_documents_are_refused_with_their_reason(
+    batch: dict[str, Any], path: str, value: Any, reason: str
+) -> None:
+    with pytest.raises(WireError, match=None) as refused:
+        parse_batch(_set(batch, path, value))
+    assert reason in str(refused.value)
+
+
+def test_the_box_never_queues_a_batch_the_server_would_refuse(
+    household_db: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch that fails the wire definition (here: a channel named after a meter id, as a
+    misconfigured circuit would be) is logged and not queued; the other days are."""
+    from datetime import UTC, datetime
+
+    from hems.telemetry import batch as batch_module
+    from hems.telemetry.outbox import Outbox
+    from hems.telemetry.upload import queue_days
+
+    real = batch_module.build_batch
+
+    def with_a_bad_day(storage: Any, day: date, **kw: Any) -> dict[str, Any]:
+        doc = real(storage, day, **kw)
+        if day == date(2026, 3, 3):
+            doc["readings"]["circuit.7359992890123456.p_w"] = [0.0] * len(doc["readings"]["grid.p_import_w"])
+        return doc
+
+    monkeypatch.setattr("hems.telemetry.upload.build_batch", with_a_bad_day)
+    cfg = parse_config(
+        {"site": {"postcode": "1081"}, "telemetry": {"consent": True, "backfill_days": 3}}
+    ).telemetry
+    site = deidentify_site(parse_config({"site": {"postcode": "1081"}}).site)
+    with Storage.open(household_db) as st:
+        queued = queue_days(cfg, st, Outbox(st.connection), site, datetime(2026, 3, 5, 3, tzinfo=UTC))
+    assert "2026-03-03" not in queued and {"2026-03-02", "2026-03-04"} <= set(queued)
+    assert "not a channel name" in caplog.text
