@@ -9,6 +9,7 @@ per hour after an outage, without flooding the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,7 +41,14 @@ def telemetry_job(
             return False
         future = pool.submit(daily_upload, config, storage, clock, site, simulated)
         running[:] = [future]
-        result: UploadResult = await asyncio.wrap_future(future)
+        try:
+            result: UploadResult = await asyncio.shield(asyncio.wrap_future(future))
+        except asyncio.CancelledError:
+            # the box is stopping: an upload under way finishes first (bounded by its own request
+            # deadline), so the storage it reads is not closed under it and nothing is sent twice
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.wrap_future(future), timeout=2 * config.timeout_s + 5)
+            raise
         if result.sent or result.queued:
             log.info(
                 "telemetry: queued %s, sent %d, pending %d", result.queued, len(result.sent), result.pending
