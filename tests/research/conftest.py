@@ -6,8 +6,6 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +13,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from research_testing import Uploader
+from research_testing import Research, start
 
-from research.enrol import Enrolled, enrol
-from research.ingest.service import Limits
 from research.paths import DataDir
-from research.server import ServeOptions, ThreadedServer
 
 _spec = importlib.util.spec_from_file_location(
     "telemetry_conftest", Path(__file__).parents[1] / "telemetry" / "conftest.py"
@@ -31,24 +26,6 @@ if "telemetry_conftest" not in sys.modules:
     sys.modules["telemetry_conftest"] = _telemetry
     _spec.loader.exec_module(_telemetry)
 pki = _telemetry.pki  # the telemetry tests' CA and server certificate (a session fixture)
-
-
-@dataclass
-class Research:
-    data: DataDir
-    server: ThreadedServer
-    pki: Any
-
-    def enrol(self, postcode: str = "1081", **contact: str) -> Enrolled:
-        return enrol(self.data, postcode, now=datetime.now(UTC), **contact)
-
-    def uploader(self, enrolled: Enrolled) -> Uploader:
-        return Uploader(self.server.url, enrolled.token, self.pki.ca_file)
-
-
-def start(data: Path, pki: Any, limits: Limits | None = None) -> ThreadedServer:
-    opts = ServeOptions(data, port=0, cert=pki.cert_file, key=pki.key_file, limits=limits or Limits())
-    return ThreadedServer(opts).start()
 
 
 @pytest.fixture

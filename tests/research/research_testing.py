@@ -14,6 +14,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from research.enrol import Enrolled, enrol
+from research.ingest.service import Limits
+from research.paths import DataDir
+from research.server import ServeOptions, ThreadedServer
+
 OSLO = ZoneInfo("Europe/Oslo")
 ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 
@@ -138,3 +143,21 @@ def files_under(root: Path) -> list[Path]:
 def bytes_hold(root: Path, needle: bytes) -> list[Path]:
     """Files under ``root`` whose bytes contain ``needle``."""
     return [p for p in files_under(root) if needle in p.read_bytes()]
+
+
+@dataclass
+class Research:
+    data: DataDir
+    server: ThreadedServer
+    pki: Any
+
+    def enrol(self, postcode: str = "1081", **contact: str) -> Enrolled:
+        return enrol(self.data, postcode, now=datetime.now(UTC), **contact)
+
+    def uploader(self, enrolled: Enrolled) -> Uploader:
+        return Uploader(self.server.url, enrolled.token, self.pki.ca_file)
+
+
+def start(data: Path, pki: Any, limits: Limits | None = None) -> ThreadedServer:
+    opts = ServeOptions(data, port=0, cert=pki.cert_file, key=pki.key_file, limits=limits or Limits())
+    return ThreadedServer(opts).start()

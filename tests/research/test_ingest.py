@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Research, start
-from research_testing import Uploader, batch, files_under, gz, household_id
+from research_testing import Research, Uploader, batch, files_under, gz, household_id, start
 
 from research.ingest.service import Limits
 from research.serverdb import open_server_db

@@ -8,10 +8,9 @@ import sys
 from datetime import date
 
 import pytest
-from conftest import Research
 from hypothesis import given
 from hypothesis import strategies as st
-from research_testing import batch, household_id
+from research_testing import Research, batch, household_id
 
 from research.privacy import release_prefixes
 from research.store.released import released_connection

@@ -11,8 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from conftest import Research
-from research_testing import batch, bytes_hold, files_under, household_id
+from research_testing import Research, batch, bytes_hold, files_under, household_id
 
 from research.enrol import Enrolled
 from research.register import contact_of
