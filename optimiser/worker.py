@@ -32,6 +32,15 @@ def _child(conn: Connection, scenario: dict[str, Any], gap: float, time_limit: f
         conn.close()
 
 
+def _how(exitcode: int | None) -> str:
+    """A dead worker's end in words: a negative exit code is the signal that killed it."""
+    if exitcode is None:
+        return "its end is unknown"
+    if exitcode < 0:
+        return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
 def plan_in_subprocess(
     scenario: dict[str, Any], timeout: float = 60.0, gap: float = 1e-4, time_limit: float | None = None
 ) -> dict[str, Any]:
@@ -51,7 +60,8 @@ def plan_in_subprocess(
             raise WorkerError(f"planning took longer than {timeout} s; the worker was stopped")
         kind, payload = parent.recv()
     except EOFError:
-        raise WorkerError(f"the planning process died (exit code {proc.exitcode})") from None
+        proc.join(5.0)  # reaped, so its exit code is known
+        raise WorkerError(f"the planning process died ({_how(proc.exitcode)})") from None
     finally:
         parent.close()
         proc.join(1.0)
