@@ -1,0 +1,110 @@
+"""The released data: THE ONLY way researchers (portal, query API, comparison, jobs) see the store.
+
+`released_connection` opens an in-memory DuckDB whose views read the Parquet files as they are at
+query time, with each household's postcode prefix replaced by its released label
+(research.privacy.release_prefixes: below k households generalised, e.g. ``108x`` → ``10xx``, or
+withheld as NULL). The received prefix is never reachable: it is not a column of any view, and the
+connection may read nothing outside DIR/store (DuckDB's ``allowed_directories``, with external
+access off and the configuration locked).
+
+Views:
+
+- ``households``: household_id, postcode_prefix (released), simulated
+- ``batches``: one row per received day: site facts, interval, summary (JSON), quality_ok, flags,
+  quality (JSON details)
+- ``readings``: household_id, postcode_prefix, day, channel, slot, ts (UTC), value, resolution_s,
+  simulated, quality_ok
+- ``prefixes``: postcode_prefix (released), households
+
+k counts real households only: a simulated household (``"simulated": true``, the digital twin) never
+makes a group look bigger than it is; a prefix that only simulated households use is released as is.
+A household that appears after the connection opened is left out of it until the next one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import duckdb
+import pyarrow as pa
+
+from research.paths import DataDir
+from research.privacy import release_prefixes
+from research.store import layout
+from research.store.tables import BATCHES_SCHEMA, READINGS_SCHEMA
+
+_BATCH_COLUMNS = [f.name for f in BATCHES_SCHEMA if f.name not in ("postcode_prefix",)]
+
+
+def _source(con: duckdb.DuckDBPyConnection, data: DataDir, table: str, schema: pa.Schema) -> str:
+    """A FROM-clause over the table's files, or over an empty table of its schema when there are none."""
+    if layout.table_files(data.store, table):
+        glob = layout.table_glob(data.store, table).replace("'", "''")
+        return f"read_parquet('{glob}', union_by_name = true)"
+    con.register(f"_empty_{table}", pa.Table.from_pylist([], schema=schema))
+    con.execute(f"CREATE TABLE _none_{table} AS SELECT * FROM _empty_{table}")
+    con.unregister(f"_empty_{table}")
+    return f"_none_{table}"
+
+
+def household_prefixes(con: duckdb.DuckDBPyConnection, batches: str) -> list[tuple[str, str | None, bool]]:
+    """(household_id, received prefix, simulated) per household in the store."""
+    rows = con.execute(
+        f"SELECT household_id, arg_max(postcode_prefix, day), bool_or(coalesce(simulated, false)) "
+        f"FROM {batches} GROUP BY household_id"
+    ).fetchall()
+    return [(str(h), p, bool(s)) for h, p, s in rows]
+
+
+def released_labels(households: list[tuple[str, str | None, bool]], k: int) -> dict[str, str | None]:
+    """household_id → released prefix label (None: withheld or unknown)."""
+    real = Counter(p for _, p, sim in households if p is not None and not sim)
+    release = release_prefixes(real, k)
+    labels: dict[str, str | None] = {}
+    for household, prefix, _ in households:
+        labels[household] = (
+            None if prefix is None else release.get(prefix, prefix if not real[prefix] else None)
+        )
+    return labels
+
+
+def released_connection(data: DataDir, k: int) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with read-only views over the store, prefixes below ``k`` generalised."""
+    con = duckdb.connect(":memory:")
+    batches = _source(con, data, "batches", BATCHES_SCHEMA)
+    readings = _source(con, data, "readings", READINGS_SCHEMA)
+    found = household_prefixes(con, batches)
+    labels = released_labels(found, k)
+    sim = {h: s for h, _, s in found}
+    con.register(
+        "_labels",
+        pa.table(
+            {
+                "household_id": pa.array(list(labels), pa.string()),
+                "postcode_prefix": pa.array(list(labels.values()), pa.string()),
+                "simulated": pa.array([sim[h] for h in labels], pa.bool_()),
+            }
+        ),
+    )
+    con.execute("CREATE TABLE households AS SELECT * FROM _labels")
+    con.unregister("_labels")
+    columns = ", ".join(f"b.{c}" for c in _BATCH_COLUMNS if c != "household_id")
+    con.execute(
+        f"CREATE VIEW batches AS SELECT b.household_id, h.postcode_prefix, {columns} "
+        f"FROM {batches} b JOIN households h USING (household_id)"
+    )
+    con.execute(
+        "CREATE VIEW readings AS SELECT r.household_id, h.postcode_prefix, r.day, r.channel, r.slot, "
+        "r.ts, r.value, r.resolution_s, h.simulated, q.quality_ok "
+        f"FROM {readings} r JOIN households h USING (household_id) "
+        f"JOIN (SELECT household_id, day, quality_ok FROM {batches}) q USING (household_id, day)"
+    )
+    con.execute(
+        "CREATE VIEW prefixes AS SELECT postcode_prefix, count(*) AS households "
+        "FROM households GROUP BY postcode_prefix"
+    )
+    store = str(data.store.resolve())
+    con.execute("SET allowed_directories = ?", [[store + "/"]])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con

@@ -1,0 +1,119 @@
+"""Durable writes to the store: a day's files land whole or not at all, and survive a crash once
+`write_day` returns (temporary file, fsync, atomic rename, fsync of the directory).
+
+Daily files of past months are compacted into one monthly file per table (`compact_household`); a
+crash half-way through compaction is repaired by `recover` (run when the server starts), so a day
+is never read twice.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from research.store import layout
+
+COMPRESSION = "zstd"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_dirs(path: Path) -> None:
+    """Create ``path`` and its missing parents, each made durable in its parent directory."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(exist_ok=True)
+        _fsync_dir(d.parent)
+
+
+def write_atomic(table: pa.Table, path: Path) -> int:
+    """Write ``table`` to ``path`` durably and atomically; the file's size [bytes]."""
+    _make_dirs(path.parent)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression=COMPRESSION)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+    return path.stat().st_size
+
+
+def write_day(store: Path, tables: dict[str, pa.Table], household_id: str, day: date) -> int:
+    """Write one day's tables (``{"readings": ..., "batches": ...}``); bytes written.
+
+    ``batches`` is written last: a day whose batch row is on disk has all its readings on disk.
+    """
+    written = 0
+    for name in sorted(tables, key=lambda t: t == "batches"):
+        written += write_atomic(tables[name], layout.day_file(store, name, household_id, day))
+    return written
+
+
+def _day_of(path: Path) -> str | None:
+    return path.stem.removeprefix("day-") if path.name.startswith("day-") else None
+
+
+def compact_month(store: Path, table: str, household_id: str, month: str) -> bool:
+    """Merge a month's daily files (and its monthly file, if any) into one monthly file.
+
+    True when something was compacted. The monthly file replaces the old one atomically before the
+    daily files are removed, so a crash in between leaves days that `recover` removes.
+    """
+    folder = layout.month_dir(store, table, household_id, month)
+    daily = sorted(p for p in folder.glob("day-*.parquet"))
+    if not daily:
+        return False
+    target = layout.month_file(store, table, household_id, month)
+    parts = ([pq.read_table(target)] if target.exists() else []) + [pq.read_table(p) for p in daily]
+    merged = pa.concat_tables(parts).sort_by([("day", "ascending")])
+    write_atomic(merged, target)
+    for p in daily:
+        p.unlink()
+    _fsync_dir(folder)
+    return True
+
+
+def compact_household(store: Path, household_id: str, before_month: str) -> int:
+    """Compact every month earlier than ``before_month`` that has daily files; months compacted."""
+    done = 0
+    for table in layout.TABLES:
+        base = layout.household_dir(store, table, household_id)
+        for folder in sorted(base.glob("month=*")):
+            month = folder.name.removeprefix("month=")
+            if month < before_month and compact_month(store, table, household_id, month):
+                done += 1
+    return done
+
+
+def recover(store: Path) -> list[Path]:
+    """Repair what a crash can leave: stale ``*.tmp`` files, and daily files already merged into
+    their monthly file. The paths removed."""
+    removed = []
+    for tmp in store.glob("*/household=*/month=*/*.tmp"):
+        tmp.unlink()
+        removed.append(tmp)
+    for monthly in store.glob("*/household=*/month=*/month-*.parquet"):
+        days = set(pq.read_table(monthly, columns=["day"]).column("day").to_pylist())
+        for daily in monthly.parent.glob("day-*.parquet"):
+            day = _day_of(daily)
+            if day is not None and date.fromisoformat(day) in days:
+                daily.unlink()
+                removed.append(daily)
+    return removed
