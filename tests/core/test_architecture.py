@@ -17,22 +17,11 @@ FORBIDDEN = {
     "tui": {"devices", "optimiser"},
     "community": {"hems", "devices", "optimiser", "tui", "research"},
     # the box and the research server meet only on the wire: it imports neither side
-    "wire": {"hems", "devices", "optimiser", "tariffs", "tui", "jobserver", "community"},
-    "jobserver": {"hems", "devices", "optimiser", "tui", "community"},  # never the daemon
+    "wire": {"hems", "devices", "optimiser", "tariffs", "tui", "research", "community"},
     # the research server (another machine): the wire format only, never the box's daemon
     "research": {"hems", "devices", "optimiser", "tui", "community"},
     # process helpers every part may use: they import nothing of the project
-    "lifeline": {
-        "hems",
-        "devices",
-        "optimiser",
-        "tariffs",
-        "tui",
-        "community",
-        "wire",
-        "jobserver",
-        "research",
-    },
+    "lifeline": {"hems", "devices", "optimiser", "tariffs", "tui", "community", "wire", "research"},
 }
 
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from jobs_testing import JobServer, twin_db
 
-from jobserver.signing import new_private_key, public_key_b64
+from research.jobs.signing import new_private_key, public_key_b64
 
 _spec = importlib.util.spec_from_file_location(
     "telemetry_conftest", Path(__file__).parents[1] / "telemetry" / "conftest.py"

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from devices.simulated import Household
 from hems.storage import SampleWriter, Storage, WriterSettings
-from jobserver.signing import sign_job
+from research.jobs.signing import sign_job
 from wire.jobs import LIST_SCHEMA, Job
 
 TOKEN = "tok-household-21"

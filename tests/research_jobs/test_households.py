@@ -17,7 +17,7 @@ from hems.research_jobs.facts import wanted_channels
 from hems.research_jobs.runner import run_checked
 from hems.storage import Storage
 from hems.telemetry.config import DEFAULT_CHANNELS
-from jobserver.combine import combine
+from research.jobs.combine import combine
 from wire.jobcheck import check_job
 from wire.jobs import Job
 from wire.results import JobResult

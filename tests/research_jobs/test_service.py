@@ -22,7 +22,7 @@ from hems.research_jobs.store import JobStore
 from hems.storage import Storage
 from hems.telemetry import withdraw
 from hems.telemetry.config import TelemetryConfig
-from jobserver.signing import new_private_key
+from research.jobs.signing import new_private_key
 from wire.jobs import Job
 
 NOW = datetime(2026, 1, 20, 3, 45, tzinfo=UTC)

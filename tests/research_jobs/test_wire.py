@@ -13,8 +13,8 @@ from jobs_testing import job_doc, make_job
 
 from hems.research_jobs.dp import Noise
 from hems.research_jobs.signature import SignatureRefused, verify
-from jobserver.combine import combine
-from jobserver.signing import new_private_key, public_key_b64, sign_job
+from research.jobs.combine import combine
+from research.jobs.signing import new_private_key, public_key_b64, sign_job
 from wire.errors import WireError
 from wire.jobs import Job, Output, Privacy, SignedJob
 from wire.results import JobResult
