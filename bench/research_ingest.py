@@ -212,7 +212,8 @@ def main() -> int:
     # 1. raw 10-s data, one day
     raw = DataDir(base / "raw").ensure()
     homes = [(enrol(raw, POSTCODES[i % len(POSTCODES)], now=datetime.now(UTC)), i) for i in range(n)]
-    ids = ["h-" + "".join(random.Random(i).choice(ALPHABET) for _ in range(26)) for i in range(n)]
+    rngs = [random.Random(i) for i in range(n)]  # one generator per household: distinct ids
+    ids = ["h-" + "".join(rngs[i].choice(ALPHABET) for _ in range(26)) for i in range(n)]
     server = Server(raw.root, certs.cert, certs.key)
     day = date(2026, 1, 15)
     t0 = time.perf_counter()
