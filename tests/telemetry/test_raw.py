@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hems.cli import main
 from hems.config import parse_config
 from hems.storage import SampleWriter, Storage, WriterSettings
 from hems.telemetry import deidentify_site
@@ -109,3 +110,23 @@ def test_raw_channels_can_still_be_chosen(tmp_path: Path) -> None:
     cfg = _config(channels=["grid.p_import_w"])
     assert cfg.telemetry.channels == ["grid.p_import_w"]
     assert "grid.u_l*_v" in _config().telemetry.channels
+
+
+def test_the_raw_preview_is_what_the_server_accepts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "raw.db"
+    _day_db(db, date(2026, 3, 2))
+    cfg = tmp_path / "hems.toml"
+    cfg.write_text(
+        '[site]\npostcode = "1081"\n[telemetry]\nconsent = true\nresolution = "raw"\n', encoding="utf-8"
+    )
+    assert (
+        main(
+            ["telemetry", "preview", "--config", str(cfg), "--db", str(db), "--date", "2026-03-02", "--json"]
+        )
+        == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    parsed = parse_batch(doc)  # the one definition: what the box would send, the server accepts
+    assert parsed.resolution_s == 10 and parsed.slots == 8640 and "grid.u_l1_v" in parsed.readings
