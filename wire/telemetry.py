@@ -190,3 +190,23 @@ def _no_identifiers(value: Any, where: str) -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _no_identifiers(item, f"{where}[{i}]")
+
+
+DELETION_SCHEMA = "hems-deletion/1"
+
+
+def parse_deletion(doc: Any, now: datetime) -> str:
+    """The household id of a deletion request (``hems-deletion/1``: ``household_id`` and a past
+    ``requested_at`` with its offset), or a `WireError` naming what is wrong."""
+    if not isinstance(doc, dict) or doc.get("schema") != DELETION_SCHEMA:
+        raise WireError(f"deletion: expected a {DELETION_SCHEMA!r} document")
+    unknown = set(doc) - {"schema", "household_id", "requested_at"}
+    if unknown:
+        raise WireError(f"deletion: unknown key(s) {', '.join(sorted(unknown))}")
+    household_id = need(doc, "household_id", str, "deletion")
+    if not _HOUSEHOLD.match(household_id):
+        raise WireError("deletion.household_id: expected 'h-' and 26 base32 characters")
+    requested = instant(need(doc, "requested_at", str, "deletion"), "deletion.requested_at")
+    if requested > now + timedelta(days=1):
+        raise WireError("deletion.requested_at: expected a past ISO-8601 time with its offset")
+    return household_id

@@ -21,7 +21,7 @@ from hems.telemetry.batch import batch_id, build_batch, day_bounds, encode
 from hems.telemetry.config import TelemetryConfig
 from hems.telemetry.outbox import Outbox
 from hems.telemetry.privacy import SiteFacts
-from wire.telemetry import parse_batch
+from wire.telemetry import DELETION_SCHEMA, parse_batch, parse_deletion
 
 #: A day is complete (and queued) this long after its local midnight, so the last slot is stored.
 SETTLE = timedelta(minutes=15)
@@ -259,7 +259,9 @@ def withdraw(config: TelemetryConfig, storage: Any, clock: Clock) -> Withdrawal:
     hid = outbox.record_withdrawal(now)
     if hid is None:
         return Withdrawal(None, pending, False, None)
-    body = encode({"household_id": hid, "requested_at": now.isoformat(), "schema": "hems-deletion/1"})
+    document = {"household_id": hid, "requested_at": now.isoformat(), "schema": DELETION_SCHEMA}
+    parse_deletion(document, now)  # the definition the server checks with
+    body = encode(document)
     outbox.enqueue(f"deletion:{hid}", "deletion", None, body, now)
     result = UploadResult()
     send_due(config, outbox, now, result)

@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from research import conformity
@@ -31,6 +31,7 @@ from research.store import layout
 from research.store.tables import batches_table, readings_table
 from research.store.writer import compact_household, write_day
 from wire.errors import WireError
+from wire.telemetry import parse_deletion as parse_wire_deletion
 
 
 class Refused(Exception):
@@ -155,23 +156,11 @@ class Receiver:
 
 
 def parse_deletion(doc: Any, now: datetime) -> str:
-    """The household id of a ``hems-deletion/1`` document."""
-    if not isinstance(doc, dict) or doc.get("schema") != "hems-deletion/1":
-        raise Refused(422, "deletion: expected a 'hems-deletion/1' document")
-    unknown = set(doc) - {"schema", "household_id", "requested_at"}
-    if unknown:
-        raise Refused(422, f"deletion: unknown key(s) {', '.join(sorted(unknown))}")
-    household_id = doc.get("household_id")
-    if not isinstance(household_id, str):
-        raise Refused(422, "deletion.household_id: expected text")
+    """The household id of a ``hems-deletion/1`` document (wire/telemetry.py's one definition)."""
     try:
-        layout.check_household(household_id)
-        requested = datetime.fromisoformat(str(doc.get("requested_at")))
-    except ValueError as exc:
-        raise Refused(422, f"deletion: {exc}") from None
-    if requested.tzinfo is None or requested > now + timedelta(days=1):
-        raise Refused(422, "deletion.requested_at: expected a past ISO-8601 time with its offset")
-    return household_id
+        return parse_wire_deletion(doc, now)
+    except WireError as exc:
+        raise Refused(422, str(exc)) from None
 
 
 def utc_now() -> datetime:

@@ -110,3 +110,47 @@ def test_the_box_never_queues_a_batch_the_server_would_refuse(
         queued = queue_days(cfg, st, Outbox(st.connection), site, datetime(2026, 3, 5, 3, tzinfo=UTC))
     assert "2026-03-03" not in queued and {"2026-03-02", "2026-03-04"} <= set(queued)
     assert "not a channel name" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("doc", "reason"),
+    [
+        (
+            {"schema": "hems-deletion/2", "household_id": HID, "requested_at": "2026-03-02T10:00:00+00:00"},
+            "hems-deletion/1",
+        ),
+        (
+            {
+                "schema": "hems-deletion/1",
+                "household_id": "7359992890123456",
+                "requested_at": "2026-03-02T10:00:00+00:00",
+            },
+            "'h-'",
+        ),
+        ({"schema": "hems-deletion/1", "household_id": HID, "requested_at": "2026-03-02T10:00:00"}, "offset"),
+        (
+            {"schema": "hems-deletion/1", "household_id": HID, "requested_at": "2030-01-01T00:00:00+00:00"},
+            "past",
+        ),
+        (
+            {
+                "schema": "hems-deletion/1",
+                "household_id": HID,
+                "requested_at": "2026-03-02T10:00:00+00:00",
+                "name": "Kari",
+            },
+            "unknown key",
+        ),
+    ],
+)
+def test_deletion_documents_are_checked_by_the_same_definition(doc: dict[str, Any], reason: str) -> None:
+    from datetime import UTC, datetime
+
+    from wire.telemetry import parse_deletion
+
+    now = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    ok = {"schema": "hems-deletion/1", "household_id": HID, "requested_at": "2026-03-02T10:00:00+00:00"}
+    assert parse_deletion(ok, now) == HID
+    with pytest.raises(WireError) as refused:
+        parse_deletion(doc, now)
+    assert reason in str(refused.value)
