@@ -89,7 +89,10 @@ class MeterReading:
         clock = f.get("meter_clock") or f.get("apdu_datetime")
         meter_clock = None
         if isinstance(clock, str):
-            meter_clock = datetime.fromisoformat(clock).replace(tzinfo=tz).astimezone(UTC)
+            wall = datetime.fromisoformat(clock)
+            # in the hour the clocks go back a wall time happens twice: the one nearest reception
+            folds = [wall.replace(tzinfo=tz, fold=f).astimezone(UTC) for f in (0, 1)]
+            meter_clock = min(folds, key=lambda c: abs(c - received.astimezone(UTC)))
         elif "timestamp_raw" in f:
             meter_clock = p1_timestamp(str(f["timestamp_raw"]), tz)
         return GridReading(time=received.astimezone(UTC), meter_clock=meter_clock, raw=self.raw, **values)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -76,3 +76,14 @@ def test_grid_reading_round_trip_through_the_stream(vendor: str) -> None:
     for key in ("p_import_w", "i_l1_a", "i_l2_a", "u_l3_v", "e_import_kwh", "meter_id", "meter_clock"):
         assert getattr(back, key) == getattr(reading, key), key
     assert back.raw == frame.rstrip(b"\r\n") or back.raw == frame
+
+
+@pytest.mark.parametrize(
+    "t", [datetime(2021, 10, 31, 0, 0, tzinfo=UTC), datetime(2021, 10, 31, 1, 0, tzinfo=UTC)]
+)
+def test_the_repeated_hour_reads_back_as_the_one_nearest_reception(t: datetime) -> None:
+    """02:00 in Oslo happens twice on 31 October 2021; the wall clock alone cannot tell which."""
+    frame = encode_aidon_list(
+        3, p_import_w=0, q_export_var=0, i_a=(0, 0, 0), u_v=(230, 230, 230), e_import_kwh=0, meter_clock=t
+    )
+    assert parse_frame(frame).to_grid_reading(t + timedelta(seconds=2)).meter_clock == t
