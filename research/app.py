@@ -15,6 +15,7 @@ import fastapi
 
 from research.ingest.routes import build_router as ingest_router
 from research.ingest.service import Limits, utc_now
+from research.jobs.routes import build_router as jobs_router
 from research.paths import DataDir
 from research.store.writer import recover
 
@@ -33,6 +34,7 @@ RouterBuilder = Callable[[AppContext], fastapi.APIRouter]
 
 ROUTERS: list[tuple[str, RouterBuilder]] = [
     ("ingest", lambda ctx: ingest_router(ctx.data, ctx.clock, ctx.limits)),
+    ("jobs", lambda ctx: jobs_router(ctx.data, ctx.clock, ctx.limits, ctx.k)),
 ]
 
 

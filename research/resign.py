@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from research.ingest.service import store_lock
+from research.jobs.store import forget_household as forget_job_results
 from research.paths import DataDir
 from research.register import forget_contact
 from research.serverdb import compact_file, open_server_db
@@ -52,11 +53,12 @@ def resign(
             raise UnknownEnrolment(f"no enrolment {enrolment!r}")
         household_id = row["household_id"]
         files = size = batches = 0
-        what = ["upload token revoked", "contact details in the register"]
+        what = ["upload token revoked", "research job results", "contact details in the register"]
         if household_id is not None:
             removed = delete_household(data.store, household_id)
             files, size = removed.files, removed.bytes
             what[:0] = [f"store table {t!r} (every month)" for t in removed.tables]
+        forget_job_results(data, enrolment)
         db.execute("BEGIN IMMEDIATE")
         if household_id is not None:
             batches = db.execute("DELETE FROM batches WHERE household_id = ?", (household_id,)).rowcount

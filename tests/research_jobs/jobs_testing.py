@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import sqlite3
 import ssl
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -168,3 +169,28 @@ class JobServer:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+
+
+CHANNEL = "grid.p_import_w"
+TZ = ZoneInfo("Europe/Oslo")
+
+
+def central_store(homes: list[Path]) -> sqlite3.Connection:
+    """What a research server holding every home's 15-min data would have: one table of all homes,
+    read through the storage read API and given local hours here (independently of the box's views)."""
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE series_15m (home TEXT, t INTEGER, hour INTEGER, channel TEXT, mean REAL)")
+    start = datetime(START.year, START.month, START.day, tzinfo=TZ).astimezone(UTC)
+    end = start + timedelta(days=DAYS)
+    for path in homes:
+        with Storage.open(path, readonly=True) as st:
+            points = st.series(CHANNEL, start, end, "15m")
+        closed = [p for p in points if p.time + timedelta(minutes=15) <= end]
+        db.executemany(
+            "INSERT INTO series_15m VALUES (?, ?, ?, ?, ?)",
+            [
+                (path.stem, int(p.time.timestamp()), p.time.astimezone(TZ).hour, CHANNEL, p.mean)
+                for p in closed
+            ],
+        )
+    return db

@@ -4,14 +4,12 @@ data stored centrally, exactly without noise and within the stated noise bound w
 from __future__ import annotations
 
 import math
-import sqlite3
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from jobs_testing import DAYS, START, make_job
+from jobs_testing import central_store, make_job
 
 from hems.research_jobs.facts import wanted_channels
 from hems.research_jobs.runner import run_checked
@@ -25,27 +23,6 @@ from wire.sketch import ALPHA
 
 TZ = ZoneInfo("Europe/Oslo")
 CHANNEL = "grid.p_import_w"
-
-
-def central_store(homes: list[Path]) -> sqlite3.Connection:
-    """What a research server holding every home's 15-min data would have: one table of all homes,
-    read through the storage read API and given local hours here (independently of the box's views)."""
-    db = sqlite3.connect(":memory:")
-    db.execute("CREATE TABLE series_15m (home TEXT, t INTEGER, hour INTEGER, channel TEXT, mean REAL)")
-    start = datetime(START.year, START.month, START.day, tzinfo=TZ).astimezone(UTC)
-    end = start + timedelta(days=DAYS)
-    for path in homes:
-        with Storage.open(path, readonly=True) as st:
-            points = st.series(CHANNEL, start, end, "15m")
-        closed = [p for p in points if p.time + timedelta(minutes=15) <= end]
-        db.executemany(
-            "INSERT INTO series_15m VALUES (?, ?, ?, ?, ?)",
-            [
-                (path.stem, int(p.time.timestamp()), p.time.astimezone(TZ).hour, CHANNEL, p.mean)
-                for p in closed
-            ],
-        )
-    return db
 
 
 def answer(job: Job, homes: list[Path]) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -1,0 +1,118 @@
+"""What the server does with research jobs: accept and sign them, take the boxes' results, answer.
+
+- `server_key`: the Ed25519 key in DIR/keys/jobs-ed25519.pem (created on first use, mode 0600);
+  households put its public half in [research_jobs] ``server_key``.
+- `submit`: a researcher's job document (with the SQL) is completed (``id``, ``created_at``,
+  ``expires_at`` when missing), checked exactly as every box will check it (`wire.jobcheck`), signed
+  and published; anything wrong is one `JobRejected` with the reason, and nothing is stored.
+- `receive_result`: a box's result, checked against its job (`wire.results.JobResult`), kept as that
+  household's latest.
+- `answer`: the combined answer (`research.jobs.combine`), released only when at least k homes
+  contributed; otherwise `NotReleased` says how many have.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from research.jobs.combine import SERVER_K_MIN, combine
+from research.jobs.signing import (
+    load_private_key,
+    new_private_key,
+    public_key_b64,
+    save_private_key,
+    sign_job,
+)
+from research.jobs.store import JobRecord, add_job, get_job, put_result, results_of
+from research.paths import DataDir
+from wire.errors import WireError
+from wire.jobcheck import JobRefused, check_job
+from wire.jobs import JOB_SCHEMA, Job
+from wire.results import JobResult
+
+KEY_FILE = "jobs-ed25519.pem"
+DEFAULT_DAYS_OFFERED = 30
+
+
+class JobRejected(ValueError):
+    """A submitted job the server does not accept (the reason is the message)."""
+
+
+class NotReleased(LookupError):
+    """An answer that may not be released yet (the message says why)."""
+
+
+class UnknownJob(LookupError):
+    pass
+
+
+def server_key(data: DataDir) -> Any:
+    """The server's signing key, created on first use (DIR/keys, readable by the server's user only)."""
+    path = data.keys / KEY_FILE
+    if not path.exists():
+        data.ensure()
+        data.keys.mkdir(mode=0o700, exist_ok=True)
+        data.keys.chmod(0o700)
+        save_private_key(new_private_key(), path)
+    return load_private_key(path)
+
+
+def public_key(data: DataDir) -> str:
+    """What households put in [research_jobs] ``server_key`` (base64 of the raw public key)."""
+    return public_key_b64(server_key(data))
+
+
+def complete(doc: dict[str, Any], now: datetime, researcher: str | None) -> dict[str, Any]:
+    """The job document with what the server fills in: schema, id, creation and expiry times."""
+    out = dict(doc)
+    out.setdefault("schema", JOB_SCHEMA)
+    out.setdefault("id", f"job-{now:%Y%m%d}-{secrets.token_hex(3)}")
+    out["created_at"] = now.isoformat()
+    out.setdefault("expires_at", (now + timedelta(days=DEFAULT_DAYS_OFFERED)).isoformat())
+    out.setdefault("privacy", None)
+    if researcher is not None:
+        out["researcher"] = researcher
+    return out
+
+
+def submit(data: DataDir, doc: dict[str, Any], *, submitter: str, now: datetime) -> JobRecord:
+    """Check, sign and publish a job; `JobRejected` with the reason when it cannot run on a box."""
+    try:
+        job = Job.from_dict(doc)
+    except WireError as exc:
+        raise JobRejected(str(exc)) from None
+    if job.expires_at <= now:
+        raise JobRejected(f"job.expires_at: {job.expires_at.isoformat()} has passed")
+    try:
+        check_job(job)
+    except JobRefused as exc:
+        raise JobRejected(f"every box would refuse it: {exc}") from None
+    signed = sign_job(job, server_key(data))
+    add_job(data, signed, job, submitter, now)
+    record = get_job(data, job.id)
+    assert record is not None
+    return record
+
+
+def receive_result(data: DataDir, job_id: str, enrolment: str, doc: Any, now: datetime) -> int:
+    """Keep a box's result for ``job_id`` (`WireError` when it does not fit the job); homes held."""
+    record = get_job(data, job_id)
+    if record is None:
+        raise UnknownJob(f"no research job {job_id!r}")
+    result = JobResult.from_dict(doc, record.job)
+    return put_result(data, job_id, enrolment, result.to_dict(record.job), now)
+
+
+def answer(data: DataDir, job_id: str, *, k_min: int = SERVER_K_MIN) -> dict[str, Any]:
+    """The combined answer; `NotReleased` while fewer than k homes have contributed."""
+    record = get_job(data, job_id)
+    if record is None:
+        raise UnknownJob(f"no research job {job_id!r}")
+    k = max(record.job.k, k_min)
+    if record.homes < k:
+        raise NotReleased(
+            f"not yet: {record.homes} of the {k} homes needed have sent a result for {job_id!r}"
+        )
+    return combine(record.job, results_of(data, job_id), k_min=k_min)

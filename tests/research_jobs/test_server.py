@@ -1,0 +1,168 @@
+"""The research server's side of jobs, for real: 20 twin households' boxes fetch a job the server
+signed, run it and post their results over HTTPS; the server's combined answer equals the same
+query over their data stored centrally; nothing is released below k homes; a household that
+resigns leaves no result behind. The command line submits, shows and answers."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import ssl
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from jobs_testing import central_store, job_doc
+
+from hems.cli import main
+from hems.research_jobs.config import ResearchJobsConfig
+from hems.research_jobs.service import sync
+from hems.storage import Storage
+from hems.telemetry.config import TelemetryConfig
+from research.enrol import enrol
+from research.jobs import service
+from research.jobs.store import get_job, list_jobs, open_jobs_db, results_of
+from research.paths import DataDir
+from research.resign import resign
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "research"))
+from research_testing import start
+
+NOW = datetime(2026, 1, 20, 3, 45, tzinfo=UTC)
+FACTS: dict[str, Any] = {"site": [], "circuits": [], "appliances": []}
+
+
+def submitted(data: DataDir, **changes: Any) -> str:
+    doc = job_doc(**changes)
+    doc.pop("created_at")  # the server's to fill in; expires_at stays far away (the server's clock is real)
+    return service.submit(data, service.complete(doc, NOW, None), submitter="test", now=NOW).job.id
+
+
+def box_round(home: Path, url: str, token: str, ca: Path, server_key: str) -> Any:
+    telemetry = TelemetryConfig(consent=True, endpoint=url, token=token, ca_file=str(ca))
+    config = ResearchJobsConfig(server_key=server_key, allow=["household"], k_min=4)
+    with Storage.open(home) as st:
+        return sync(telemetry, config, st, NOW, FACTS)
+
+
+def test_twenty_boxes_answer_over_https_and_the_server_combines_them(
+    twin_dir: Path, tmp_path: Path, pki: Any
+) -> None:
+    data = DataDir(tmp_path / "research").ensure()
+    job_id = submitted(data)
+    homes = [Path(shutil.copy(p, tmp_path / p.name)) for p in sorted(twin_dir.glob("home-*.db"))]
+    enrolled = [enrol(data, f"10{i % 10}1", now=NOW) for i in range(len(homes))]
+    server = start(data.root, pki)
+    try:
+        key = service.public_key(data)
+        for i, (home, e) in enumerate(zip(homes, enrolled, strict=True)):
+            result = box_round(home, server.url, e.token, pki.ca_file, key)
+            assert result.error is None, result.error
+            assert result.ran == [job_id] and result.sent == [job_id], result
+            if i == 3:  # four homes: the server's k is 5, nothing is released yet
+                with pytest.raises(service.NotReleased, match="4 of the 5 homes"):
+                    service.answer(data, job_id)
+        # a box asked again sends nothing new, and its home still counts once
+        again = box_round(homes[0], server.url, enrolled[0].token, pki.ca_file, key)
+        assert again.received == [] and again.sent == []
+        record = get_job(data, job_id)
+        assert record is not None and record.homes == 20
+        # a result that does not fit its job, and a token the server does not know, are refused
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(pki.ca_file))) as client:
+            bad = client.post(
+                f"{server.url}/jobs/{job_id}/results",
+                content=gzip.compress(b'{"schema": "hems-job-result/1", "job_id": "x"}'),
+                headers={"Authorization": f"Bearer {enrolled[1].token}", "Content-Encoding": "gzip"},
+            )
+            assert bad.status_code == 422 and "does not fit job" in bad.json()["error"]
+            stranger = client.get(f"{server.url}/jobs", headers={"Authorization": "Bearer hems-nobody"})
+            assert stranger.status_code == 401
+            missing = client.post(
+                f"{server.url}/jobs/no-such-job/results",
+                content=gzip.compress(b"{}"),
+                headers={"Authorization": f"Bearer {enrolled[1].token}", "Content-Encoding": "gzip"},
+            )
+            assert missing.status_code == 404
+    finally:
+        server.stop()
+
+    combined = service.answer(data, job_id)
+    central = central_store(homes)
+    expected = {
+        hour: (mean, n)
+        for hour, mean, n in central.execute("SELECT hour, AVG(mean), COUNT(*) FROM series_15m GROUP BY hour")
+    }
+    assert combined["homes"] == 20 and combined["groups_withheld"] == 0
+    assert [g["key"][0] for g in combined["groups"]] == sorted(expected)
+    for group in combined["groups"]:
+        mean, n = expected[group["key"][0]]
+        assert group["homes"] == 20
+        assert group["values"]["mean_w"]["mean"] == pytest.approx(mean, rel=1e-9)
+        assert group["values"]["slots"]["count"] == n
+
+    # a household resigns: its result is gone from the answer and from the file's bytes
+    gone = enrolled[7]
+    with open_jobs_db(data) as db:
+        text = db.execute("SELECT result FROM results WHERE enrolment = ?", (gone.enrolment,)).fetchone()[0]
+    receipt = resign(data, gone.enrolment, requested_by="household", requested_at=NOW, now=NOW)
+    assert "research job results" in receipt.what
+    assert len(results_of(data, job_id)) == 19
+    assert service.answer(data, job_id)["homes"] == 19
+    held = b"".join(p.read_bytes() for p in data.root.glob("jobs.sqlite*"))
+    assert gone.enrolment.encode() not in held and text.encode() not in held
+    assert enrolled[8].enrolment.encode() in held  # the scan can find one that stays
+
+
+def test_the_command_line_submits_checks_and_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "research"
+    assert main(["research", "job", "key", "--data", str(data)]) == 0
+    printed = capsys.readouterr().out
+    key_file = data / "keys" / service.KEY_FILE
+    assert key_file.stat().st_mode & 0o777 == 0o600 and (data / "keys").stat().st_mode & 0o777 == 0o700
+    assert service.public_key(DataDir(data)) in printed and "[research_jobs]" in printed
+
+    sql = tmp_path / "job.sql"
+    sql.write_text(
+        "SELECT hour, AVG(mean) AS mean_w FROM series_15m WHERE channel = 'grid.p_import_w' GROUP BY hour"
+    )
+    spec = tmp_path / "job.toml"
+    spec.write_text(
+        'title = "Mean load by hour"\npurpose = "Evening peaks"\nresearcher = "A. Researcher, UiO"\n'
+        'categories = ["household"]\nchannels = ["grid.p_import_w"]\nkeys = ["hour"]\nk = 5\n'
+        "expires_at = 2099-01-01T00:00:00Z\n"
+        '[period]\nstart = "2026-01-01"\nend = "2026-02-01"\n'
+        "[budget]\ncpu_seconds = 10\nrows_read = 1000000\noutput_cells = 1000\nmemory_mb = 128\n"
+        '[[outputs]]\nname = "mean_w"\nkind = "mean"\n'
+    )
+    base = ["research", "job", "submit", "--data", str(data), "--sql", str(sql), "--spec", str(spec)]
+    assert main([*base, "--id", "evening", "--json"]) == 0
+    assert '"id": "evening"' in capsys.readouterr().out
+    assert main(["research", "job", "list", "--data", str(data)]) == 0
+    assert "evening" in capsys.readouterr().out
+    assert main(["research", "job", "show", "evening", "--data", str(data)]) == 0
+    assert "Evening peaks" in capsys.readouterr().out
+
+    # refused with one line, nothing stored: the same id twice, a write, a forbidden table, a bad spec
+    assert main([*base, "--id", "evening"]) == 2
+    assert "exists already" in capsys.readouterr().err
+    sql.write_text("DELETE FROM series_15m")
+    assert main([*base, "--id", "write"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "every box would refuse it" in err
+    sql.write_text("SELECT hour, AVG(mean) AS mean_w FROM outbox GROUP BY hour")
+    assert main([*base, "--id", "outbox"]) == 2
+    assert "every box would refuse it" in capsys.readouterr().err
+    spec.write_text("title = ")
+    assert main([*base, "--id", "broken"]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+    assert [r.job.id for r in list_jobs(DataDir(data))] == ["evening"]
+
+    assert main(["research", "job", "result", "evening", "--data", str(data)]) == 2
+    assert "not yet: 0 of the 5 homes" in capsys.readouterr().err
+    assert main(["research", "job", "close", "evening", "--data", str(data)]) == 0
+    assert main(["research", "job", "show", "nothing", "--data", str(data)]) == 2
