@@ -13,10 +13,14 @@ from pathlib import Path
 
 import fastapi
 
+from research.accounts import researcher_from_api_key
 from research.ingest.routes import build_router as ingest_router
 from research.ingest.service import Limits, utc_now
 from research.jobs.routes import build_router as jobs_router
 from research.paths import DataDir
+from research.portal.routes import build_router as portal_router
+from research.query.routes import build_router as query_router
+from research.query.run import QueryLimits
 from research.store.writer import recover
 
 
@@ -28,13 +32,16 @@ class AppContext:
     k: int = 5  #: smallest group of households released under one postcode prefix
     clock: Callable[[], datetime] = utc_now
     limits: Limits = field(default_factory=Limits)
+    query_limits: QueryLimits = field(default_factory=QueryLimits)
 
 
 RouterBuilder = Callable[[AppContext], fastapi.APIRouter]
 
 ROUTERS: list[tuple[str, RouterBuilder]] = [
     ("ingest", lambda ctx: ingest_router(ctx.data, ctx.clock, ctx.limits)),
-    ("jobs", lambda ctx: jobs_router(ctx.data, ctx.clock, ctx.limits, ctx.k)),
+    ("jobs", lambda ctx: jobs_router(ctx.data, ctx.clock, ctx.limits, ctx.k, researcher_from_api_key)),
+    ("query", lambda ctx: query_router(ctx.data, ctx.clock, ctx.k, ctx.query_limits)),
+    ("portal", lambda ctx: portal_router(ctx.data, ctx.clock, ctx.k, ctx.query_limits)),
 ]
 
 

@@ -12,14 +12,14 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from research.cli import enrol, households, job, privacy_report, resign, serve
+from research.cli import enrol, households, job, privacy_report, researcher, resign, serve
 
 
 class CliError(Exception):
     """Bad input: printed as one line, exit status 2."""
 
 
-SUBCOMMANDS: list[ModuleType] = [serve, enrol, households, resign, privacy_report, job]
+SUBCOMMANDS: list[ModuleType] = [serve, enrol, households, resign, privacy_report, job, researcher]
 
 
 def add_subcommands(parser: argparse.ArgumentParser) -> None:

@@ -72,10 +72,17 @@ def build_router(
             combined = await run_in_threadpool(answer, data, job_id, k_min=k_min)
         except Refused as exc:
             return error(exc.status, exc.reason)
-        except UnknownJob as exc:
-            return error(404, str(exc))
-        except NotReleased as exc:
-            return error(409, str(exc))
+        except (UnknownJob, NotReleased) as exc:
+            await run_in_threadpool(_log, data, who.user_id, clock(), job_id, None, f"refused: {exc}")
+            return error(404 if isinstance(exc, UnknownJob) else 409, str(exc))
+        groups = len(combined["groups"])
+        await run_in_threadpool(_log, data, who.user_id, clock(), job_id, groups, "ok")
         return JSONResponse(combined)
 
     return router
+
+
+def _log(data: DataDir, user_id: str, now: datetime, job_id: str, rows: int | None, outcome: str) -> None:
+    from research.accounts import log_access
+
+    log_access(data, user_id, now, via="api", what="job result", detail=job_id, rows=rows, outcome=outcome)

@@ -68,8 +68,11 @@ def released_labels(households: list[tuple[str, str | None, bool]], k: int) -> d
     return labels
 
 
-def released_connection(data: DataDir, k: int) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with read-only views over the store, prefixes below ``k`` generalised."""
+def released_connection(
+    data: DataDir, k: int, *, memory_limit: str | None = None, threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with read-only views over the store, prefixes below ``k`` generalised;
+    ``memory_limit`` (e.g. ``"512MB"``) and ``threads`` bound what a query may take."""
     con = duckdb.connect(":memory:")
     batches = _source(con, data, "batches", BATCHES_SCHEMA)
     readings = _source(con, data, "readings", READINGS_SCHEMA)
@@ -105,6 +108,20 @@ def released_connection(data: DataDir, k: int) -> duckdb.DuckDBPyConnection:
     )
     store = str(data.store.resolve())
     con.execute("SET allowed_directories = ?", [[store + "/"]])
+    if memory_limit is not None:
+        con.execute(f"SET memory_limit = '{int(duckdb_bytes(memory_limit))}B'")
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
+
+
+def duckdb_bytes(size: str) -> int:
+    """``"512MB"`` → bytes (KB, MB, GB; 1000-based like DuckDB's own units)."""
+    units = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "B": 1}
+    text = size.strip().upper()
+    for unit, factor in units.items():
+        if text.endswith(unit) and text[: -len(unit)].strip().replace(".", "", 1).isdigit():
+            return int(float(text[: -len(unit)]) * factor)
+    raise ValueError(f"memory limit {size!r}: expected e.g. 512MB")
