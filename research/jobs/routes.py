@@ -3,6 +3,8 @@
 - ``GET /v1/jobs`` (a household's token): the signed jobs on offer, ``hems-jobs/1``;
 - ``POST /v1/jobs/{id}/results`` (a household's token, gzip'd ``hems-job-result/1``): the box's
   result, checked against its job and kept as that household's latest; answers ``{"job_id", "homes"}``;
+- ``POST /v1/jobs`` (a researcher's API key): submit a job (checked, signed and offered, or 422 with
+  the reason);
 - ``GET /v1/jobs/{id}/result`` (a researcher's API key): the combined answer, 409 until at least k
   homes have contributed.
 """
@@ -19,8 +21,16 @@ from starlette.concurrency import run_in_threadpool
 
 from research.gate import HouseholdGate, bearer, error
 from research.ingest.service import Limits, Refused, decompress
-from research.jobs.service import NotReleased, UnknownJob, answer, receive_result
-from research.jobs.store import list_jobs
+from research.jobs.service import (
+    JobRejected,
+    NotReleased,
+    UnknownJob,
+    answer,
+    complete,
+    receive_result,
+    submit,
+)
+from research.jobs.store import DuplicateJob, list_jobs
 from research.paths import DataDir
 from wire.errors import WireError
 from wire.jobs import LIST_SCHEMA
@@ -61,6 +71,34 @@ def build_router(
             return error(422, f"the result does not fit job {job_id!r}: {exc}")
         return JSONResponse({"job_id": job_id, "homes": homes})
 
+    @router.post("/jobs")
+    async def submit_job(request: Request) -> JSONResponse:
+        """A researcher submits a job (JSON: the job document's fields, the SQL included)."""
+        if researcher_from_api_key is None:
+            return error(503, "researcher accounts are not set up on this server")
+        try:
+            who = await run_in_threadpool(researcher_from_api_key, data, bearer(request))
+            if who is None:
+                raise Refused(401, "unknown or revoked API key")
+            try:
+                doc = await request.json()
+            except ValueError:
+                raise Refused(400, "expected a JSON job document") from None
+            if not isinstance(doc, dict):
+                raise Refused(400, "expected a JSON object: the job's fields")
+            named = f"{who.name}, {who.institution}"
+            completed = complete(doc, clock(), doc.get("researcher") or named)
+            record = await run_in_threadpool(
+                lambda: submit(data, completed, submitter=who.user_id, now=clock())
+            )
+        except Refused as exc:
+            return error(exc.status, exc.reason)
+        except (JobRejected, DuplicateJob) as exc:
+            await run_in_threadpool(_log, data, who.user_id, clock(), "submit", None, f"refused: {exc}")
+            return error(422, str(exc))
+        await run_in_threadpool(_log, data, who.user_id, clock(), f"submit {record.job.id}", None, "ok")
+        return JSONResponse(record.to_dict(), status_code=201)
+
     @router.get("/jobs/{job_id}/result")
     async def result_out(job_id: str, request: Request) -> JSONResponse:
         if researcher_from_api_key is None:
@@ -82,7 +120,8 @@ def build_router(
     return router
 
 
-def _log(data: DataDir, user_id: str, now: datetime, job_id: str, rows: int | None, outcome: str) -> None:
+def _log(data: DataDir, user_id: str, now: datetime, detail: str, rows: int | None, outcome: str) -> None:
     from research.accounts import log_access
 
-    log_access(data, user_id, now, via="api", what="job result", detail=job_id, rows=rows, outcome=outcome)
+    what = "job" if detail.startswith("submit") else "job result"
+    log_access(data, user_id, now, via="api", what=what, detail=detail, rows=rows, outcome=outcome)

@@ -207,3 +207,34 @@ def test_the_command_line_manages_researchers(
     assert "no researcher 'nobody'" in capsys.readouterr().err
     assert main(["research", "researcher", "revoke", user, "--data", data]) == 0
     assert accounts.researcher_from_api_key(research.data, key) is None
+
+
+def test_a_researcher_submits_a_job_with_her_key_and_a_bad_one_is_refused_with_the_reason(
+    research: Research,
+) -> None:
+    user, key = researcher_key(research)
+    job = {
+        "id": "evening-by-hour",
+        "title": "Mean load by hour",
+        "purpose": "Evening peaks",
+        "categories": ["household"],
+        "expires_at": "2099-01-01T00:00:00+00:00",
+        "period": {"start": "2026-01-01", "end": "2026-02-01"},
+        "channels": ["grid.p_import_w"],
+        "sql": "SELECT hour, AVG(mean) AS mean_w FROM series_15m GROUP BY hour",
+        "keys": ["hour"],
+        "outputs": [{"name": "mean_w", "kind": "mean"}],
+        "budget": {"cpu_seconds": 10, "rows_read": 1000000, "output_cells": 1000, "memory_mb": 128},
+        "k": 5,
+    }
+    auth = {"Authorization": f"Bearer {key}"}
+    with client(research) as c:
+        made = c.post("/jobs", json=job, headers=auth)
+        assert made.status_code == 201, made.text
+        assert made.json()["submitter"] == user and made.json()["researcher"] == "Ada Researcher, UiO"
+        assert c.post("/jobs", json=job, headers=auth).status_code == 422  # the same id again
+        write = c.post("/jobs", json={**job, "id": "w", "sql": "DELETE FROM series_15m"}, headers=auth)
+        assert write.status_code == 422 and "every box would refuse it" in write.json()["error"]
+        assert c.post("/jobs", json=job, headers={"Authorization": "Bearer no"}).status_code == 401
+    log = [r for r in accounts.access_log(research.data, user) if r["what"] == "job"]
+    assert [r["outcome"].split(":")[0] for r in log] == ["ok", "refused", "refused"]
