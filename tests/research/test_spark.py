@@ -1,5 +1,6 @@
 """The scale-out path (issue 17): the store's Parquet files, read unchanged by Apache Spark in local
-mode, give the researcher queries the same answers as DuckDB through `released_connection`."""
+mode, give the researcher queries the same answers as DuckDB through `released_connection` and as the
+researchers' API (issue 18)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import date
 
 import pytest
 from research_testing import Research, batch, household_id
+from test_researchers import client, query, researcher_key
 
 from research.store import layout
 from research.store.released import household_prefixes, released_connection, released_labels
@@ -45,6 +47,11 @@ def test_spark_reads_the_same_files_with_the_same_answers(research: Research) ->
                 assert up.send(sent).status_code == 200
     con = released_connection(research.data, K)
     duck = con.execute(DUCKDB_QUERY).fetchall()
+    # the researcher's own path, POST /v1/query over HTTPS, answers the same
+    _, key = researcher_key(research)
+    with client(research) as c:
+        api = query(c, key, DUCKDB_QUERY).json()["rows"]
+    assert [tuple(r) for r in api] == [tuple(r) for r in duck]
     assert {row[0] for row in duck} == {"108x", "10xx"}  # 107x and 109x pooled, 200x withheld
 
     # Spark gets the same release rule as data (the labels), and reads the Parquet files as they are
