@@ -94,6 +94,8 @@ def test_a_researcher_queries_the_released_views_in_json_csv_and_parquet(researc
         assert by_name["readings"]["coverage"]["households"] == 9
         assert by_name["readings"]["coverage"]["household_days"] == 18
         assert by_name["batches"]["quality"]["days"] == 18
+        counted = query(c, key, "SELECT count(*) FROM readings").json()["rows"][0][0]
+        assert by_name["readings"]["rows"] == counted  # slots x channels per day, as stored
         one = c.get("/datasets/readings", headers={"Authorization": f"Bearer {key}"})
         assert one.status_code == 200 and "grid.p_import_w" in one.json()["channels"]
         assert c.get("/datasets/enrolments", headers={"Authorization": f"Bearer {key}"}).status_code == 404
