@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
+
 from research.paths import DataDir
 from research.store.released import released_connection
 
@@ -32,48 +34,69 @@ def describe(data: DataDir, k: int, name: str) -> dict[str, Any]:
         raise KeyError(f"no dataset {name!r}: the datasets are {', '.join(DESCRIPTIONS)}")
     con = released_connection(data, k)
     try:
-        columns = [(c, t) for c, t, *_ in con.execute(f"DESCRIBE {name}").fetchall()]
-        doc: dict[str, Any] = {
-            "name": name,
-            "description": DESCRIPTIONS[name],
-            "columns": [{"name": c, "type": t} for c, t in columns],
-        }
-        if name in ("batches", "readings"):
-            # one batch row per household-day: coverage without scanning the readings
-            households, days, first, last, rows = con.execute(
-                "SELECT count(DISTINCT household_id), count(*), min(day), max(day), "
-                "coalesce(sum(slots * len(channels)), 0) FROM batches"
-            ).fetchone()  # type: ignore[misc]
-            doc["rows"] = rows if name == "readings" else days
-            doc["coverage"] = {
-                "households": households,
-                "household_days": days,
-                "first_day": None if first is None else first.isoformat(),
-                "last_day": None if last is None else last.isoformat(),
-            }
-        else:
-            doc["rows"] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]  # type: ignore[index]
-        if name == "readings":
-            channels = con.execute("SELECT DISTINCT unnest(channels) FROM batches ORDER BY 1").fetchall()
-            doc["channels"] = [c for (c,) in channels]
-            resolutions = con.execute("SELECT DISTINCT resolution_s FROM batches ORDER BY 1").fetchall()
-            doc["resolutions_s"] = [r for (r,) in resolutions]
-        if name == "batches":
-            ok, total = con.execute(
-                "SELECT count(*) FILTER (WHERE quality_ok), count(*) FROM batches"
-            ).fetchone()  # type: ignore[misc]
-            flags = con.execute(
-                "SELECT flag, count(*) FROM (SELECT unnest(flags) AS flag FROM batches) "
-                "GROUP BY flag ORDER BY 2 DESC"
-            ).fetchall()
-            doc["quality"] = {"days_ok": ok, "days": total, "flags": {f: n for f, n in flags}}
-        if name in ("households", "prefixes"):
-            withheld = con.execute("SELECT count(*) FROM households WHERE postcode_prefix IS NULL").fetchone()
-            doc["households_prefix_withheld"] = withheld[0] if withheld else 0
-        return doc
+        return _describe(con, name)
     finally:
         con.close()
 
 
+def _batch_facts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Coverage and quality of the whole store, from the batches in one pass (and one for the flags)."""
+    row = con.execute(
+        "SELECT count(DISTINCT household_id), count(*), min(day), max(day), "
+        "coalesce(sum(slots * len(channels)), 0), count(*) FILTER (WHERE quality_ok), "
+        "list_sort(list_distinct(flatten(list(channels)))), list_sort(list_distinct(list(resolution_s))) "
+        "FROM batches"
+    ).fetchone()
+    assert row is not None
+    households, days, first, last, readings, ok, channels, resolutions = row
+    flags = con.execute(
+        "SELECT flag, count(*) FROM (SELECT unnest(flags) AS flag FROM batches) "
+        "GROUP BY flag ORDER BY 2 DESC, 1"
+    ).fetchall()
+    return {
+        "coverage": {
+            "households": households,
+            "household_days": days,
+            "first_day": None if first is None else first.isoformat(),
+            "last_day": None if last is None else last.isoformat(),
+        },
+        "readings_rows": readings,
+        "channels": list(channels or []),
+        "resolutions_s": list(resolutions or []),
+        "quality": {"days_ok": ok, "days": days, "flags": {f: n for f, n in flags}},
+    }
+
+
+def _describe(
+    con: duckdb.DuckDBPyConnection, name: str, facts: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    columns = [(c, t) for c, t, *_ in con.execute(f"DESCRIBE {name}").fetchall()]
+    doc: dict[str, Any] = {
+        "name": name,
+        "description": DESCRIPTIONS[name],
+        "columns": [{"name": c, "type": t} for c, t in columns],
+    }
+    if name in ("batches", "readings"):
+        facts = facts or _batch_facts(con)
+        doc["coverage"] = facts["coverage"]
+        doc["rows"] = facts["readings_rows"] if name == "readings" else facts["coverage"]["household_days"]
+        if name == "readings":
+            doc["channels"] = facts["channels"]
+            doc["resolutions_s"] = facts["resolutions_s"]
+        else:
+            doc["quality"] = facts["quality"]
+    else:
+        doc["rows"] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]  # type: ignore[index]
+        withheld = con.execute("SELECT count(*) FROM households WHERE postcode_prefix IS NULL").fetchone()
+        doc["households_prefix_withheld"] = withheld[0] if withheld else 0
+    return doc
+
+
 def overview(data: DataDir, k: int) -> list[dict[str, Any]]:
-    return [describe(data, k, name) for name in DESCRIPTIONS]
+    """Every dataset, described over one connection (opening one reads every household's labels)."""
+    con = released_connection(data, k)
+    try:
+        facts = _batch_facts(con)
+        return [_describe(con, name, facts) for name in DESCRIPTIONS]
+    finally:
+        con.close()
