@@ -6,7 +6,9 @@
   ``expires_at`` when missing), checked exactly as every box will check it (`wire.jobcheck`), signed
   and published; anything wrong is one `JobRejected` with the reason, and nothing is stored.
 - `receive_result`: a box's result, checked against its job (`wire.results.JobResult`), kept as that
-  household's latest.
+  household's latest. A result without any group is no contribution, and one with more cells than
+  the job's budget declares (``output_cells``, counted as the box counts them) cannot come from a box
+  that kept to it: both are refused.
 - `answer`: the combined answer (`research.jobs.combine`), released only when at least k homes
   contributed; otherwise `NotReleased` says how many have.
 """
@@ -30,7 +32,7 @@ from research.paths import DataDir
 from wire.errors import WireError
 from wire.jobcheck import JobRefused, check_job
 from wire.jobs import JOB_SCHEMA, Job
-from wire.results import JobResult
+from wire.results import JobResult, partial_cells
 
 KEY_FILE = "jobs-ed25519.pem"
 DEFAULT_DAYS_OFFERED = 30
@@ -96,13 +98,30 @@ def submit(data: DataDir, doc: dict[str, Any], *, submitter: str, now: datetime)
     return record
 
 
+def result_cells(job: Job, result: JobResult) -> int:
+    """The cells of a result as a box counts them against ``budget.output_cells``: each group's key
+    values and output values (a quantile sketch: its buckets)."""
+    return sum(
+        len(job.keys) + sum(partial_cells(o, values[o.name]) for o in job.outputs)
+        for values in result.groups.values()
+    )
+
+
 def receive_result(data: DataDir, job_id: str, enrolment: str, doc: Any, now: datetime) -> int:
     """Keep a box's result for ``job_id`` (`WireError` when it does not fit the job); homes held."""
     record = get_job(data, job_id)
     if record is None:
         raise UnknownJob(f"no research job {job_id!r}")
-    result = JobResult.from_dict(doc, record.job)
-    return put_result(data, job_id, enrolment, result.to_dict(record.job), now)
+    job = record.job
+    result = JobResult.from_dict(doc, job)
+    if not result.groups:
+        raise WireError("result.groups: empty; a box with no group of at least k rows sends nothing")
+    cells = result_cells(job, result)
+    if cells > job.budget.output_cells:
+        raise WireError(
+            f"result.groups: {cells} cells, more than the job's budget.output_cells {job.budget.output_cells}"
+        )
+    return put_result(data, job_id, enrolment, result.to_dict(job), now)
 
 
 def answer(data: DataDir, job_id: str, *, k_min: int = SERVER_K_MIN) -> dict[str, Any]:

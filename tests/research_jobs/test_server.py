@@ -6,6 +6,7 @@ resigns leaves no result behind. The command line submits, shows and answers."""
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import ssl
 import sys
@@ -24,9 +25,10 @@ from hems.storage import Storage
 from hems.telemetry.config import TelemetryConfig
 from research.enrol import enrol
 from research.jobs import service
-from research.jobs.store import get_job, list_jobs, open_jobs_db, results_of
+from research.jobs.store import close_job, get_job, list_jobs, open_jobs_db, results_of
 from research.paths import DataDir
 from research.resign import resign
+from wire.jobs import LIST_SCHEMA
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "research"))
 from research_testing import start
@@ -86,6 +88,31 @@ def test_twenty_boxes_answer_over_https_and_the_server_combines_them(
                 headers={"Authorization": f"Bearer {enrolled[1].token}", "Content-Encoding": "gzip"},
             )
             assert missing.status_code == 404
+            # an acknowledgement lost on the way: the box posts the same result again, it counts once
+            with open_jobs_db(data) as db:
+                mine = db.execute(
+                    "SELECT result FROM results WHERE enrolment = ?", (enrolled[1].enrolment,)
+                ).fetchone()[0]
+            auth = {"Authorization": f"Bearer {enrolled[1].token}", "Content-Encoding": "gzip"}
+            again_posted = client.post(
+                f"{server.url}/jobs/{job_id}/results", content=gzip.compress(mine.encode()), headers=auth
+            )
+            assert again_posted.status_code == 200 and again_posted.json() == {"job_id": job_id, "homes": 20}
+            # a result without any group is no contribution
+            empty = json.loads(mine) | {"groups": []}
+            refused = client.post(
+                f"{server.url}/jobs/{job_id}/results",
+                content=gzip.compress(json.dumps(empty).encode()),
+                headers=auth,
+            )
+            assert refused.status_code == 422 and "groups: empty" in refused.json()["error"]
+            assert results_of(data, job_id).count(json.loads(mine)) == 1
+            # closed: no longer offered to the boxes (what they already hold is still taken)
+            assert close_job(data, job_id, NOW)
+            offered = client.get(
+                f"{server.url}/jobs", headers={"Authorization": f"Bearer {enrolled[2].token}"}
+            )
+            assert offered.status_code == 200 and offered.json() == {"schema": LIST_SCHEMA, "jobs": []}
     finally:
         server.stop()
 
@@ -160,9 +187,55 @@ def test_the_command_line_submits_checks_and_answers(
     spec.write_text("title = ")
     assert main([*base, "--id", "broken"]) == 2
     assert "not valid TOML" in capsys.readouterr().err
-    assert [r.job.id for r in list_jobs(DataDir(data))] == ["evening"]
+    # --job: one JSON document with the SQL inside; without SQL anywhere, one line says what is missing
+    whole = job_doc(id="whole")
+    whole.pop("created_at")
+    job_file = tmp_path / "job.json"
+    job_file.write_text(json.dumps(whole))
+    assert main(["research", "job", "submit", "--data", str(data), "--job", str(job_file), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == "whole"
+    job_file.write_text(json.dumps({k: v for k, v in whole.items() if k != "sql"} | {"id": "nosql"}))
+    assert main(["research", "job", "submit", "--data", str(data), "--job", str(job_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds no sql: give the job's SELECT with --sql FILE" in err
+    assert [r.job.id for r in list_jobs(DataDir(data))] == ["evening", "whole"]
 
     assert main(["research", "job", "result", "evening", "--data", str(data)]) == 2
     assert "not yet: 0 of the 5 homes" in capsys.readouterr().err
     assert main(["research", "job", "close", "evening", "--data", str(data)]) == 0
     assert main(["research", "job", "show", "nothing", "--data", str(data)]) == 2
+
+
+def test_a_result_larger_than_its_jobs_budget_is_refused(tmp_path: Path) -> None:
+    """The server counts a result's cells as the box does: more than ``budget.output_cells`` cannot
+    come from a box that kept to the job's budget."""
+    data = DataDir(tmp_path / "research").ensure()
+    budget = {"cpu_seconds": 10, "rows_read": 1_000_000, "output_cells": 8, "memory_mb": 256}
+    job_id = submitted(
+        data,
+        id="tight",
+        sql="SELECT hour, AVG(mean) AS mean_w, COUNT(*) AS slots FROM series_15m GROUP BY hour",
+        outputs=[{"name": "mean_w", "kind": "mean"}, {"name": "slots", "kind": "count"}],
+        budget=budget,
+    )
+
+    def result(hours: range) -> dict[str, Any]:
+        groups = [
+            {"key": [h], "values": {"mean_w": {"sum": 10.0, "count": 4}, "slots": {"count": 4}}}
+            for h in hours
+        ]
+        return {
+            "schema": "hems-job-result/1",
+            "job_id": job_id,
+            "keys": ["hour"],
+            "groups": groups,
+            "privacy": None,
+            "usage": {},
+            "software": "test",
+        }
+
+    # 4 cells a group (the hour, the mean's sum and count, the count): two groups fit, three do not
+    assert service.receive_result(data, job_id, "enrolment-a", result(range(2)), NOW) == 1
+    with pytest.raises(service.WireError, match=r"12 cells, more than the job.s budget\.output_cells 8"):
+        service.receive_result(data, job_id, "enrolment-b", result(range(3)), NOW)
+    assert len(results_of(data, job_id)) == 1
