@@ -8,13 +8,16 @@
 - `receive_result`: a box's result, checked against its job (`wire.results.JobResult`), kept as that
   household's latest. A result without any group is no contribution, and one with more cells than
   the job's budget declares (``output_cells``, counted as the box counts them) cannot come from a box
-  that kept to it: both are refused.
+  that kept to it: both are refused. With differential privacy the result must state its noise as the
+  job asks for it (mechanism, epsilon, a positive scale for every noisy count and sum), which the
+  combined answer's ``noise_sd`` is computed from.
 - `answer`: the combined answer (`research.jobs.combine`), released only when at least k homes
   contributed; otherwise `NotReleased` says how many have.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -107,6 +110,34 @@ def result_cells(job: Job, result: JobResult) -> int:
     )
 
 
+NOISY_PARTS = {"count": ("count",), "sum": ("sum",), "mean": ("sum", "count"), "histogram": ("counts",)}
+
+
+def check_noise(job: Job, privacy: Any) -> None:
+    """`WireError` unless a result's ``privacy`` states the job's noise in the form `combine` reads."""
+    if job.privacy is None:
+        return
+    where = "result.privacy"
+    if not isinstance(privacy, dict):
+        raise WireError(f"{where}: expected an object")
+    for name in ("mechanism", "epsilon"):
+        if privacy.get(name) != getattr(job.privacy, name):
+            raise WireError(f"{where}.{name}: the job asks for {getattr(job.privacy, name)!r}")
+    scales = privacy.get("scales")
+    wanted = {o.name: NOISY_PARTS.get(o.kind, ()) for o in job.outputs}
+    wanted = {name: parts for name, parts in wanted.items() if parts}
+    if not isinstance(scales, dict) or set(scales) != set(wanted):
+        raise WireError(f"{where}.scales: expected the noise of {sorted(wanted)!r}")
+    for name, parts in wanted.items():
+        got = scales[name]
+        if not isinstance(got, dict) or set(got) != set(parts):
+            raise WireError(f"{where}.scales.{name}: expected the scale of {list(parts)!r}")
+        for part in parts:
+            value = got[part]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+                raise WireError(f"{where}.scales.{name}.{part}: expected a positive number, got {value!r}")
+
+
 def receive_result(data: DataDir, job_id: str, enrolment: str, doc: Any, now: datetime) -> int:
     """Keep a box's result for ``job_id`` (`WireError` when it does not fit the job); homes held."""
     record = get_job(data, job_id)
@@ -114,6 +145,7 @@ def receive_result(data: DataDir, job_id: str, enrolment: str, doc: Any, now: da
         raise UnknownJob(f"no research job {job_id!r}")
     job = record.job
     result = JobResult.from_dict(doc, job)
+    check_noise(job, result.privacy)
     if not result.groups:
         raise WireError("result.groups: empty; a box with no group of at least k rows sends nothing")
     cells = result_cells(job, result)

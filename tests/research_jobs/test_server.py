@@ -239,3 +239,56 @@ def test_a_result_larger_than_its_jobs_budget_is_refused(tmp_path: Path) -> None
     with pytest.raises(service.WireError, match=r"12 cells, more than the job.s budget\.output_cells 8"):
         service.receive_result(data, job_id, "enrolment-b", result(range(3)), NOW)
     assert len(results_of(data, job_id)) == 1
+
+
+def test_boxes_noisy_results_are_combined_and_a_result_misstating_its_noise_is_refused(
+    twin_dir: Path, tmp_path: Path, pki: Any
+) -> None:
+    """Real boxes add the noise a job asks for and say so; the server takes their results over HTTPS
+    and states the combined noise. A result whose noise statement is missing or malformed would make
+    ``noise_sd`` wrong (or the answer fail for every home): it is refused, and the answer stands."""
+    data = DataDir(tmp_path / "research").ensure()
+    job_id = submitted(
+        data,
+        id="noisy",
+        sql="SELECT hour, COUNT(*) AS slots, AVG(mean) AS mean_w FROM series_15m"
+        " WHERE channel = 'grid.p_import_w' GROUP BY hour",
+        outputs=[{"name": "slots", "kind": "count"}, {"name": "mean_w", "kind": "mean"}],
+        privacy={"epsilon": 4.0, "mechanism": "laplace", "bounds": {"mean_w": [0, 15000]}},
+    )
+    homes = [Path(shutil.copy(p, tmp_path / p.name)) for p in sorted(twin_dir.glob("home-*.db"))[:5]]
+    enrolled = [enrol(data, "1081", now=NOW) for _ in homes]
+    server = start(data.root, pki)
+    try:
+        key = service.public_key(data)
+        for home, e in zip(homes, enrolled, strict=True):
+            result = box_round(home, server.url, e.token, pki.ca_file, key)
+            assert result.error is None and result.sent == [job_id], result
+        with open_jobs_db(data) as db:
+            honest = json.loads(db.execute("SELECT result FROM results LIMIT 1").fetchone()[0])
+        stranger = enrol(data, "1081", now=NOW)
+        auth = {"Authorization": f"Bearer {stranger.token}", "Content-Encoding": "gzip"}
+        forged: list[tuple[Any, str]] = [
+            ({"scales": "none"}, "privacy.mechanism"),
+            (honest["privacy"] | {"epsilon": 10.0}, "privacy.epsilon: the job asks for 4.0"),
+            (
+                honest["privacy"] | {"scales": {"slots": {"count": 1.0}}},
+                "privacy.scales: expected the noise of",
+            ),
+            (
+                honest["privacy"] | {"scales": {**honest["privacy"]["scales"], "slots": {"count": 0}}},
+                "positive",
+            ),
+        ]
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(pki.ca_file))) as client:
+            for privacy, reason in forged:
+                body = gzip.compress(json.dumps(honest | {"privacy": privacy}).encode())
+                refused = client.post(f"{server.url}/jobs/{job_id}/results", content=body, headers=auth)
+                assert refused.status_code == 422 and reason in refused.json()["error"], refused.text
+    finally:
+        server.stop()
+    combined = service.answer(data, job_id)
+    assert combined["homes"] == 5 and combined["groups"]
+    scale = honest["privacy"]["scales"]["slots"]["count"]
+    for group in combined["groups"]:
+        assert group["noise_sd"]["slots"]["count"] == pytest.approx((5 * 2 * scale**2) ** 0.5)
