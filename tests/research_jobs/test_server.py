@@ -23,6 +23,7 @@ from hems.research_jobs.config import ResearchJobsConfig
 from hems.research_jobs.service import sync
 from hems.storage import Storage
 from hems.telemetry.config import TelemetryConfig
+from research import accounts
 from research.enrol import enrol
 from research.jobs import service
 from research.jobs.store import close_job, get_job, list_jobs, open_jobs_db, results_of
@@ -51,12 +52,18 @@ def box_round(home: Path, url: str, token: str, ca: Path, server_key: str) -> An
 
 
 def test_twenty_boxes_answer_over_https_and_the_server_combines_them(
-    twin_dir: Path, tmp_path: Path, pki: Any
+    twin_dir: Path, tmp_path: Path, pki: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = DataDir(tmp_path / "research").ensure()
     job_id = submitted(data)
     homes = [Path(shutil.copy(p, tmp_path / p.name)) for p in sorted(twin_dir.glob("home-*.db"))]
     enrolled = [enrol(data, f"10{i % 10}1", now=NOW) for i in range(len(homes))]
+    user = accounts.apply(
+        data, name="Ada", email="ada@uio.no", institution="UiO", purpose="Peaks", password="x" * 12, now=NOW
+    )
+    accounts.decide(data, user, "approved", NOW)
+    researcher = {"Authorization": f"Bearer {accounts.new_api_key(data, user, NOW)}"}
+    https = ssl.create_default_context(cafile=str(pki.ca_file))
     server = start(data.root, pki)
     try:
         key = service.public_key(data)
@@ -67,6 +74,10 @@ def test_twenty_boxes_answer_over_https_and_the_server_combines_them(
             if i == 3:  # four homes: the server's k is 5, nothing is released yet
                 with pytest.raises(service.NotReleased, match="4 of the 5 homes"):
                     service.answer(data, job_id)
+                waiting = httpx.get(f"{server.url}/jobs/{job_id}/result", headers=researcher, verify=https)
+                assert waiting.status_code == 409 and "not yet: 4 of the 5 homes" in waiting.json()["error"]
+        released = httpx.get(f"{server.url}/jobs/{job_id}/result", headers=researcher, verify=https)
+        assert released.status_code == 200, released.text
         # a box asked again sends nothing new, and its home still counts once
         again = box_round(homes[0], server.url, enrolled[0].token, pki.ca_file, key)
         assert again.received == [] and again.sent == []
@@ -117,6 +128,9 @@ def test_twenty_boxes_answer_over_https_and_the_server_combines_them(
         server.stop()
 
     combined = service.answer(data, job_id)
+    assert released.json() == combined  # what the researcher was given over HTTPS
+    assert main(["research", "job", "result", job_id, "--data", str(data.root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == combined
     central = central_store(homes)
     expected = {
         hour: (mean, n)
