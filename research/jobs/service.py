@@ -12,7 +12,8 @@
   job asks for it (mechanism, epsilon, a positive scale for every noisy count and sum), which the
   combined answer's ``noise_sd`` is computed from.
 - `answer`: the combined answer (`research.jobs.combine`), released only when at least k homes
-  contributed; otherwise `NotReleased` says how many have.
+  contributed (the job's k, the server's ``--k``, never below `SERVER_K_MIN`); otherwise
+  `NotReleased` says how many have.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def answer(data: DataDir, job_id: str, *, k_min: int = SERVER_K_MIN) -> dict[str
     record = get_job(data, job_id)
     if record is None:
         raise UnknownJob(f"no research job {job_id!r}")
-    k = max(record.job.k, k_min)
+    k = max(record.job.k, k_min, SERVER_K_MIN)
     if record.homes < k:
         raise NotReleased(
             f"not yet: {record.homes} of the {k} homes needed have sent a result for {job_id!r}"

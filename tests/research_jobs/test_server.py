@@ -306,3 +306,29 @@ def test_boxes_noisy_results_are_combined_and_a_result_misstating_its_noise_is_r
     scale = honest["privacy"]["scales"]["slots"]["count"]
     for group in combined["groups"]:
         assert group["noise_sd"]["slots"]["count"] == pytest.approx((5 * 2 * scale**2) ** 0.5)
+
+
+def test_a_server_started_with_a_smaller_k_still_releases_nothing_below_five_homes(tmp_path: Path) -> None:
+    """``hems research serve --k 2`` lowers the postcode-prefix k; a job's answer stays held to 5."""
+    data = DataDir(tmp_path / "research").ensure()
+    job_id = submitted(
+        data,
+        id="small-k",
+        k=2,
+        sql="SELECT hour, COUNT(*) AS slots FROM series_15m GROUP BY hour",
+        outputs=[{"name": "slots", "kind": "count"}],
+    )
+    one = {"key": [17], "values": {"slots": {"count": 4}}}
+    doc = {"schema": "hems-job-result/1", "job_id": job_id, "keys": ["hour"], "groups": [one]}
+    for i in range(4):
+        service.receive_result(data, job_id, f"enrolment-{i}", doc | {"privacy": None}, NOW)
+    with pytest.raises(service.NotReleased, match="not yet: 4 of the 5 homes"):
+        service.answer(data, job_id, k_min=2)
+    job = get_job(data, job_id)
+    assert job is not None
+    assert service.combine(job.job, results_of(data, job_id), k_min=2)["groups_withheld"] == 1
+    service.receive_result(data, job_id, "enrolment-4", doc | {"privacy": None}, NOW)
+    released = service.answer(data, job_id, k_min=2)
+    assert released["k"] == 5 and released["groups"] == [
+        {"key": [17], "homes": 5, "values": {"slots": {"count": 20.0}}}
+    ]
