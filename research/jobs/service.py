@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import secrets
 from datetime import datetime, timedelta
@@ -61,7 +62,9 @@ def server_key(data: DataDir) -> Any:
         data.ensure()
         data.keys.mkdir(mode=0o700, exist_ok=True)
         data.keys.chmod(0o700)
-        save_private_key(new_private_key(), path)
+        # made at the same moment by another process or thread: that one is the key
+        with contextlib.suppress(FileExistsError):
+            save_private_key(new_private_key(), path)
     return load_private_key(path)
 
 

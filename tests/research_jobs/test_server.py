@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import ssl
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from hems.telemetry.config import TelemetryConfig
 from research import accounts
 from research.enrol import enrol
 from research.jobs import service
+from research.jobs.signing import new_private_key, save_private_key
 from research.jobs.store import close_job, get_job, list_jobs, open_jobs_db, results_of
 from research.paths import DataDir
 from research.resign import resign
@@ -332,3 +335,32 @@ def test_a_server_started_with_a_smaller_k_still_releases_nothing_below_five_hom
     assert released["k"] == 5 and released["groups"] == [
         {"key": [17], "homes": 5, "values": {"slots": {"count": 20.0}}}
     ]
+
+
+def test_the_signing_key_is_made_once_even_when_asked_for_at_the_same_moment(tmp_path: Path) -> None:
+    """The server and `hems research job submit` may both be first to need the key: one key results
+    (the boxes hold its public half), never readable by anyone else, never overwritten."""
+    data = DataDir(tmp_path / "research")
+    start_together = threading.Barrier(8)
+    keys: list[str] = []
+
+    def first_use() -> None:
+        start_together.wait()
+        keys.append(service.public_key(data))
+
+    old_umask = os.umask(0)  # what the process would give a new file: readable by everyone
+    try:
+        threads = [threading.Thread(target=first_use) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        os.umask(old_umask)
+    assert len(keys) == 8 and len(set(keys)) == 1
+    key_file = data.keys / service.KEY_FILE
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in data.keys.iterdir()] == [service.KEY_FILE]  # no temporary file left
+    with pytest.raises(FileExistsError):
+        save_private_key(new_private_key(), key_file)
+    assert service.public_key(data) == keys[0]
