@@ -24,6 +24,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from research.ingest.service import store_lock
 from research.jobs.combine import SERVER_K_MIN, combine
 from research.jobs.signing import (
     load_private_key,
@@ -34,6 +35,7 @@ from research.jobs.signing import (
 )
 from research.jobs.store import JobRecord, add_job, get_job, put_result, results_of
 from research.paths import DataDir
+from research.serverdb import open_server_db
 from wire.errors import WireError
 from wire.jobcheck import JobRefused, check_job
 from wire.jobs import JOB_SCHEMA, Job
@@ -53,6 +55,10 @@ class NotReleased(LookupError):
 
 class UnknownJob(LookupError):
     pass
+
+
+class Revoked(LookupError):
+    """The household resigned (its token revoked) while its result was on the way."""
 
 
 def server_key(data: DataDir) -> Any:
@@ -157,7 +163,14 @@ def receive_result(data: DataDir, job_id: str, enrolment: str, doc: Any, now: da
         raise WireError(
             f"result.groups: {cells} cells, more than the job's budget.output_cells {job.budget.output_cells}"
         )
-    return put_result(data, job_id, enrolment, result.to_dict(job), now)
+    # under the lock resign() holds: a result checked in just before its household resigned is
+    # refused, never written after resign() removed the household's results
+    with store_lock(data):
+        with open_server_db(data) as db:
+            row = db.execute("SELECT status FROM enrolments WHERE enrolment = ?", (enrolment,)).fetchone()
+        if row is None or row["status"] != "active":
+            raise Revoked("the token has been revoked")
+        return put_result(data, job_id, enrolment, result.to_dict(job), now)
 
 
 def answer(data: DataDir, job_id: str, *, k_min: int = SERVER_K_MIN) -> dict[str, Any]:

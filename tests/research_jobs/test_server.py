@@ -26,6 +26,7 @@ from hems.research_jobs.service import sync
 from hems.storage import Storage
 from hems.telemetry.config import TelemetryConfig
 from research import accounts
+from research.auth import household_from_token
 from research.enrol import enrol
 from research.jobs import service
 from research.jobs.signing import new_private_key, save_private_key
@@ -252,9 +253,10 @@ def test_a_result_larger_than_its_jobs_budget_is_refused(tmp_path: Path) -> None
         }
 
     # 4 cells a group (the hour, the mean's sum and count, the count): two groups fit, three do not
-    assert service.receive_result(data, job_id, "enrolment-a", result(range(2)), NOW) == 1
+    a, b = (enrol(data, "1081", now=NOW).enrolment for _ in range(2))
+    assert service.receive_result(data, job_id, a, result(range(2)), NOW) == 1
     with pytest.raises(service.WireError, match=r"12 cells, more than the job.s budget\.output_cells 8"):
-        service.receive_result(data, job_id, "enrolment-b", result(range(3)), NOW)
+        service.receive_result(data, job_id, b, result(range(3)), NOW)
     assert len(results_of(data, job_id)) == 1
 
 
@@ -323,14 +325,15 @@ def test_a_server_started_with_a_smaller_k_still_releases_nothing_below_five_hom
     )
     one = {"key": [17], "values": {"slots": {"count": 4}}}
     doc = {"schema": "hems-job-result/1", "job_id": job_id, "keys": ["hour"], "groups": [one]}
-    for i in range(4):
-        service.receive_result(data, job_id, f"enrolment-{i}", doc | {"privacy": None}, NOW)
+    homes = [enrol(data, "1081", now=NOW).enrolment for _ in range(5)]
+    for home in homes[:4]:
+        service.receive_result(data, job_id, home, doc | {"privacy": None}, NOW)
     with pytest.raises(service.NotReleased, match="not yet: 4 of the 5 homes"):
         service.answer(data, job_id, k_min=2)
     job = get_job(data, job_id)
     assert job is not None
     assert service.combine(job.job, results_of(data, job_id), k_min=2)["groups_withheld"] == 1
-    service.receive_result(data, job_id, "enrolment-4", doc | {"privacy": None}, NOW)
+    service.receive_result(data, job_id, homes[4], doc | {"privacy": None}, NOW)
     released = service.answer(data, job_id, k_min=2)
     assert released["k"] == 5 and released["groups"] == [
         {"key": [17], "homes": 5, "values": {"slots": {"count": 20.0}}}
@@ -364,3 +367,23 @@ def test_the_signing_key_is_made_once_even_when_asked_for_at_the_same_moment(tmp
     with pytest.raises(FileExistsError):
         save_private_key(new_private_key(), key_file)
     assert service.public_key(data) == keys[0]
+
+
+def test_a_result_on_its_way_while_its_household_resigns_is_not_kept(tmp_path: Path) -> None:
+    """The token was good when the result arrived; the household resigned before it was written
+    (the interleaving of two requests, made deterministic): it is refused, and nothing of it stays."""
+    data = DataDir(tmp_path / "research").ensure()
+    job_id = submitted(
+        data,
+        id="race",
+        sql="SELECT hour, COUNT(*) AS slots FROM series_15m GROUP BY hour",
+        outputs=[{"name": "slots", "kind": "count"}],
+    )
+    home = enrol(data, "1081", now=NOW)
+    assert household_from_token(data, home.token) is not None  # the door let the request in
+    resign(data, home.enrolment, requested_by="household", requested_at=NOW, now=NOW)
+    doc: dict[str, Any] = {"schema": "hems-job-result/1", "job_id": job_id, "keys": ["hour"], "privacy": None}
+    doc["groups"] = [{"key": [17], "values": {"slots": {"count": 4}}}]
+    with pytest.raises(service.Revoked, match="revoked"):
+        service.receive_result(data, job_id, home.enrolment, doc, NOW)
+    assert results_of(data, job_id) == []
