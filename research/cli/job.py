@@ -1,9 +1,10 @@
 """`hems research job ACTION --data DIR`: research jobs on the server (docs/research-jobs.md).
 
-- ``submit --sql FILE --spec FILE [--id ID] [--researcher TEXT]``: check, sign and publish a job. The
-  spec (TOML or JSON) holds the job's other fields: title, purpose, researcher, categories, period,
-  channels, keys, outputs, budget, k, privacy, expires_at (``id``, ``created_at`` and, when missing,
-  ``expires_at`` are filled in);
+- ``submit --spec FILE [--sql FILE] [--id ID] [--researcher TEXT]``: check, sign and publish a job.
+  The spec (TOML or JSON; ``--job`` is the same option) holds the job's fields: title, purpose,
+  researcher, categories, period, channels, keys, outputs, budget, k, privacy, expires_at, and the
+  SQL unless ``--sql`` gives it (``id``, ``created_at`` and, when missing, ``expires_at`` are filled
+  in);
 - ``list``, ``show ID``: what was published and how many homes answered;
 - ``result ID``: the combined answer, once at least k homes have contributed;
 - ``close ID``: stop offering a job to the boxes;
@@ -26,8 +27,10 @@ HELP = "research jobs: submit (check, sign, publish), list, show, result, close,
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="job_action", metavar="ACTION", required=True)
     submit = actions.add_parser("submit", help="check, sign and publish a job")
-    submit.add_argument("--sql", required=True, help="file holding the job's one SELECT")
-    submit.add_argument("--spec", required=True, help="TOML or JSON file with the job's other fields")
+    submit.add_argument("--sql", help="file holding the job's one SELECT (default: the spec's sql)")
+    submit.add_argument(
+        "--spec", "--job", dest="spec", required=True, help="TOML or JSON file with the job's fields"
+    )
     submit.add_argument("--id", help="the job's id (default: the spec's, else generated)")
     submit.add_argument("--researcher", help="who asks, shown to households (default: the spec's)")
     submit.add_argument("--submitter", default="administrator", help="the account submitting it")
@@ -70,10 +73,13 @@ def run(args: argparse.Namespace) -> int:
     out: Any
     if args.job_action == "submit":
         doc = _read_spec(Path(args.spec))
-        try:
-            doc["sql"] = Path(args.sql).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValueError(f"--sql {args.sql}: {exc.strerror}") from None
+        if args.sql:
+            try:
+                doc["sql"] = Path(args.sql).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(f"--sql {args.sql}: {exc.strerror}") from None
+        elif not isinstance(doc.get("sql"), str):
+            raise ValueError(f"--spec {args.spec} holds no sql: give the job's SELECT with --sql FILE")
         if args.id:
             doc["id"] = args.id
         record = service.submit(

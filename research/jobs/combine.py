@@ -34,7 +34,7 @@ def combine(job: Job, results: Iterable[dict[str, Any]], *, k_min: int = SERVER_
 
     One document per home: the caller (the server's store) keeps the latest result of each home.
     """
-    k = max(job.k, k_min)
+    k = max(job.k, k_min, SERVER_K_MIN)  # a server started with a smaller --k is still held to 5
     merged: dict[Key, dict[str, dict[str, Any]]] = {}
     homes: dict[Key, int] = {}
     variance: dict[Key, dict[str, dict[str, float]]] = {}

@@ -24,6 +24,7 @@ from research.ingest.service import Limits, Refused, decompress
 from research.jobs.service import (
     JobRejected,
     NotReleased,
+    Revoked,
     UnknownJob,
     answer,
     complete,
@@ -67,6 +68,8 @@ def build_router(
             return error(exc.status, exc.reason)
         except UnknownJob as exc:
             return error(404, str(exc))
+        except Revoked as exc:
+            return error(401, str(exc))
         except WireError as exc:
             return error(422, f"the result does not fit job {job_id!r}: {exc}")
         return JSONResponse({"job_id": job_id, "homes": homes})

@@ -7,6 +7,8 @@ a box checks the signature over exactly those bytes, so no canonical JSON form i
 from __future__ import annotations
 
 import base64
+import os
+import threading
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -26,13 +28,26 @@ def public_key_b64(private: Ed25519PrivateKey) -> str:
 
 
 def save_private_key(private: Ed25519PrivateKey, path: str | Path) -> None:
-    """PEM (PKCS#8, unencrypted), readable by the server's user only."""
+    """PEM (PKCS#8, unencrypted), readable by the server's user only from its first byte.
+
+    Written to a temporary file created with mode 0600, then linked to ``path`` in one step, so a
+    reader sees the whole key or none; `FileExistsError` when ``path`` exists (a key is never
+    overwritten: the boxes hold its public half).
+    """
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     p = Path(path)
-    p.write_bytes(pem)
-    p.chmod(0o600)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_private_key(path: str | Path) -> Ed25519PrivateKey:
