@@ -121,12 +121,18 @@ def battery_guard(want_w: Any, net_w: Any, planned_kw: float | None) -> Any:
       load the box sheds for the capacity hour, or one smaller than forecast, is not made up for
       by charging: no new peak hour, no energy bought to be stored);
     - in a slot planned without discharging it discharges into the house only, never into the
-      grid (less sun than forecast is not answered by selling stored energy at the export price).
+      grid (less sun than forecast is not answered by selling stored energy at the export price);
+    - in a slot planned with charging it charges no faster than planned from the grid: more sun (or
+      less load) than forecast lowers the import instead of buying more to store (measured: a July
+      month's plans, made with a PV forecast 8 % low, bought midday energy the sun then gave).
     """
     if planned_kw is None:
         return want_w
+    surplus_w = _max(-net_w, 0.0)
     if planned_kw <= 1e-6:
-        want_w = _min(want_w, _max(-net_w, 0.0))
+        want_w = _min(want_w, surplus_w)
+    else:
+        want_w = _min(want_w, _max(planned_kw * 1000.0, surplus_w))
     if planned_kw >= -1e-6:
         want_w = _max(want_w, -_max(net_w, 0.0))
     return want_w

@@ -9,7 +9,9 @@
   appliance's: import − export + PV − battery − appliances (15-min means), moved towards the last
   hour's measured level for the next two hours or so — a persistence forecast, with the errors of
   one;
-- PV: the forecast job's stored forecasts (``forecast.pv.<date>`` documents), 0 kW where none;
+- PV: the forecast job's stored forecasts (``forecast.pv.<date>`` documents), 0 kW where none; a
+  raw forecast (an outside or simulated service's) corrected per hour against the PV meter
+  (`hems.control.pv_bias`);
 - capacity steps: the tariff's step table (three-daily-peaks rule) for `AlertEngine` and the
   scenario, with the month's peaks from the alert engine's own tracker.
 """
@@ -165,10 +167,14 @@ def _house_base(storage: Any, start: datetime, end: datetime) -> dict[datetime, 
 
 
 def stored_pv_forecast(storage: Any, tz: str) -> LoadFn:
-    """PV per slot from the forecast job's documents ``forecast.pv.<local date>`` [kW] (0 where none)."""
+    """PV per slot from the forecast job's documents ``forecast.pv.<local date>`` [kW] (0 where none);
+    a raw document (not the forecast job's own) corrected against the PV meter (`pv_bias`)."""
     from zoneinfo import ZoneInfo
 
+    from hems.control.pv_bias import RawCorrection, is_raw
+
     zone = ZoneInfo(tz)
+    correction = RawCorrection(storage, tz)
 
     def pv(slots: list[datetime], minutes: int) -> list[float]:
         by_time: dict[datetime, float] = {}
@@ -178,10 +184,13 @@ def stored_pv_forecast(storage: Any, tz: str) -> LoadFn:
             except Exception as exc:  # no forecast is no reason to stop planning
                 log.warning("no PV forecast for %s: %s", day, exc)
                 doc = None
+            raw = isinstance(doc, dict) and is_raw(doc)
+            today = min(t.astimezone(zone).date() for t in slots)
             for slot in (doc or {}).get("slots", []):
                 try:
                     t = datetime.fromisoformat(str(slot["start"]).replace("Z", "+00:00"))
-                    by_time[t] = max(float(slot["pv_w"]), 0.0) / 1000.0
+                    factor = correction.factor(today, t) if raw else 1.0
+                    by_time[t] = max(float(slot["pv_w"]), 0.0) * factor / 1000.0
                 except (KeyError, TypeError, ValueError):
                     continue
         return [round(by_time.get(t, 0.0), 3) for t in slots]

@@ -58,6 +58,10 @@ def test_a_battery_does_not_charge_from_the_grid_where_the_plan_does_not_charge(
     # planned to charge from the grid (a cheap night hour): it keeps the planned import
     charging = _battery_under({"power_kw": [3.0, 3.0], "battery_kw": [2.0, 2.0]})
     assert charging.power_w(NOW + timedelta(seconds=20), 1000.0) == pytest.approx(2000.0)
+    # more sun than forecast (the house imports 0.5 kW): the planned 2 kW, the import falls to 2.5 kW
+    assert charging.power_w(NOW + timedelta(seconds=30), 500.0) == pytest.approx(2000.0)
+    # so much sun that the house has 2.5 kW spare: all of it is stored, nothing bought
+    assert charging.power_w(NOW + timedelta(seconds=40), -2500.0) == pytest.approx(2500.0)
 
 
 def _capacity(hour: datetime, so_far: float, projected: float, limit: float, shed: float) -> Condition:
