@@ -96,6 +96,11 @@ def test_a_researcher_queries_the_released_views_in_json_csv_and_parquet(researc
         assert by_name["batches"]["quality"]["days"] == 18
         counted = query(c, key, "SELECT count(*) FROM readings").json()["rows"][0][0]
         assert by_name["readings"]["rows"] == counted  # slots x channels per day, as stored
+        # a new household's day shows at once (the overview is kept only while the store is unchanged)
+        late = research.enrol("1081")
+        assert research.uploader(late).send(batch(household_id(), DAY, prefix="108x")).status_code == 200
+        again = c.get("/datasets", headers={"Authorization": f"Bearer {key}"}).json()["datasets"]
+        assert {d["name"]: d for d in again}["readings"]["coverage"]["households"] == 10
         one = c.get("/datasets/readings", headers={"Authorization": f"Bearer {key}"})
         assert one.status_code == 200 and "grid.p_import_w" in one.json()["channels"]
         assert c.get("/datasets/enrolments", headers={"Authorization": f"Bearer {key}"}).status_code == 404
