@@ -32,7 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devices.appliances.drivers.base import DrivenDevice
-from devices.appliances.drivers.ocpp16 import CentralSystem, OcppCharger
+from devices.appliances.drivers.ocpp_central import CentralSystem
+from devices.appliances.drivers.ocpp_charger import OcppCharger
 from devices.appliances.drivers.relays import RELAYS
 from devices.appliances.mqtt_link import MqttLink
 from devices.simulated.chargepoint import run_charge_point

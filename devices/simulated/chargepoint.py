@@ -15,6 +15,40 @@ from datetime import UTC, datetime
 from typing import Any
 
 
+class Profiles:
+    """The charging profiles a simulated charger holds, and the limit they make at an instant [W]:
+    of the profiles in force, the highest stack level's; an Absolute one from its startSchedule, a
+    Relative one from its arrival; its last period started by then."""
+
+    def __init__(self, volts_phases: float) -> None:
+        self.volts_phases = volts_phases
+        self.held: dict[int, tuple[int, datetime, list[tuple[int, float]]]] = {}
+
+    def put(self, pid: int, stack: int, schedule: dict[str, Any], now: datetime) -> list[tuple[int, float]]:
+        """Hold a profile (``schedule``: the chargingSchedule as the `ocpp` package hands it over)."""
+        amps = schedule["charging_rate_unit"] == "A"
+        periods = [
+            (int(p["start_period"]), float(p["limit"]) * (self.volts_phases if amps else 1.0))
+            for p in schedule["charging_schedule_period"]
+        ]
+        start = schedule.get("start_schedule")
+        self.held[pid] = (stack, datetime.fromisoformat(start) if start else now, periods)
+        return periods
+
+    def clear(self, pid: int | None) -> bool:
+        found = pid in self.held or (pid is None and bool(self.held))
+        self.held = {} if pid is None else {k: v for k, v in self.held.items() if k != pid}
+        return found
+
+    def limit_w(self, t: datetime) -> float | None:
+        for _stack, start, periods in sorted(self.held.values(), key=lambda h: -h[0]):
+            into = (t - start).total_seconds()
+            begun = [w for s, w in periods if s <= into]
+            if begun:
+                return begun[-1]
+        return None
+
+
 async def run_charge_point(
     url: str,
     cp_id: str,
@@ -48,8 +82,9 @@ async def run_charge_point(
 
     clock = now or (lambda: datetime.now(UTC))
     st: dict[str, Any] = state if state is not None else {}
-    st.update(limit_w=None, p_w=0.0, energy_wh=0.0, profiles=0, started=False, booted=False)
+    st.update(limit_w=None, p_w=0.0, energy_wh=0.0, profiles=0, started=False, booted=False, schedule=None)
     phases_v = 230.0 * 3
+    held = Profiles(phases_v)
 
     class Sim(ChargePoint):
         @on(Action.set_charging_profile)
@@ -57,11 +92,18 @@ async def run_charge_point(
             st["profiles"] += 1
             if mode == "reject":
                 return call_result.SetChargingProfile(status=ChargingProfileStatus.rejected)
-            schedule = cs_charging_profiles["charging_schedule"]
-            limit = float(schedule["charging_schedule_period"][0]["limit"])
-            st["limit_w"] = limit * phases_v if schedule["charging_rate_unit"] == "A" else limit
+            p = cs_charging_profiles
+            periods = held.put(p["charging_profile_id"], p["stack_level"], p["charging_schedule"], clock())
+            if p["charging_profile_kind"] == "Absolute":
+                st["schedule"] = (p["charging_schedule"]["start_schedule"], periods)
             self.follow()
             return call_result.SetChargingProfile(status=ChargingProfileStatus.accepted)
+
+        @on(Action.clear_charging_profile)
+        def clear(self, id: int | None = None, **_: Any) -> Any:
+            found = held.clear(id)
+            self.follow()
+            return call_result.ClearChargingProfile(status="Accepted" if found else "Unknown")
 
         @on(Action.remote_start_transaction)
         def remote_start(self, id_tag: str, **_: Any) -> Any:
@@ -82,6 +124,7 @@ async def run_charge_point(
             return call_result.RemoteStopTransaction(status=RemoteStartStopStatus.accepted)
 
         def follow(self) -> None:
+            st["limit_w"] = held.limit_w(clock())
             limit = st["limit_w"] if st["limit_w"] is not None else car_w
             p = min(limit, car_w) if st["started"] else 0.0
             if p < 6 * phases_v - 1:

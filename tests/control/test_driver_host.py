@@ -123,7 +123,7 @@ async def test_a_charger_with_wrong_credentials_is_an_event_and_the_cycle_goes_o
             await asyncio.wait_for(task, 5)
         host.on_cycle(Snapshot(clock.now()))
         assert ("appliance.problem", "charge point 'cp-9' refused: wrong credentials") in host.events
-        assert host.central.chargers["cp-9"][0].session is None
+        assert host.central.chargers["cp-9"][0].wire is None
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from devices.appliances.drivers.base import DrivenDevice
-from devices.appliances.drivers.ocpp16 import CentralSystem, OcppCharger, OcppSession
+from devices.appliances.drivers.ocpp_central import CentralSystem
+from devices.appliances.drivers.ocpp_charger import OcppCharger, OcppSession
 from devices.simulated.chargepoint import run_charge_point
 
 
@@ -112,7 +113,7 @@ async def test_wrong_credentials_are_refused_before_the_websocket_opens(
     with pytest.raises(InvalidStatus, match="401"):
         await task
     assert cs.refused == ["charge point 'cp-1' refused: wrong credentials"]
-    assert charger.session is None
+    assert charger.wire is None
 
 
 async def test_security_profile_2_basic_auth_over_tls(tmp_path: Any) -> None:
@@ -141,3 +142,81 @@ async def test_security_profile_2_basic_auth_over_tls(tmp_path: Any) -> None:
     finally:
         await _stop(task)
         await cs.stop()
+
+
+def _plan(start: datetime, kw: list[float], slot_minutes: float = 15) -> Any:
+    """A schedule as the agent keeps it (`agent.Plan`'s fields the driver reads)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(slot_start=start, slot_minutes=slot_minutes, power_kw=tuple(kw))
+
+
+async def test_the_whole_plan_goes_to_the_charger_as_one_schedule_and_shedding_overrides_it(
+    central: tuple[CentralSystem, OcppCharger],
+) -> None:
+    cs, charger = central
+    task, state = await _run(cs)
+    try:
+        await until(lambda: charger.status == "Preparing")
+        now = datetime.now(UTC)
+        start = datetime.fromtimestamp(now.timestamp() // 900 * 900, UTC)
+        kw = [7.0, 7.0, 11.0, 0.0, 0.0, 4.2, 11.0]
+        device = DrivenDevice("ev", "energy", charger, None, now, relay=False, confirm_s=30.0)
+        device.ahead(_plan(start, kw))
+        device.set_power(now, 7.0)  # the plan's power now: no second profile
+        await until(lambda: state["schedule"] is not None and state["started"])
+        at, periods = state["schedule"]
+        assert datetime.fromisoformat(at) == start
+        assert [s for s, _ in periods] == [0, 1800, 2700, 4500, 5400, 6300]  # one per change, 0 at the end
+        by_slot = [[w for s, w in periods if s <= i * 900][-1] for i in range(len(kw))]
+        assert by_slot == [pytest.approx(k * 1000, abs=35) for k in kw]  # A per phase: 0.1 A rounding
+        await until(lambda: abs((charger.p_w or 0) - 6969) < 1)
+        assert state["profiles"] == 1 and charger.limit_w == 7000.0
+        # an overload warning: a stack-level-2 profile lowers the limit at once
+        device.set_power(datetime.now(UTC), 4.2)
+        await until(lambda: charger.limit_w == 4200.0 and abs((charger.p_w or 0) - 4209) < 1, timeout=2.0)
+        assert state["schedule"][1] == periods  # the schedule stays
+        # the overload is over: the override is cleared and the schedule holds again
+        device.set_power(datetime.now(UTC), 7.0)
+        await until(lambda: 2 not in charger.accepted and abs((charger.p_w or 0) - 6969) < 1, timeout=2.0)
+        device.poll(datetime.now(UTC))
+        assert device.fault is None
+        # a new plan replaces the schedule
+        device.ahead(_plan(start, [7.0, 3.0]))
+        await until(lambda: [s for s, _ in state["schedule"][1]] == [0, 900, 1800])
+    finally:
+        await _stop(task)
+
+
+async def test_the_charger_follows_its_schedule_by_itself_and_its_meter_values_confirm_it(
+    central: tuple[CentralSystem, OcppCharger],
+) -> None:
+    """Slots of 2 s (OCPP counts whole seconds): the box sends the schedule once; the charger
+    changes at each boundary, its MeterValues show the plan's power in each slot, and the box never
+    sees a fault."""
+    cs, charger = central
+    task, state = await _run(cs)
+    try:
+        await until(lambda: charger.status == "Preparing")
+        start = datetime.now(UTC)
+        kw = [7.0, 11.0, 4.2, 9.0]
+        plan = _plan(start, kw, slot_minutes=2 / 60)
+        device = DrivenDevice("ev", "energy", charger, None, start, relay=False, confirm_s=1.0)
+        device.ahead(plan)
+        seen: list[tuple[int, float]] = []
+        faults: list[str] = []
+        while (now := datetime.now(UTC)) < start + timedelta(seconds=2 * len(kw)):
+            slot = int((now - start).total_seconds() // 2)
+            device.poll(now)
+            if device.fault:
+                faults.append(device.fault)
+            device.set_power(now, kw[slot])  # what the agent does each tick: the plan's power now
+            if charger.heard is not None and charger.p_w is not None:
+                seen.append((slot, charger.p_w))
+            await asyncio.sleep(0.1)
+        assert faults == [], (faults, seen)
+        assert state["profiles"] == 1  # the whole schedule, once: no profile per slot
+        for i, k in enumerate(kw):  # the read-back power reached each slot's power in its slot
+            assert any(s == i and abs(p - k * 1000) < 35 for s, p in seen), (i, seen)
+    finally:
+        await _stop(task)
