@@ -25,6 +25,12 @@ async def until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
+@pytest.fixture(params=["1.6", "2.0.1"])
+def version(request: pytest.FixtureRequest) -> str:
+    """Every test against a 1.6J charge point and a 2.0.1 charging station."""
+    return str(request.param)
+
+
 @pytest.fixture
 async def central() -> AsyncIterator[tuple[CentralSystem, OcppCharger]]:
     charger = OcppCharger("ev", "cp-1", 11_000.0)
@@ -35,11 +41,12 @@ async def central() -> AsyncIterator[tuple[CentralSystem, OcppCharger]]:
 
 
 async def _run(
-    cs: CentralSystem, mode: str = "ok", password: str = "s3cret-pass"
+    cs: CentralSystem, version: str, mode: str = "ok", password: str = "s3cret-pass"
 ) -> tuple[Any, dict[str, Any]]:
     state: dict[str, Any] = {}
+    url = f"ws://127.0.0.1:{cs.port}"
     task = asyncio.create_task(
-        run_charge_point(f"ws://127.0.0.1:{cs.port}", "cp-1", password, mode=mode, meter_s=0.2, state=state)
+        run_charge_point(url, "cp-1", password, version=version, mode=mode, meter_s=0.2, state=state)
     )
     return task, state
 
@@ -51,12 +58,15 @@ async def _stop(task: Any) -> None:
 
 
 async def test_a_plan_power_becomes_a_profile_the_car_follows(
-    central: tuple[CentralSystem, OcppCharger],
+    central: tuple[CentralSystem, OcppCharger], version: str
 ) -> None:
     cs, charger = central
-    task, state = await _run(cs)
+    task, state = await _run(cs, version)
     try:
-        await until(lambda: charger.status == "Preparing")
+        await until(lambda: charger.plugged_at is not None)
+        assert state["booted"] and charger.heard is not None
+        spoken = "ocpp201" if version == "2.0.1" else "ocpp16"
+        assert type(charger.wire).__module__ == f"devices.appliances.drivers.{spoken}"
         now = datetime.now(UTC)
         device = DrivenDevice(
             "ev",
@@ -74,21 +84,26 @@ async def test_a_plan_power_becomes_a_profile_the_car_follows(
         assert state["limit_w"] == pytest.approx(10.1 * 690)  # 7 kW as A per phase on three phases
         device.poll(datetime.now(UTC))
         assert device.fault is None and device.status(datetime.now(UTC)).p_w == pytest.approx(6969, abs=1)
-        # an overload warning: the box lowers the limit at once
+        assert charger.energy_wh is not None  # the energy register, in Wh (2.0.1 sends kWh)
+        # an overload warning: the box lowers the limit at once (well within a 10 s cycle)
         device.set_power(datetime.now(UTC), 4.2)
-        await until(lambda: charger.limit_w == 4200.0, timeout=2.0)
-        await until(lambda: abs((charger.p_w or 0) - 4140) < 100)
+        await until(
+            lambda: charger.limit_w == 4200.0 and state["limit_w"] == pytest.approx(4209), timeout=1.0
+        )
+        await until(lambda: abs((charger.p_w or 0) - 4209) < 1)
+        await charger.stop_charging()  # the household's "stop now"
+        await until(lambda: charger.transaction is None and not state["started"])
     finally:
         await _stop(task)
 
 
 async def test_a_charger_that_rejects_its_profile_is_reported_and_a_fault(
-    central: tuple[CentralSystem, OcppCharger],
+    central: tuple[CentralSystem, OcppCharger], version: str
 ) -> None:
     cs, charger = central
-    task, state = await _run(cs, mode="reject")
+    task, state = await _run(cs, version, mode="reject")
     try:
-        await until(lambda: charger.status == "Preparing")
+        await until(lambda: charger.plugged_at is not None)
         t0 = datetime.now(UTC)
         device = DrivenDevice("ev", "energy", charger, None, t0, relay=False, confirm_s=0.5)
         problems: list[str] = []
@@ -104,19 +119,19 @@ async def test_a_charger_that_rejects_its_profile_is_reported_and_a_fault(
 
 
 async def test_wrong_credentials_are_refused_before_the_websocket_opens(
-    central: tuple[CentralSystem, OcppCharger],
+    central: tuple[CentralSystem, OcppCharger], version: str
 ) -> None:
     from websockets.exceptions import InvalidStatus
 
     cs, charger = central
-    task, _ = await _run(cs, password="guess")
+    task, _ = await _run(cs, version, password="guess")
     with pytest.raises(InvalidStatus, match="401"):
         await task
     assert cs.refused == ["charge point 'cp-1' refused: wrong credentials"]
     assert charger.wire is None
 
 
-async def test_security_profile_2_basic_auth_over_tls(tmp_path: Any) -> None:
+async def test_security_profile_2_basic_auth_over_tls(tmp_path: Any, version: str) -> None:
     """wss:// with the box's self-signed certificate (the charger trusts it), and its own password."""
     import ssl
 
@@ -132,10 +147,12 @@ async def test_security_profile_2_basic_auth_over_tls(tmp_path: Any) -> None:
     state: dict[str, Any] = {}
     url = f"wss://127.0.0.1:{cs.port}"
     task = asyncio.create_task(
-        run_charge_point(url, "cp-tls", "tls-password", ssl_context=client_tls, meter_s=0.2, state=state)
+        run_charge_point(
+            url, "cp-tls", "tls-password", version=version, ssl_context=client_tls, meter_s=0.2, state=state
+        )
     )
     try:
-        await until(lambda: charger.status == "Preparing")
+        await until(lambda: charger.plugged_at is not None)
         charger.command(datetime.now(UTC), 11_000.0)
         await until(lambda: charger.limit_w == 11_000.0 and state["started"])
         assert cs.refused == []
@@ -152,12 +169,12 @@ def _plan(start: datetime, kw: list[float], slot_minutes: float = 15) -> Any:
 
 
 async def test_the_whole_plan_goes_to_the_charger_as_one_schedule_and_shedding_overrides_it(
-    central: tuple[CentralSystem, OcppCharger],
+    central: tuple[CentralSystem, OcppCharger], version: str
 ) -> None:
     cs, charger = central
-    task, state = await _run(cs)
+    task, state = await _run(cs, version)
     try:
-        await until(lambda: charger.status == "Preparing")
+        await until(lambda: charger.plugged_at is not None)
         now = datetime.now(UTC)
         start = datetime.fromtimestamp(now.timestamp() // 900 * 900, UTC)
         kw = [7.0, 7.0, 11.0, 0.0, 0.0, 4.2, 11.0]
@@ -189,15 +206,15 @@ async def test_the_whole_plan_goes_to_the_charger_as_one_schedule_and_shedding_o
 
 
 async def test_the_charger_follows_its_schedule_by_itself_and_its_meter_values_confirm_it(
-    central: tuple[CentralSystem, OcppCharger],
+    central: tuple[CentralSystem, OcppCharger], version: str
 ) -> None:
     """Slots of 2 s (OCPP counts whole seconds): the box sends the schedule once; the charger
     changes at each boundary, its MeterValues show the plan's power in each slot, and the box never
     sees a fault."""
     cs, charger = central
-    task, state = await _run(cs)
+    task, state = await _run(cs, version)
     try:
-        await until(lambda: charger.status == "Preparing")
+        await until(lambda: charger.plugged_at is not None)
         start = datetime.now(UTC)
         kw = [7.0, 11.0, 4.2, 9.0]
         plan = _plan(start, kw, slot_minutes=2 / 60)

@@ -31,7 +31,9 @@ from devices.appliances.drivers.base import Ahead, Reading
 
 log = logging.getLogger(__name__)
 
-PLUGGED = {"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Occupied"}
+#: a car plugged in (1.6's connector states; 2.0.1's connector status and charging states)
+PLUGGED = {"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Occupied", "EVConnected"}
+STARTABLE = ("Preparing", "SuspendedEVSE", "Occupied", "EVConnected")  #: plugged, no transaction yet
 STALE_S = 300.0  #: no word from a charger for this long: its reading is dropped [s]
 SCHEDULE, OVERRIDE = 1, 2  #: the profiles' ids (and stack levels)
 
@@ -171,7 +173,7 @@ class OcppCharger:
         self.accepted[pid] = want
         await wire.trigger_meter()
         later = isinstance(want, Ahead) and any(w > 0 for w in want.watts)
-        idle = self.transaction is None and self.status in ("Preparing", "SuspendedEVSE", "Occupied")
+        idle = self.transaction is None and self.status in STARTABLE
         if idle and (later or (self.limit_w or 0.0) > 0) and await wire.remote_start() != "Accepted":
             self.problem(f"{self.id}: charger {self.cp_id} refused to start charging")
 
@@ -213,8 +215,9 @@ class OcppCharger:
         for mv in meter_value:
             for sv in mv.get("sampled_value", []):
                 measurand = sv.get("measurand", "Energy.Active.Import.Register")
-                value = float(sv["value"])
-                unit = sv.get("unit") or (sv.get("unit_of_measure") or {}).get("unit", "")
+                uom = sv.get("unit_of_measure") or {}  # 2.0.1: {unit, multiplier}
+                value = float(sv["value"]) * 10.0 ** int(uom.get("multiplier", 0))
+                unit = sv.get("unit") or uom.get("unit", "")
                 kilo = unit in ("kW", "kWh")
                 if measurand == "Power.Active.Import" and sv.get("phase") is None:
                     self.p_w = value * (1000.0 if kilo else 1.0)
