@@ -51,6 +51,19 @@ async def _run(
     return task, state
 
 
+@contextlib.asynccontextmanager
+async def plugged(
+    central: tuple[CentralSystem, OcppCharger], version: str, mode: str = "ok"
+) -> AsyncIterator[dict[str, Any]]:
+    """A simulated charger connected, a car plugged in; what it knows (`chargepoint.Car`)."""
+    task, state = await _run(central[0], version, mode=mode)
+    try:
+        await until(lambda: central[1].plugged_at is not None)
+        yield state
+    finally:
+        await _stop(task)
+
+
 async def _stop(task: Any) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -60,10 +73,8 @@ async def _stop(task: Any) -> None:
 async def test_a_plan_power_becomes_a_profile_the_car_follows(
     central: tuple[CentralSystem, OcppCharger], version: str
 ) -> None:
-    cs, charger = central
-    task, state = await _run(cs, version)
-    try:
-        await until(lambda: charger.plugged_at is not None)
+    charger = central[1]
+    async with plugged(central, version) as state:
         assert state["booted"] and charger.heard is not None
         spoken = "ocpp201" if version == "2.0.1" else "ocpp16"
         assert type(charger.wire).__module__ == f"devices.appliances.drivers.{spoken}"
@@ -93,17 +104,13 @@ async def test_a_plan_power_becomes_a_profile_the_car_follows(
         await until(lambda: abs((charger.p_w or 0) - 4209) < 1)
         await charger.stop_charging()  # the household's "stop now"
         await until(lambda: charger.transaction is None and not state["started"])
-    finally:
-        await _stop(task)
 
 
 async def test_a_charger_that_rejects_its_profile_is_reported_and_a_fault(
     central: tuple[CentralSystem, OcppCharger], version: str
 ) -> None:
-    cs, charger = central
-    task, state = await _run(cs, version, mode="reject")
-    try:
-        await until(lambda: charger.plugged_at is not None)
+    charger = central[1]
+    async with plugged(central, version, mode="reject") as state:
         t0 = datetime.now(UTC)
         device = DrivenDevice("ev", "energy", charger, None, t0, relay=False, confirm_s=0.5)
         problems: list[str] = []
@@ -114,8 +121,6 @@ async def test_a_charger_that_rejects_its_profile_is_reported_and_a_fault(
         device.poll(datetime.now(UTC))
         assert problems == ["ev: charger cp-1 answered Rejected to a limit of 7000 W"]
         assert device.fault is not None and "does not follow" in device.fault
-    finally:
-        await _stop(task)
 
 
 async def test_wrong_credentials_are_refused_before_the_websocket_opens(
@@ -171,10 +176,8 @@ def _plan(start: datetime, kw: list[float], slot_minutes: float = 15) -> Any:
 async def test_the_whole_plan_goes_to_the_charger_as_one_schedule_and_shedding_overrides_it(
     central: tuple[CentralSystem, OcppCharger], version: str
 ) -> None:
-    cs, charger = central
-    task, state = await _run(cs, version)
-    try:
-        await until(lambda: charger.plugged_at is not None)
+    charger = central[1]
+    async with plugged(central, version) as state:
         now = datetime.now(UTC)
         start = datetime.fromtimestamp(now.timestamp() // 900 * 900, UTC)
         kw = [7.0, 7.0, 11.0, 0.0, 0.0, 4.2, 11.0]
@@ -201,8 +204,6 @@ async def test_the_whole_plan_goes_to_the_charger_as_one_schedule_and_shedding_o
         # a new plan replaces the schedule
         device.ahead(_plan(start, [7.0, 3.0]))
         await until(lambda: [s for s, _ in state["schedule"][1]] == [0, 900, 1800])
-    finally:
-        await _stop(task)
 
 
 async def test_the_charger_follows_its_schedule_by_itself_and_its_meter_values_confirm_it(
@@ -211,10 +212,8 @@ async def test_the_charger_follows_its_schedule_by_itself_and_its_meter_values_c
     """Slots of 2 s (OCPP counts whole seconds): the box sends the schedule once; the charger
     changes at each boundary, its MeterValues show the plan's power in each slot, and the box never
     sees a fault."""
-    cs, charger = central
-    task, state = await _run(cs, version)
-    try:
-        await until(lambda: charger.plugged_at is not None)
+    charger = central[1]
+    async with plugged(central, version) as state:
         start = datetime.now(UTC)
         kw = [7.0, 11.0, 4.2, 9.0]
         plan = _plan(start, kw, slot_minutes=2 / 60)
@@ -235,5 +234,20 @@ async def test_the_charger_follows_its_schedule_by_itself_and_its_meter_values_c
         assert state["profiles"] == 1  # the whole schedule, once: no profile per slot
         for i, k in enumerate(kw):  # the read-back power reached each slot's power in its slot
             assert any(s == i and abs(p - k * 1000) < 35 for s, p in seen), (i, seen)
-    finally:
-        await _stop(task)
+
+
+async def test_a_charger_offering_no_version_the_box_speaks_is_refused_with_the_reason(
+    central: tuple[CentralSystem, OcppCharger],
+) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+    from websockets.typing import Subprotocol
+
+    cs, charger = central
+    with pytest.raises(InvalidStatus, match="400"):
+        async with connect(
+            f"ws://127.0.0.1:{cs.port}/cp-1", subprotocols=[Subprotocol("ocpp2.1")], proxy=None
+        ):
+            pass
+    assert cs.refused == ["charge point 'cp-1' refused: it speaks ocpp2.1, not ocpp1.6 or ocpp2.0.1"]
+    assert charger.wire is None

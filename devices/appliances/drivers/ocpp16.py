@@ -1,100 +1,54 @@
 """OCPP 1.6J: the session answering a 1.6 charge point, and its `Wire` (see `ocpp_charger`).
 
-It answers BootNotification, Heartbeat, StatusNotification, Authorize, Start/StopTransaction and
-MeterValues (``Power.Active.Import``: the charger's circuit reading), and tells the charger
-SetChargingProfile (TxDefaultProfile on the charger's connector), ClearChargingProfile,
-RemoteStart/StopTransaction and TriggerMessage(MeterValues).
+Beyond what `ocpp_central.session_base` shares, it answers StatusNotification, Authorize,
+Start/StopTransaction and MeterValues (``Power.Active.Import``: the charger's circuit reading),
+and tells the charger SetChargingProfile (TxDefaultProfile on the charger's connector),
+ClearChargingProfile, RemoteStart/StopTransaction and TriggerMessage(MeterValues).
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+import functools
 from typing import Any
 
-from devices.appliances.drivers.ocpp_charger import OVERRIDE, OcppCharger
+from devices.appliances.drivers.ocpp_central import session_base
 
 
+@functools.cache
 def session_class() -> Any:
     """The `ocpp` ChargePoint subclass answering a 1.6 charger (built on first use: ocpp loads lazily)."""
-    global _SESSION
-    if _SESSION is not None:
-        return _SESSION
     from ocpp.routing import on
     from ocpp.v16 import ChargePoint, call, call_result
-    from ocpp.v16.datatypes import ChargingProfile, ChargingSchedule, ChargingSchedulePeriod
-    from ocpp.v16.enums import (
-        Action,
-        AuthorizationStatus,
-        ChargingProfileKindType,
-        ChargingProfilePurposeType,
-        ChargingRateUnitType,
-        MessageTrigger,
-        RegistrationStatus,
-    )
+    from ocpp.v16.enums import Action, MessageTrigger
 
-    accepted = {"status": AuthorizationStatus.accepted}
+    accepted = {"status": "Accepted"}
 
-    class Session(ChargePoint):
-        def __init__(self, cp_id: str, connection: Any, charger: OcppCharger, now: Any) -> None:
-            super().__init__(cp_id, connection, response_timeout=10)
-            self.charger, self.now = charger, now
+    class Session(session_base(), ChargePoint):  # type: ignore[misc]
+        results = call_result
 
         # the Wire
-        async def set_profile(
-            self, pid: int, start: datetime | None, periods: list[tuple[int, float]], unit: str, phases: int
-        ) -> str:
-            n = phases if unit == "A" else None
-            schedule = ChargingSchedule(
-                charging_rate_unit=ChargingRateUnitType.amps if unit == "A" else ChargingRateUnitType.watts,
-                charging_schedule_period=[ChargingSchedulePeriod(s, v, n) for s, v in periods],
-                start_schedule=start.isoformat() if start is not None else None,
-            )
-            profile = ChargingProfile(
-                charging_profile_id=pid,
-                stack_level=pid,
-                charging_profile_purpose=ChargingProfilePurposeType.tx_default_profile,
-                charging_profile_kind=ChargingProfileKindType.relative
-                if pid == OVERRIDE
-                else ChargingProfileKindType.absolute,
-                charging_schedule=schedule,
-            )
-            res = await self.call(
-                call.SetChargingProfile(connector_id=self.charger.connector, cs_charging_profiles=profile)
-            )
-            return str(getattr(res, "status", "an error"))
+        def profile_call(self, pid: int, profile: dict[str, Any], schedule: dict[str, Any]) -> Any:
+            whole = {"charging_profile_id": pid, **profile, "charging_schedule": schedule}
+            return call.SetChargingProfile(connector_id=self.charger.connector, cs_charging_profiles=whole)
 
         async def clear_profile(self, pid: int) -> str:
-            res = await self.call(call.ClearChargingProfile(id=pid))
-            return str(getattr(res, "status", "an error"))
+            return await self.ask(call.ClearChargingProfile(id=pid))
 
         async def remote_start(self) -> str:
             c = self.charger
-            res = await self.call(call.RemoteStartTransaction(id_tag="hems", connector_id=c.connector))
-            return str(getattr(res, "status", "an error"))
+            return await self.ask(call.RemoteStartTransaction(id_tag="hems", connector_id=c.connector))
 
         async def remote_stop(self, transaction: str) -> None:
-            await self.call(call.RemoteStopTransaction(transaction_id=int(transaction)))
+            await self.ask(call.RemoteStopTransaction(transaction_id=int(transaction)))
 
         async def trigger_meter(self) -> None:
             c = self.charger
-            await self.call(
+            await self.ask(
                 call.TriggerMessage(requested_message=MessageTrigger.meter_values, connector_id=c.connector)
             )
 
         # what the charger says
-        @on(Action.boot_notification)
-        def boot(self, charge_point_vendor: str, charge_point_model: str, **_: Any) -> Any:
-            self.charger.heard = self.now()
-            return call_result.BootNotification(
-                current_time=self.now().isoformat(), interval=60, status=RegistrationStatus.accepted
-            )
-
-        @on(Action.heartbeat)
-        def heartbeat(self) -> Any:
-            self.charger.heard = self.now()
-            return call_result.Heartbeat(current_time=self.now().isoformat())
-
         @on(Action.status_notification)
         def status(self, connector_id: int, error_code: str, status: str, **_: Any) -> Any:
             if connector_id == self.charger.connector:
@@ -123,8 +77,4 @@ def session_class() -> Any:
             self.charger.on_meter(self.now(), meter_value)
             return call_result.MeterValues()
 
-    _SESSION = Session
     return Session
-
-
-_SESSION: Any = None

@@ -11,6 +11,7 @@ both drive the same `OcppCharger`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import ssl
 from datetime import UTC, datetime
@@ -82,7 +83,9 @@ class CentralSystem:
             return connection.respond(HTTPStatus.NOT_FOUND, "unknown charge point\n")
         offered = request.headers.get("Sec-WebSocket-Protocol", "")
         if not any(p.strip() in SUBPROTOCOLS for p in offered.split(",")):
-            self._refuse(f"charge point {cp_id!r} refused: it offers {offered or 'no'} OCPP version")
+            self._refuse(
+                f"charge point {cp_id!r} refused: it speaks {offered or 'no OCPP'}, not ocpp1.6 or ocpp2.0.1"
+            )
             return connection.respond(HTTPStatus.BAD_REQUEST, "speak ocpp1.6 or ocpp2.0.1\n")
         password = known[1]
         if password is None:
@@ -115,3 +118,61 @@ class CentralSystem:
         finally:
             if charger.wire is session:
                 charger.connected(None)
+
+
+@functools.cache
+def session_base() -> Any:
+    """What the 1.6 and 2.0.1 sessions share (mixed in before the version's ChargePoint): the
+    charger they answer for, boot and heartbeat, and the charging profile's schedule (the version
+    wraps it: ``profile_call``). Built on first use: ocpp loads lazily."""
+    from ocpp.routing import on
+
+    from devices.appliances.drivers.ocpp_charger import OVERRIDE
+
+    class SessionBase:
+        results: Any  #: the version's call_result module
+
+        def __init__(self, cp_id: str, connection: Any, charger: OcppCharger, now: Any) -> None:
+            super().__init__(cp_id, connection, response_timeout=10)  # type: ignore[call-arg]
+            self.charger, self.now = charger, now
+
+        async def ask(self, request: Any) -> str:
+            """Send ``request``; the answer's status."""
+            res = await self.call(request)  # type: ignore[attr-defined]
+            return str(getattr(res, "status", "an error"))
+
+        def profile_call(self, pid: int, profile: dict[str, Any], schedule: dict[str, Any]) -> Any:
+            """The version's SetChargingProfile of ``profile`` (without its id) and ``schedule``."""
+            raise NotImplementedError
+
+        async def set_profile(
+            self, pid: int, start: datetime | None, periods: list[tuple[int, float]], unit: str, phases: int
+        ) -> str:
+            n = phases if unit == "A" else None
+            schedule = {
+                "charging_rate_unit": unit,
+                "charging_schedule_period": [
+                    {"start_period": s, "limit": v, "number_phases": n} for s, v in periods
+                ],
+                "start_schedule": start.isoformat() if start is not None else None,
+            }
+            profile = {
+                "stack_level": pid,
+                "charging_profile_purpose": "TxDefaultProfile",  # TxProfile needs a transaction
+                "charging_profile_kind": "Relative" if pid == OVERRIDE else "Absolute",
+            }
+            return await self.ask(self.profile_call(pid, profile, schedule))
+
+        @on("BootNotification")
+        def boot(self, **_: Any) -> Any:
+            self.charger.heard = self.now()
+            return self.results.BootNotification(
+                current_time=self.now().isoformat(), interval=60, status="Accepted"
+            )
+
+        @on("Heartbeat")
+        def heartbeat(self, **_: Any) -> Any:
+            self.charger.heard = self.now()
+            return self.results.Heartbeat(current_time=self.now().isoformat())
+
+    return SessionBase
