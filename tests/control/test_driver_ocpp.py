@@ -58,7 +58,7 @@ async def plugged(
     """A simulated charger connected, a car plugged in; what it knows (`chargepoint.Car`)."""
     task, state = await _run(central[0], version, mode=mode)
     try:
-        await until(lambda: central[1].plugged_at is not None)
+        await until(lambda: state.get("booted") and central[1].plugged_at is not None)
         yield state
     finally:
         await _stop(task)
@@ -251,3 +251,23 @@ async def test_a_charger_offering_no_version_the_box_speaks_is_refused_with_the_
             pass
     assert cs.refused == ["charge point 'cp-1' refused: it speaks ocpp2.1, not ocpp1.6 or ocpp2.0.1"]
     assert charger.wire is None
+
+
+async def test_a_charger_that_reconnects_gets_the_schedule_again(
+    central: tuple[CentralSystem, OcppCharger], version: str
+) -> None:
+    """A dropped websocket keeps the limit the box knows the charger holds (no false fault); the
+    new connection gets the whole schedule again."""
+    charger = central[1]
+    now = datetime.now(UTC)
+    start = datetime.fromtimestamp(now.timestamp() // 900 * 900, UTC)
+    device = DrivenDevice("ev", "energy", charger, None, now, relay=False, confirm_s=30.0)
+    async with plugged(central, version) as first:
+        device.ahead(_plan(start, [7.0, 0.0, 11.0]))
+        device.set_power(now, 7.0)
+        await until(lambda: first["schedule"] is not None and charger.limit_w == 7000.0)
+    await until(lambda: charger.wire is None)
+    assert charger.limit_w == 7000.0
+    async with plugged(central, version) as second:
+        await until(lambda: second["schedule"] is not None)
+        assert second["schedule"] == first["schedule"] and second["profiles"] == 1

@@ -89,6 +89,8 @@ class OcppCharger:
         self._cmd_at = datetime.now(UTC)
         self._problems: list[str] = []
         self._task: asyncio.Task[None] | None = None
+        self._later = False  #: the charger did not answer: wait for the next command to try again
+        self._closed = False
 
     def problem(self, text: str) -> None:
         log.warning("%s", text)
@@ -99,19 +101,20 @@ class OcppCharger:
         return out
 
     def connected(self, wire: Wire | None) -> None:
-        """A (new) session, or none: what it holds is unknown, so everything is sent again."""
-        self.wire, self._tried, self.accepted = wire, {}, {}
+        """A (new) session, or none. A charger keeps its profiles across a reconnection, so the
+        limit in force stays what it accepted; everything wanted is sent again all the same."""
+        self.wire, self._tried, self._later = wire, {}, False
         if wire is not None:
             asyncio.get_running_loop().call_soon(self._kick)
 
     # the Actuator
     def command(self, now: datetime, w: float | None) -> None:
         self.want_w = self.max_w if w is None else max(0.0, min(w, self.max_w))
-        self._cmd_at = now
+        self._cmd_at, self._later = now, False
         self._kick()
 
     def plan_ahead(self, plan: Ahead | None) -> None:
-        self.plan = plan
+        self.plan, self._later = plan, False
         self._kick()
 
     @property
@@ -132,12 +135,16 @@ class OcppCharger:
 
     def _kick(self) -> None:
         """Send what is wanted and not yet sent, on the loop, without waiting for the answer."""
-        if self.wire is None or all(self._tried.get(k, None) == v for k, v in self._wanted().items()):
+        if (
+            self.wire is None
+            or self._closed
+            or all(self._tried.get(k, None) == v for k, v in self._wanted().items())
+        ):
             return
         if self._task is not None and not self._task.done():
             return  # it looks again when done
         self._task = asyncio.get_running_loop().create_task(self._sync())
-        self._task.add_done_callback(lambda _t: self._kick())
+        self._task.add_done_callback(lambda _t: None if self._later else self._kick())
 
     async def _sync(self) -> None:
         for pid, want in self._wanted().items():  # the override first: shedding does not wait
@@ -151,6 +158,7 @@ class OcppCharger:
                     f"{self.id}: charger {self.cp_id} did not take its limit: {exc or type(exc).__name__}"
                 )
                 self._tried.pop(pid, None)  # tried again at the next command or connection
+                self._later = True
             except Exception as exc:  # a protocol error from the charger: reported, never raised
                 self.problem(f"{self.id}: charger {self.cp_id}: {type(exc).__name__}: {exc}")
 
@@ -200,6 +208,7 @@ class OcppCharger:
         return Reading(self.heard, None, self.p_w, self.energy_wh, limit)
 
     def close(self) -> None:
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
 
