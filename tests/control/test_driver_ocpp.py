@@ -58,7 +58,7 @@ async def plugged(
     """A simulated charger connected, a car plugged in; what it knows (`chargepoint.Car`)."""
     task, state = await _run(central[0], version, mode=mode)
     try:
-        await until(lambda: state.get("booted") and central[1].plugged_at is not None)
+        await until(lambda: bool(state.get("booted")) and central[1].plugged_at is not None)
         yield state
     finally:
         await _stop(task)
