@@ -1,9 +1,10 @@
-"""A simulated OCPP 1.6J charge point (the `ocpp` package's ChargePoint over a real websocket), for
-tests, the bench and the twin: it boots, says a car is plugged in, takes charging profiles (or
-rejects them: ``mode="reject"``), starts a transaction on RemoteStartTransaction, and reports
-``Power.Active.Import`` and the energy register every ``meter_s``. The car draws the profile's
-limit up to its own ``car_w``; behind it can be the twin's EV (``car``: `set_power(now, kw)` /
-`power_w(now)`), so the twin's household sees the charging.
+"""A simulated OCPP charger (the `ocpp` package's ChargePoint over a real websocket), for tests,
+the bench and the twin, speaking OCPP 1.6J (`chargepoint16`) or 2.0.1 (`chargepoint201`): it boots,
+says a car is plugged in, holds charging profiles (or rejects them: ``mode="reject"``) and follows
+them over time, starts a transaction when asked, and reports ``Power.Active.Import`` and the energy
+register every ``meter_s``. The car draws the limit in force up to its own ``car_w`` (nothing below
+6 A); behind it can be the twin's EV (``car``: `set_power(now, kw)` / `power_w(now)`), so the
+twin's household sees the charging.
 """
 
 from __future__ import annotations
@@ -15,11 +16,92 @@ from datetime import UTC, datetime
 from typing import Any
 
 
+class Profiles:
+    """The charging profiles a simulated charger holds, and the limit they make at an instant [W]:
+    of the profiles in force, the highest stack level's; an Absolute one from its startSchedule, a
+    Relative one from its arrival; its last period started by then."""
+
+    def __init__(self, volts_phases: float) -> None:
+        self.volts_phases = volts_phases
+        self.held: dict[int, tuple[int, datetime, list[tuple[int, float]]]] = {}
+
+    def put(self, pid: int, stack: int, schedule: dict[str, Any], now: datetime) -> list[tuple[int, float]]:
+        """Hold a profile (``schedule``: the chargingSchedule as the `ocpp` package hands it over)."""
+        amps = schedule["charging_rate_unit"] == "A"
+        periods = [
+            (int(p["start_period"]), float(p["limit"]) * (self.volts_phases if amps else 1.0))
+            for p in schedule["charging_schedule_period"]
+        ]
+        start = schedule.get("start_schedule")
+        self.held[pid] = (stack, datetime.fromisoformat(start) if start else now, periods)
+        return periods
+
+    def clear(self, pid: int | None) -> bool:
+        found = pid in self.held or (pid is None and bool(self.held))
+        self.held = {} if pid is None else {k: v for k, v in self.held.items() if k != pid}
+        return found
+
+    def limit_w(self, t: datetime) -> float | None:
+        for _stack, start, periods in sorted(self.held.values(), key=lambda h: -h[0]):
+            into = (t - start).total_seconds()
+            begun = [w for s, w in periods if s <= into]
+            if begun:
+                return begun[-1]
+        return None
+
+
+class Car:
+    """What the charger and its car do, whatever OCPP they speak; ``st`` is what tests read:
+    limit_w, p_w, energy_wh, profiles, started, booted, schedule (the last Absolute profile's
+    start and its (startPeriod, W) periods)."""
+
+    def __init__(self, car_w: float, mode: str, car: Any, clock: Any, st: dict[str, Any]) -> None:
+        self.car_w, self.mode, self.car, self.clock, self.st = car_w, mode, car, clock, st
+        self.volts_phases = 230.0 * 3
+        self.profiles = Profiles(self.volts_phases)
+        self.plugged = car is None or car.need(clock()) is not None
+        st.update(
+            limit_w=None, p_w=0.0, energy_wh=0.0, profiles=0, started=False, booted=False, schedule=None
+        )
+
+    def take(self, pid: int, stack: int, kind: str, schedule: dict[str, Any]) -> bool:
+        """A SetChargingProfile: held (True) or rejected."""
+        self.st["profiles"] += 1
+        if self.mode == "reject":
+            return False
+        periods = self.profiles.put(pid, stack, schedule, self.clock())
+        if kind == "Absolute":
+            self.st["schedule"] = (schedule["start_schedule"], periods)
+        self.follow()
+        return True
+
+    def follow(self) -> None:
+        st = self.st
+        st["limit_w"] = self.profiles.limit_w(self.clock())
+        limit = st["limit_w"] if st["limit_w"] is not None else self.car_w
+        p = min(limit, self.car_w) if st["started"] else 0.0
+        if p < 6 * self.volts_phases - 1:
+            p = 0.0  # below 6 A the car pauses
+        if self.car is not None:
+            self.car.set_power(self.clock(), p / 1000.0)
+            p = float(self.car.power_w(self.clock()))
+        st["p_w"] = p
+
+    def came_or_left(self) -> bool:
+        """Whether the twin's car came or left since the last look."""
+        if self.car is None or (self.car.need(self.clock()) is not None) == self.plugged:
+            return False
+        self.plugged = not self.plugged
+        self.st["started"] = self.st["started"] and self.plugged
+        return True
+
+
 async def run_charge_point(
     url: str,
     cp_id: str,
     password: str | None = None,
     *,
+    version: str = "1.6",
     car_w: float = 11_000.0,
     mode: str = "ok",
     meter_s: float = 1.0,
@@ -28,136 +110,33 @@ async def run_charge_point(
     ssl_context: Any = None,
     state: dict[str, Any] | None = None,
 ) -> None:
-    """Connect to the central system at ``url`` and act as charge point ``cp_id`` until cancelled.
-
-    ``state`` (optional) is filled with what the charge point knows: limit_w, p_w, profiles, started.
-    """
-    from ocpp.routing import on
-    from ocpp.v16 import ChargePoint, call, call_result
-    from ocpp.v16.enums import (
-        Action,
-        ChargePointErrorCode,
-        ChargePointStatus,
-        ChargingProfileStatus,
-        RegistrationStatus,
-        RemoteStartStopStatus,
-        TriggerMessageStatus,
-    )
+    """Connect to the central system at ``url`` and act as charger ``cp_id`` speaking OCPP
+    ``version`` ("1.6" or "2.0.1") until cancelled; ``state`` (optional) is filled as `Car` says."""
     from websockets.asyncio.client import connect
     from websockets.typing import Subprotocol
 
+    if version == "2.0.1":
+        from devices.simulated.chargepoint201 import station_class
+    else:
+        from devices.simulated.chargepoint16 import station_class
     clock = now or (lambda: datetime.now(UTC))
-    st: dict[str, Any] = state if state is not None else {}
-    st.update(limit_w=None, p_w=0.0, energy_wh=0.0, profiles=0, started=False, booted=False)
-    phases_v = 230.0 * 3
-
-    class Sim(ChargePoint):
-        @on(Action.set_charging_profile)
-        def profile(self, connector_id: int, cs_charging_profiles: dict[str, Any]) -> Any:
-            st["profiles"] += 1
-            if mode == "reject":
-                return call_result.SetChargingProfile(status=ChargingProfileStatus.rejected)
-            schedule = cs_charging_profiles["charging_schedule"]
-            limit = float(schedule["charging_schedule_period"][0]["limit"])
-            st["limit_w"] = limit * phases_v if schedule["charging_rate_unit"] == "A" else limit
-            self.follow()
-            return call_result.SetChargingProfile(status=ChargingProfileStatus.accepted)
-
-        @on(Action.remote_start_transaction)
-        def remote_start(self, id_tag: str, **_: Any) -> Any:
-            asyncio.get_running_loop().create_task(self.begin(id_tag))
-            return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.accepted)
-
-        @on(Action.trigger_message)
-        def trigger(self, requested_message: str, **_: Any) -> Any:
-            if requested_message != "MeterValues":
-                return call_result.TriggerMessage(status=TriggerMessageStatus.not_implemented)
-            asyncio.get_running_loop().create_task(self.send_meter())
-            return call_result.TriggerMessage(status=TriggerMessageStatus.accepted)
-
-        @on(Action.remote_stop_transaction)
-        def remote_stop(self, transaction_id: int) -> Any:
-            st["started"] = False
-            self.follow()
-            return call_result.RemoteStopTransaction(status=RemoteStartStopStatus.accepted)
-
-        def follow(self) -> None:
-            limit = st["limit_w"] if st["limit_w"] is not None else car_w
-            p = min(limit, car_w) if st["started"] else 0.0
-            if p < 6 * phases_v - 1:
-                p = 0.0  # below 6 A the car pauses
-            if car is not None:
-                car.set_power(clock(), p / 1000.0)
-                p = float(car.power_w(clock()))
-            st["p_w"] = p
-
-        async def begin(self, id_tag: str) -> None:
-            await self.call(
-                call.StartTransaction(
-                    connector_id=1, id_tag=id_tag, meter_start=0, timestamp=clock().isoformat()
-                )
-            )
-            st["started"] = True
-            self.follow()
-            await self.status(ChargePointStatus.charging)
-
-        async def status(self, status: Any) -> None:
-            await self.call(
-                call.StatusNotification(
-                    connector_id=1,
-                    error_code=ChargePointErrorCode.no_error,
-                    status=status,
-                    timestamp=clock().isoformat(),
-                )
-            )
-
-        async def meter_loop(self) -> None:
-            last = clock()
-            plugged = True
-            while True:
-                await asyncio.sleep(meter_s)
-                t = clock()
-                if car is not None and (car.need(t) is not None) != plugged:  # the twin's car came or left
-                    plugged = not plugged
-                    st["started"] = st["started"] and plugged
-                    await self.status(ChargePointStatus.preparing if plugged else ChargePointStatus.available)
-                self.follow()
-                st["energy_wh"] += st["p_w"] * max((t - last).total_seconds(), 0.0) / 3600.0
-                last = t
-                await self.send_meter()
-
-        async def send_meter(self) -> None:
-            t = clock()
-            self.follow()
-            values = [
-                {"measurand": "Power.Active.Import", "unit": "W", "value": f"{st['p_w']:.0f}"},
-                {
-                    "measurand": "Energy.Active.Import.Register",
-                    "unit": "Wh",
-                    "value": f"{st['energy_wh']:.0f}",
-                },
-            ]
-            mv = [{"timestamp": t.isoformat(), "sampled_value": values}]
-            await self.call(call.MeterValues(connector_id=1, meter_value=mv))
-
+    sim = Car(car_w, mode, car, clock, state if state is not None else {})
     headers = {}
     if password is not None:
         headers["Authorization"] = "Basic " + base64.b64encode(f"{cp_id}:{password}".encode()).decode()
     async with connect(
         f"{url.rstrip('/')}/{cp_id}",
-        subprotocols=[Subprotocol("ocpp1.6")],
+        subprotocols=[Subprotocol(f"ocpp{version}")],
         additional_headers=headers,
         ssl=ssl_context,
         proxy=None,
     ) as ws:
-        cp = Sim(cp_id, ws, response_timeout=10)
+        cp = station_class()(cp_id, ws, response_timeout=10)
+        cp.sim = sim
         runner = asyncio.create_task(cp.start())
         try:
-            boot = await cp.call(call.BootNotification(charge_point_model="Sim", charge_point_vendor="hems"))
-            st["booted"] = boot.status == RegistrationStatus.accepted
-            plugged = car is None or car.need(clock()) is not None
-            await cp.status(ChargePointStatus.preparing if plugged else ChargePointStatus.available)
-            meter = asyncio.create_task(cp.meter_loop())
+            await cp.boot()
+            meter = asyncio.create_task(_meter_loop(cp, sim, meter_s))
             try:
                 await runner
             finally:
@@ -166,3 +145,16 @@ async def run_charge_point(
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await runner
+
+
+async def _meter_loop(cp: Any, sim: Car, meter_s: float) -> None:
+    last = sim.clock()
+    while True:
+        await asyncio.sleep(meter_s)
+        t = sim.clock()
+        if sim.came_or_left():
+            await cp.plugged(sim.plugged)
+        sim.follow()
+        sim.st["energy_wh"] += sim.st["p_w"] * max((t - last).total_seconds(), 0.0) / 3600.0
+        last = t
+        await cp.send_meter()

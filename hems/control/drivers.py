@@ -137,7 +137,7 @@ class DriverHost:
             device = DrivenDevice(a.id, "energy", actuator, needs, now, confirm_s=o.confirm_s)
         elif a.driver == "ocpp":
             from devices.appliances.drivers.base import DrivenDevice as _D
-            from devices.appliances.drivers.ocpp16 import OcppCharger, OcppSession
+            from devices.appliances.drivers.ocpp_charger import OcppCharger, OcppSession
 
             charger = OcppCharger(
                 a.id,
@@ -173,7 +173,7 @@ class DriverHost:
         self.agents[a.id] = ApplianceAgent(device, link, self.config.site.id)
 
     async def _start_ocpp(self, chargers: dict[str, Any]) -> None:
-        from devices.appliances.drivers.ocpp16 import CentralSystem
+        from devices.appliances.drivers.ocpp_central import CentralSystem
 
         oc = self.config.ocpp
         host, port = (oc.host, oc.port) if oc is not None else ("0.0.0.0", 8887)
@@ -201,7 +201,13 @@ class DriverHost:
         for aid, device in self.devices.items():
             try:
                 device.poll(now)
-                self.agents[aid].tick(now)
+                agent = self.agents[aid]
+                agent.tick(now)
+                if device.kind == "energy":  # a charger holds the whole schedule it follows
+                    plan = agent.plan
+                    device.ahead(
+                        plan if plan is not None and plan.seq == agent.seq and not agent.own else None
+                    )
             except Exception as exc:  # a driver's bug is reported, the cycle goes on
                 log.exception("driver of %s failed", aid)
                 self._problem(aid, f"{aid}: driver error {type(exc).__name__}: {exc}")

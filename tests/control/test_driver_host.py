@@ -123,7 +123,7 @@ async def test_a_charger_with_wrong_credentials_is_an_event_and_the_cycle_goes_o
             await asyncio.wait_for(task, 5)
         host.on_cycle(Snapshot(clock.now()))
         assert ("appliance.problem", "charge point 'cp-9' refused: wrong credentials") in host.events
-        assert host.central.chargers["cp-9"][0].session is None
+        assert host.central.chargers["cp-9"][0].wire is None
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -150,3 +150,82 @@ async def test_relays_without_a_broker_are_a_fault_event_not_a_crash() -> None:
         )
     ]
     await host.stop()
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_the_box_plan_reaches_the_charger_whole_and_a_limit_lowers_it_within_one_cycle(
+    version: str,
+) -> None:
+    """The path in the box: the agent's request, the box's schedule on the bus, the host handing
+    the whole plan to the charger as one profile, then a load-shedding ``limit`` in one cycle."""
+    import json
+
+    port = free_port()
+    table = {
+        "id": "ev",
+        "kind": "energy",
+        "power_kw": 11.0,
+        "min_kw": 4.14,
+        "driver": "ocpp",
+        "device": {"charge_point": "cp-7", "password": "right-password"},
+    }
+    t0 = datetime(2026, 1, 15, 20, 5, tzinfo=UTC)
+    clock = ManualClock(t0)
+    bus = LocalBus()
+    box = bus.client("box")
+    box.subscribe("hems/home/appliance/ev/#")
+    box.publish("hems/home/status", b"online", retain=True)
+    host = DriverHost(config(table, ocpp={"host": "127.0.0.1", "port": port}), clock, bus=bus)
+    await host.start()
+    state: dict[str, Any] = {}
+    task = asyncio.create_task(
+        run_charge_point(
+            f"ws://127.0.0.1:{port}",
+            "cp-7",
+            "right-password",
+            version=version,
+            now=clock.now,
+            meter_s=0.1,
+            state=state,
+        )
+    )
+    charger = host.central.chargers["cp-7"][0]
+
+    async def cycles(until: Any, most: int = 100) -> list[Any]:
+        got: list[Any] = []
+        for _ in range(most):
+            host.on_cycle(Snapshot(clock.now()))
+            got += box.receive()
+            if until(got):
+                return got
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"not within {most} cycles: {[m.topic for m in got]}")
+
+    try:
+        got = await cycles(lambda got: any(m.topic.endswith("/request") for m in got))
+        seq = next(json.loads(m.payload)["seq"] for m in got if m.topic.endswith("/request"))
+        kw = [7.0, 11.0, 0.0, 0.0, 4.2]
+        schedule = {"version": 1, "seq": seq, "slot_start": "2026-01-15T20:00:00+00:00", "slot_minutes": 15}
+        box.publish("hems/home/appliance/ev/schedule", json.dumps({**schedule, "power_kw": kw}).encode())
+        await cycles(lambda got: state["schedule"] is not None and state["started"])
+        at, periods = state["schedule"]
+        assert datetime.fromisoformat(at) == datetime(2026, 1, 15, 20, 0, tzinfo=UTC)
+        assert [s for s, _ in periods] == [0, 900, 1800, 3600, 4500]
+        assert [w for _, w in periods] == [
+            pytest.approx(k * 1000, abs=35) for k in (7.0, 11.0, 0.0, 4.2, 0.0)
+        ]
+        await cycles(lambda got: abs((charger.p_w or 0) - 6969) < 1)
+        # before the plan it waited at 0 W (a stack-level-2 profile); the plan cleared that
+        assert state["profiles"] == 2 and list(charger.accepted) == [1]
+        # load shedding: the box's limit goes to the charger in the cycle that reads it
+        box.publish("hems/home/appliance/ev/set", json.dumps({"action": "limit", "limit_kw": 4.2}).encode())
+        host.on_cycle(Snapshot(clock.now()))
+        await asyncio.sleep(0.5)  # the websocket round trip, far less than a cycle
+        assert state["limit_w"] == pytest.approx(4209) and state["profiles"] == 3
+        assert state["schedule"][1] == periods  # the schedule stays under the override
+        assert not [e for e in host.events if e[0] != "appliance.recovered"], host.events
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await host.stop()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from devices.appliances.device import DeviceKind, DeviceStatus, Need
 
@@ -33,6 +33,28 @@ class Reading:
     energy_wh: float | None = None  #: its energy counter [Wh]
     limit_w: float | None = None  #: the limit it accepted (a charger) [W]
     soc_kwh: float | None = None  #: a battery's charge [kWh]
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """The plan ahead for a device that can hold a whole schedule (an OCPP charger): ``watts`` per
+    slot of ``slot_s`` seconds from ``start``; nothing before it, 0 after its end (as the plan)."""
+
+    start: datetime
+    slot_s: float
+    watts: tuple[float, ...]
+
+    def at(self, t: datetime) -> float | None:
+        i = int((t - self.start).total_seconds() // self.slot_s)
+        return None if i < 0 else (self.watts[i] if i < len(self.watts) else 0.0)
+
+    def periods(self) -> list[tuple[int, float]]:
+        """(seconds from ``start``, W) where the power changes, and 0 from the end on."""
+        out: list[tuple[int, float]] = []
+        for i, w in enumerate((*self.watts, 0.0)):
+            if not out or out[-1][1] != w:
+                out.append((round(i * self.slot_s), w))
+        return out
 
 
 class Actuator(Protocol):
@@ -143,6 +165,9 @@ class DrivenDevice:
         self.delivered_wh: dict[str, float] = {}
         self._need: Need | None = None
         self._last: datetime | None = None
+        self.plan: Ahead | None = None  #: the schedule the device holds itself (a charger)
+        self._on_plan = False  #: the last command was the plan's own power
+        self._sent: tuple[datetime, float] | None = None
         self.on_problem: Callable[[str], None] | None = None
 
     @property
@@ -162,7 +187,30 @@ class DrivenDevice:
             self.delivered_wh[key] = self.delivered_wh.get(key, 0.0) + max(p, 0.0) * hours
         self.reading = reading
         self._last = now
+        if self._on_plan and self.plan is not None and (w := self.plan.at(now)) is not None:
+            self.follow.command(now, w)  # it moves at the plan's slot boundaries by itself
         self.follow.check(now, reading, self.born)
+
+    def ahead(self, plan: Any) -> None:
+        """The schedule the appliance follows (an agent's `Plan`; None: none), for an actuator that
+        holds a whole schedule (``plan_ahead``); the others take each slot's power as it comes."""
+        hold = getattr(self.actuator, "plan_ahead", None)
+        if hold is None:
+            return
+        new = None
+        if plan is not None:
+            full = self.actuator.max_w
+            watts = tuple(max(0.0, min(kw * 1000.0, full)) for kw in plan.power_kw)
+            new = Ahead(plan.slot_start, plan.slot_minutes * 60.0, watts)
+        if new != self.plan:
+            self.plan = new
+            hold(new)
+        self._plan_check()
+
+    def _plan_check(self) -> None:
+        c = self._sent
+        planned = self.plan.at(c[0]) if self.plan is not None and c is not None else None
+        self._on_plan = planned is not None and c is not None and abs(planned - c[1]) < 1.0
 
     # --- ApplianceDevice ------------------------------------------------------------------------
     def need(self, now: datetime) -> Need | None:
@@ -185,6 +233,8 @@ class DrivenDevice:
             return
         self.actuator.command(now, w := self.target_w(now))
         self.follow.command(now, w)
+        self._sent = (now, w)
+        self._plan_check()
 
     def _battery(self, now: datetime, kw: float | None) -> None:
         """Aim at the planned grid exchange ``kw``: the battery takes up the difference between it

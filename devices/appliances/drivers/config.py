@@ -85,7 +85,7 @@ def check_driver(appliance: str, kind: str, driver: str, o: DeviceOptions) -> No
 
 
 class OcppConfig(BaseModel):
-    """``[ocpp]``: the box's central system for OCPP 1.6J charge points."""
+    """``[ocpp]``: the box's central system for OCPP 1.6J and 2.0.1 charge points."""
 
     model_config = ConfigDict(extra="forbid")
 
