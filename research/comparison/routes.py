@@ -38,7 +38,8 @@ def answer(
             prefix = own_prefix(con, household_id)
             if prefix is None:
                 raise NotReleased(
-                    404, "this household's prefix is not released (no upload yet, or fewer than k homes)"
+                    404,
+                    f"this household's prefix is not released: no upload yet, or fewer than {k} homes share it",
                 )
         return comparison(con, Ask(prefix, ask.group, ask.month), k)
     finally:
