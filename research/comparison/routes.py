@@ -39,7 +39,8 @@ def answer(
             if prefix is None:
                 raise NotReleased(
                     404,
-                    f"this household's prefix is not released: no upload yet, or fewer than {k} homes share it",
+                    f"this household's prefix is not released: "
+                    f"no upload yet, or fewer than {k} homes share it",
                 )
         return comparison(con, Ask(prefix, ask.group, ask.month), k)
     finally:
