@@ -154,3 +154,35 @@ def test_bad_questions_get_one_clear_reason(
     answer = s.get(s.tokens["x"], **params)
     assert answer.status_code == status and reason in answer.json()["error"], answer.text
     assert s.get("hems-not-a-token", month="2026-03").status_code == 401
+
+
+def test_a_store_written_before_the_group_facts_still_compares(study: Study) -> None:
+    """Files without heating/pv/ev (a store from before them): the released view gives nulls, the
+    prefix is still compared, a group naming a fact is not; a month's compaction merges old and new."""
+    import pyarrow.parquet as pq
+
+    from research.store import layout
+    from research.store.released import released_connection
+    from research.store.writer import compact_month
+
+    store = study.research.data.store
+    files = sorted(layout.table_files(store, "batches"))
+    for path in files[::2]:  # every other day as an older server wrote it: months mix both
+        pq.write_table(pq.read_table(path).drop_columns(["heating", "pv", "ev"]), path)
+    households = {p.parent.parent.name.removeprefix("household=") for p in files}
+    for hid in households:
+        assert compact_month(store, "batches", hid, "2026-03")
+    con = released_connection(study.research.data, 5)
+    nulls = con.execute("SELECT count(*) FROM batches WHERE heating IS NULL").fetchone()
+    assert nulls is not None and nulls[0] > 0
+    everyone = study.get(study.tokens["a1"], prefix="108x", month="2026-03")
+    assert everyone.status_code == 200 and everyone.json()["monthly"]["homes"] == 11
+    for path in layout.table_files(store, "batches"):  # a store that never had them
+        pq.write_table(pq.read_table(path).drop_columns(["heating", "pv", "ev"]), path)
+    con = released_connection(study.research.data, 5)
+    counts = con.execute("SELECT count(*), count(heating), count(pv), count(ev) FROM batches").fetchone()
+    assert counts is not None and counts[0] > 0 and counts[1:] == (0, 0, 0)
+    assert (
+        study.get(study.tokens["a1"], prefix="108x", group="heating=heat_pump", month="2026-03").status_code
+        == 403
+    )
