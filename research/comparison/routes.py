@@ -3,7 +3,8 @@ household's upload token as ``Authorization: Bearer``.
 
 ``prefix`` defaults to the label the household's own data is released under, ``group`` to ``all``
 (every home of the prefix) and ``month`` to the current one (UTC). Answers ``hems-comparison/1``
-(wire/comparison.py); 400 for a malformed parameter, 401 for an unknown or revoked token, 404 when
+(wire/comparison.py); 400 for a malformed parameter, 401 for an unknown or revoked token, 429 past
+`BURST` requests at once or `PER_MINUTE` sustained per token, 404 when
 the prefix is not released or holds no counted day, 403 when the group is below k — each with
 ``{"error": reason}``.
 """
@@ -18,14 +19,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from research.auth import household_from_token
 from research.comparison.compute import Ask, NotReleased, comparison, own_prefix
-from research.gate import bearer, error
-from research.ingest.service import Refused
+from research.gate import HouseholdGate, error
+from research.ingest.service import Limits, Refused
 from research.paths import DataDir
 from research.store.released import released_connection
 from wire.comparison import check_prefix, parse_group
 from wire.errors import WireError
+
+PER_MINUTE = 6.0  #: comparisons per token per minute, sustained (each one reads the store)
+BURST = 20  #: ... and at once
 
 
 def answer(
@@ -49,16 +52,15 @@ def answer(
 
 def build_router(data: DataDir, clock: Callable[[], datetime], k: int) -> APIRouter:
     router = APIRouter(prefix="/v1")
+    # its own bucket: a box asks once a day; a backlog of batches never uses up its comparisons
+    gate = HouseholdGate(data, Limits(requests_per_minute=PER_MINUTE, burst=BURST))
 
     @router.get("/comparison")
     async def get_comparison(request: Request) -> JSONResponse:
         try:
-            token = bearer(request)
+            _, household = await gate.household(request)
         except Refused as exc:
             return error(exc.status, exc.reason)
-        household = await run_in_threadpool(household_from_token, data, token)
-        if household is None:
-            return error(401, "unknown or revoked token")
         params = request.query_params
         try:
             prefix = check_prefix(params["prefix"]) if "prefix" in params else None

@@ -186,3 +186,15 @@ def test_a_store_written_before_the_group_facts_still_compares(study: Study) -> 
         study.get(study.tokens["a1"], prefix="108x", group="heating=heat_pump", month="2026-03").status_code
         == 403
     )
+
+
+def test_a_household_asking_too_often_is_told_to_wait(research: Research) -> None:
+    from research.comparison.routes import BURST
+
+    s = Study(research)
+    _home(s, "x", "1081", A, DAYS[:1])
+    answers = [s.get(s.tokens["x"], month="2026-03").status_code for _ in range(BURST)]
+    assert answers == [404] * BURST  # answered (its prefix is below k)
+    last = s.get(s.tokens["x"], month="2026-03")
+    assert last.status_code == 429 and "too many requests" in last.json()["error"]
+    assert last.headers["retry-after"] == "60"
