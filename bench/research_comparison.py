@@ -55,18 +55,33 @@ def build(data: DataDir, households: int, days: int, rng: random.Random) -> list
     return ids
 
 
+def _first_group(data: DataDir, hid: str) -> bool:
+    """The household is in the bench's first group (heat pump, no PV, EV)."""
+    import pyarrow.parquet as pq
+
+    files = sorted((data.store / "batches" / f"household={hid}").rglob("*.parquet"))
+    return bool(pq.read_table(files[0]).column("heating")[0].as_py() == GROUPS[0][0])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", default="/tmp/hems-research-comparison")
     ap.add_argument("--households", type=int, default=100)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--keep", action="store_true", help="keep the store (and reuse a kept one)")
     args = ap.parse_args()
     root = Path(args.dir)
-    shutil.rmtree(root, ignore_errors=True)
+    kept = args.keep and (root / "store" / "batches").is_dir()
+    if not kept:
+        shutil.rmtree(root, ignore_errors=True)
     data = DataDir(root).ensure()
     t0 = time.perf_counter()
-    ids = build(data, args.households, args.days, random.Random(18))
+    if kept:
+        ids = sorted(p.name.removeprefix("household=") for p in (data.store / "batches").iterdir())
+        ids = [next(i for i in ids if _first_group(data, i))]
+    else:
+        ids = build(data, args.households, args.days, random.Random(18))
     print(f"store: {args.households} households x {args.days} days in {time.perf_counter() - t0:.1f} s")
     ask = Ask("", parse_group("fuse=25,heating=heat_pump,pv=0,ev=1"), date(2025, 6, 1))
     for label, group in (("own group", ask.group), ("whole prefix", {})):
@@ -77,7 +92,8 @@ def main() -> int:
             times.append(time.perf_counter() - t)
         homes = doc["monthly"]["homes"] if doc["monthly"] else None
         print(f"{label:<14} first {times[0]:.3f} s, median {statistics.median(times):.3f} s ({homes} homes)")
-    shutil.rmtree(root, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
     return 0
 
 

@@ -3,7 +3,7 @@ prefix below k is already pooled or withheld before anything here sees it.
 
 A **counted day** is a batch of a real (not simulated) home whose summary gives a finite, non-negative
 ``house.import_kwh`` with a ``coverage`` of at least `MIN_COVERAGE` (or none stated). A home belongs
-to the prefix and group its latest batch names (prefix as released; fuse, heating, pv, ev).
+to the group its latest batch of the month names (fuse, heating, pv, ev), under its released prefix.
 
 - ``daily``: per day of the month, the distribution of the day's import [kWh] over the group's homes;
 - ``monthly``: the distribution of each home's mean day in the month [kWh/day], over the homes with
@@ -67,25 +67,32 @@ def _in_group(group: dict[str, Any]) -> tuple[str, list[Any]]:
     return (" AND ".join(terms) or "true"), list(group.values())
 
 
-def _counted_sql(group: dict[str, Any]) -> tuple[str, list[Any]]:
-    in_group, params = _in_group(group)
-    sql = f"""
-        WITH latest AS (
-            SELECT household_id, postcode_prefix, main_fuse_a, heating, pv, ev, simulated
-            FROM batches QUALIFY row_number() OVER (PARTITION BY household_id ORDER BY day DESC) = 1
-        ), days AS (
-            SELECT household_id, day,
+def _load_month(con: duckdb.DuckDBPyConnection, first: date, end: date, prefix: str) -> None:
+    """The prefix's counted days of the month, each with its home's group facts (from the home's
+    latest batch of the month), into the temporary table ``_month``: one read of the store."""
+    con.execute("DROP TABLE IF EXISTS _month")
+    con.execute(
+        f"""CREATE TEMP TABLE _month AS
+        WITH days AS (
+            SELECT household_id, day, main_fuse_a, heating, pv, ev,
                    TRY_CAST(json_extract_string(summary, '$.house.import_kwh') AS DOUBLE) AS kwh,
                    TRY_CAST(json_extract_string(summary, '$.coverage') AS DOUBLE) AS cov
-            FROM batches WHERE day >= ? AND day < ?
-        ), counted AS (
-            SELECT d.household_id, d.day, d.kwh, {in_group} AS in_group
-            FROM days d JOIN latest l USING (household_id)
-            WHERE l.postcode_prefix = ? AND NOT coalesce(l.simulated, false)
-              AND d.kwh IS NOT NULL AND isfinite(d.kwh) AND d.kwh >= 0
-              AND (d.cov IS NULL OR d.cov >= {MIN_COVERAGE})
-        )"""
-    return sql, params
+            FROM batches WHERE day >= ? AND day < ? AND postcode_prefix = ?
+        ), latest AS (
+            SELECT household_id, main_fuse_a, heating, pv, ev FROM days
+            QUALIFY row_number() OVER (PARTITION BY household_id ORDER BY day DESC) = 1
+        )
+        SELECT d.household_id, d.day, d.kwh, l.main_fuse_a, l.heating, l.pv, l.ev
+        FROM days d JOIN latest l USING (household_id) JOIN households h USING (household_id)
+        WHERE NOT h.simulated AND d.kwh IS NOT NULL AND isfinite(d.kwh) AND d.kwh >= 0
+          AND (d.cov IS NULL OR d.cov >= {MIN_COVERAGE})""",
+        [first, end, prefix],
+    )
+
+
+def _counted_sql(group: dict[str, Any]) -> tuple[str, list[Any]]:
+    in_group, params = _in_group(group)
+    return f"WITH counted AS (SELECT household_id, day, kwh, {in_group} AS in_group FROM _month l)", params
 
 
 def _figures(n: int, mean: float, q: list[float]) -> dict[str, float | int]:
@@ -110,8 +117,8 @@ def comparison(con: duckdb.DuckDBPyConnection, ask: Ask, k: int) -> dict[str, An
             f"no released prefix {ask.prefix!r}: a prefix shared by fewer than {k} homes is released "
             "only pooled with its neighbours (e.g. 10xx) or not at all",
         )
-    head, group_params = _counted_sql(ask.group)
-    params = [first, end, *group_params, ask.prefix]
+    _load_month(con, first, end, ask.prefix)
+    head, params = _counted_sql(ask.group)
     daily_rows = con.execute(
         f"""{head}
         SELECT a.day, coalesce(g.n, 0), a.n_all, g.mean, g.q FROM

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -31,9 +32,7 @@ PER_MINUTE = 6.0  #: comparisons per token per minute, sustained (each one reads
 BURST = 20  #: ... and at once
 
 
-def answer(
-    data: DataDir, k: int, household_id: str | None, prefix: str | None, ask: Ask
-) -> dict[str, object]:
+def answer(data: DataDir, k: int, household_id: str | None, prefix: str | None, ask: Ask) -> dict[str, Any]:
     """The comparison for ``ask`` (``prefix`` None: the household's own released prefix)."""
     con = released_connection(data, k, memory_limit="512MB", threads=2)
     try:
