@@ -46,6 +46,8 @@ class SiteConfig(_Section):
     voltage_v: float = Field(230.0, gt=0, le=1000)  #: phase-neutral (TN), line-line (IT) or single phase (1P)
     main_fuse_a: float = Field(25.0, gt=0, le=630)  #: a house connection: at most 630 A
     main_fuse_curve: Literal["B", "C", "D", "gG"] = "C"
+    #: how the home is mainly heated (groups similar homes for the social comparison; None: not said)
+    heating: Literal["heat_pump", "electric_direct", "district", "other"] | None = None
     cycle_seconds: float = Field(10.0, ge=1.0, le=300.0)
 
     @field_validator("postcode")

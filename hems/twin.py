@@ -295,12 +295,11 @@ def simulated_jobs(
     parts: dict[str, Any] = {"fetch_prices": prices_and_forecast, "forecast": None, "research_jobs": None}
     if upload:
         from hems.telemetry.job import telemetry_job
-        from hems.telemetry.privacy import deidentify_site
+        from hems.telemetry.privacy import deidentify_site, equipment
 
         site: Any = cfg.site
-        parts["telemetry"] = telemetry_job(
-            cfg.telemetry, storage, clock, deidentify_site(site), simulated=True
-        )
+        facts = deidentify_site(site, **equipment(cfg.pv, cfg.appliances))
+        parts["telemetry"] = telemetry_job(cfg.telemetry, storage, clock, facts, simulated=True)
     else:
         parts["telemetry"] = None
     return parts

@@ -14,6 +14,7 @@ from pathlib import Path
 import fastapi
 
 from research.accounts import researcher_from_api_key
+from research.comparison.routes import build_router as comparison_router
 from research.ingest.routes import build_router as ingest_router
 from research.ingest.service import Limits, utc_now
 from research.jobs.routes import build_router as jobs_router
@@ -42,6 +43,7 @@ ROUTERS: list[tuple[str, RouterBuilder]] = [
     ("jobs", lambda ctx: jobs_router(ctx.data, ctx.clock, ctx.limits, ctx.k, researcher_from_api_key)),
     ("query", lambda ctx: query_router(ctx.data, ctx.clock, ctx.k, ctx.query_limits)),
     ("portal", lambda ctx: portal_router(ctx.data, ctx.clock, ctx.k, ctx.query_limits)),
+    ("comparison", lambda ctx: comparison_router(ctx.data, ctx.clock, ctx.k)),
 ]
 
 

@@ -89,6 +89,7 @@ class History:
     bill: dict[str, float] | None = None  #: the stored report's "energy", "capacity", "fixed", "total"
     currency: str | None = None
     left_out: tuple[str, ...] = ()  #: what the stored bill could not price ("spot price")
+    comparison: str | None = None  #: a month against similar homes (hems.telemetry.comparison), in words
 
 
 def _cost(kwh: dict[datetime, float], prices: Sequence[SeriesPoint], sign: float) -> float | None:
@@ -202,11 +203,13 @@ def load_history(
     def total(ch: str) -> float | None:
         return sum(kwh[ch].values()) if kwh[ch] else None
 
+    buckets = tuple(Bucket(k.astimezone(tz), *bars[k]) for k in keys)
+
     return History(
         period=period,
         start=start,
         end=end,
-        buckets=tuple(Bucket(k.astimezone(tz), *bars[k]) for k in keys),
+        buckets=buckets,
         import_kwh=total("grid.p_import_w"),
         export_kwh=total("grid.p_export_w"),
         pv_kwh=total("pv.p_w"),
@@ -217,7 +220,27 @@ def load_history(
         bill=bill[0] if bill else None,
         currency=bill[1] if bill else None,
         left_out=bill[2] if bill else (),
+        comparison=_comparison(source, buckets, start, end, now) if period == "month" else None,
     )
+
+
+def _comparison(
+    source: DataSource, buckets: Sequence[Bucket], start: datetime, end: datetime, now: datetime
+) -> str | None:
+    """The month against similar homes, when the telemetry job fetched a comparison for it: the
+    household's mean complete day of grid import (days with any energy) against their median."""
+    stored = source.get_doc(f"comparison.{start:%Y-%m}")
+    if stored is None:
+        return None
+    from hems.telemetry.comparison import comparison_sentence
+
+    days = [
+        b.import_kwh
+        for b in buckets
+        if b.start + timedelta(days=1) <= now and (b.import_kwh or b.export_kwh or b.pv_kwh)
+    ]
+    own = sum(days) / len(days) if days else None
+    return comparison_sentence(own, stored, "this month" if start <= now < end else f"in {start:%B %Y}")
 
 
 def bar_starts(period: Period, start: datetime, end: datetime, tz: tzinfo) -> list[datetime]:

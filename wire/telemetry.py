@@ -35,6 +35,10 @@ TOP_KEYS = {
 }
 OPTIONAL_KEYS = {"simulated"}
 SITE_KEYS = {"postcode_prefix", "country", "timezone", "network", "main_fuse_a"}
+#: optional site facts (boxes before issue 18 do not send them): what groups similar homes
+OPTIONAL_SITE_KEYS = {"heating", "pv", "ev"}
+#: ``site.heating``: how the home is mainly heated
+HEATING = ("heat_pump", "electric_direct", "district", "other")
 _HOUSEHOLD = re.compile(r"^h-[a-z2-7]{26}$")
 _PREFIX = re.compile(r"^[0-9A-Z]{3}x$")
 _CHANNEL = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*\.[a-z0-9_]+$")
@@ -50,7 +54,7 @@ class TelemetryBatch:
     batch_id: str
     household_id: str
     day: date
-    site: dict[str, Any]  #: postcode_prefix, country, timezone, network, main_fuse_a
+    site: dict[str, Any]  #: postcode_prefix, country, timezone, network, main_fuse_a (+ heating, pv, ev)
     start: datetime  #: UTC start of the local day
     end: datetime
     resolution_s: int  #: slot length [s]
@@ -105,7 +109,7 @@ def parse_batch(doc: Any) -> TelemetryBatch:
 
 
 def _site(site: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(site) - SITE_KEYS
+    unknown = set(site) - SITE_KEYS - OPTIONAL_SITE_KEYS
     if unknown:
         raise WireError(f"batch.site: unknown key(s) {', '.join(sorted(unknown))}")
     prefix = site.get("postcode_prefix")
@@ -125,6 +129,11 @@ def _site(site: dict[str, Any]) -> dict[str, Any]:
     fuse = need(site, "main_fuse_a", (int, float), "batch.site")
     if not 1 <= fuse <= 1000:
         raise WireError(f"batch.site.main_fuse_a: expected 1 to 1000 A, got {fuse!r}")
+    if "heating" in site and site["heating"] not in HEATING:
+        raise WireError(f"batch.site.heating: expected one of {', '.join(HEATING)}, got {site['heating']!r}")
+    for key in ("pv", "ev"):
+        if key in site and not isinstance(site[key], bool):
+            raise WireError(f"batch.site.{key}: expected true or false, got {site[key]!r}")
     return dict(site)
 
 

@@ -49,10 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _site(cfg: Any, source: str) -> Any:
-    from hems.telemetry.privacy import deidentify_site
+    from hems.telemetry.privacy import deidentify_site, equipment
 
     try:
-        return deidentify_site(cfg.site)
+        return deidentify_site(cfg.site, **equipment(cfg.pv, cfg.appliances))
     except ValueError as exc:
         raise UsageError(f"{source}: site.postcode: {exc}") from None
 

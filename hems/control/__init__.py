@@ -213,11 +213,12 @@ def build_jobs(
         log.warning("no report job: %s", exc)
     try:
         from hems.telemetry.job import telemetry_job
-        from hems.telemetry.privacy import deidentify_site
+        from hems.telemetry.privacy import deidentify_site, equipment
 
         site: Any = config.site  # their Protocol declares network: str; ours is a Literal of str
         if "telemetry" not in given:
-            parts["telemetry"] = telemetry_job(config.telemetry, storage, clock, deidentify_site(site))
+            home = deidentify_site(site, **equipment(config.pv, config.appliances))
+            parts["telemetry"] = telemetry_job(config.telemetry, storage, clock, home)
         if "research_jobs" not in given:
             from hems.research_jobs.facts import box_facts
             from hems.research_jobs.job import research_jobs_job

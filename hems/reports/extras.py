@@ -259,4 +259,34 @@ def cost_section(
     }
 
 
-__all__ = ["cost_section", "pv_forecast_section", "savings_section"]
+# ----- social comparison ---------------------------------------------------------------------------
+def comparison_section(storage: StorageReader, report: Report) -> dict[str, Any] | None:
+    """The month against similar homes, from the comparison the telemetry job fetched
+    (``comparison.<YYYY-MM>``, hems.telemetry.comparison); None when none was fetched (no opt-in).
+
+    The household's figure is its mean day of grid import over the month's days with data, the
+    measure of the server's monthly distribution; it is compared with their median (p50)."""
+    from hems.telemetry.comparison import comparison_sentence, doc_key
+
+    stored = storage.get_doc(doc_key(f"{report.span.first:%Y-%m}"))
+    if not isinstance(stored, dict):
+        return None
+    own = sum(d.import_kwh for d in report.days) / len(report.days) if report.days else None
+    sentence = comparison_sentence(own, stored, when=f"in {report.span.first:%B %Y}")
+    found = stored.get("comparison")
+    doc: dict[str, Any] = found if isinstance(found, dict) else {}
+    figures = doc.get("monthly")
+    monthly: dict[str, Any] = figures if isinstance(figures, dict) else {}
+    return {
+        "sentence": sentence,
+        "own_import_kwh_per_day": None if own is None else round(own, 3),
+        "compared_with": "median",
+        "prefix": doc.get("prefix"),
+        "group": doc.get("group"),
+        "homes": monthly.get("homes"),
+        "median_import_kwh_per_day": monthly.get("p50"),
+        "mean_import_kwh_per_day": monthly.get("mean"),
+    }
+
+
+__all__ = ["comparison_section", "cost_section", "pv_forecast_section", "savings_section"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,9 @@ def render_text(report: Report, currency: str = "NOK") -> str:
         f_kwh, a_kwh = forecast["forecast_kwh"], forecast["actual_kwh"]
         lines.append(f"{'PV forecast / measured':<28}{f_kwh:>10.2f} / {a_kwh:.2f} kWh")
         lines.append("")
+    compared = d.get("comparison")
+    if compared and compared.get("sentence"):
+        lines += [*textwrap.wrap(compared["sentence"], 80), ""]
     if report.span.period != "day" and report.days:
         lines.append(f"{'Day':<14}{'import':>9}{'export':>9}{'PV':>9}{'use':>9}{'peak h':>9}")
         for day in report.days:

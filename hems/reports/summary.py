@@ -248,6 +248,12 @@ def build_report(
     savings = savings_section(storage, report)
     if savings is not None:
         report.extras["savings"] = savings
+    if period == "month":
+        from hems.reports.extras import comparison_section
+
+        compared = comparison_section(storage, report)
+        if compared is not None:
+            report.extras["comparison"] = compared
     if tariff is not None:
         from hems.reports.extras import cost_section
 

@@ -58,6 +58,8 @@ class TelemetryConfig(BaseModel):
     retry_base_minutes: float = Field(30.0, gt=0)  #: first retry delay; doubles each failure [min]
     retry_max_hours: float = Field(24.0, gt=0)  #: ceiling of the retry delay [h]
     timeout_s: float = Field(30.0, gt=0)  #: per HTTPS request [s]
+    #: with consent, the daily upload also fetches how similar homes used energy (docs/telemetry.md)
+    comparison: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -44,19 +44,40 @@ class SiteFacts:
     timezone: str  #: IANA zone of the local day, e.g. "Europe/Oslo"
     network: str  #: "TN", "IT" or "1P"
     main_fuse_a: float  #: main fuse rating [A]
+    heating: str | None = None  #: [site] heating (wire.telemetry.HEATING); None: not said
+    pv: bool | None = None  #: the home has PV ([pv] with an array); None: not known
+    ev: bool | None = None  #: the home charges an EV (an ``energy`` appliance); None: not known
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The batch's ``site``: a fact that is not known is left out (as boxes before them did)."""
+        return {k: v for k, v in asdict(self).items() if v is not None or k == "postcode_prefix"}
+
+    def group(self) -> dict[str, Any]:
+        """The facts that group similar homes (wire.comparison.group_key)."""
+        return {"fuse": self.main_fuse_a, "heating": self.heating, "pv": self.pv, "ev": self.ev}
 
 
-def deidentify_site(site: _SiteLike) -> SiteFacts:
-    """The de-identified `SiteFacts` of a [site] section (hems.config.SiteConfig)."""
+def equipment(pv: Any, appliances: Iterable[Any]) -> dict[str, bool]:
+    """``pv`` and ``ev`` for `deidentify_site` from the [pv] section and the [[appliance]] list:
+    PV when [pv] has an array, an EV when an appliance is of kind ``energy`` (an EV charger)."""
+    return {
+        "pv": bool(pv is not None and getattr(pv, "array", None)),
+        "ev": any(getattr(a, "kind", None) == "energy" for a in appliances),
+    }
+
+
+def deidentify_site(site: _SiteLike, *, pv: bool | None = None, ev: bool | None = None) -> SiteFacts:
+    """The de-identified `SiteFacts` of a [site] section (hems.config.SiteConfig); ``pv`` and
+    ``ev`` from `equipment` (left out when not given)."""
     return SiteFacts(
         postcode_prefix=postcode_prefix(site.postcode),
         country=site.country,
         timezone=site.timezone,
         network=site.network,
         main_fuse_a=float(site.main_fuse_a),
+        heating=getattr(site, "heating", None),
+        pv=pv,
+        ev=ev,
     )
 
 

@@ -70,18 +70,29 @@ def post(endpoint: Endpoint, path: str, body_gz: bytes, idempotency_key: str) ->
         "Content-Encoding": "gzip",
         "Idempotency-Key": idempotency_key,
     }
-    return _exchange(endpoint, "POST", path, headers, body_gz)
+    return _exchange(endpoint, "POST", path, headers, body_gz)[1]
 
 
 def get(endpoint: Endpoint, path: str) -> dict[str, object]:
     """GET ``endpoint.url + path`` (e.g. the research jobs on offer); the parsed JSON answer (a dict).
     Errors as for `post`."""
-    return _exchange(endpoint, "GET", path, {"Accept": "application/json"}, None)
+    return _exchange(endpoint, "GET", path, {"Accept": "application/json"}, None)[1]
+
+
+def get_refusable(endpoint: Endpoint, path: str) -> tuple[int, dict[str, object]]:
+    """GET where a 403 or 404 is an answer, not a failure (the comparison below k): the status and
+    the JSON (``{"error": reason}`` for a refusal). 401 is `TokenRejected`; other errors as `post`."""
+    return _exchange(endpoint, "GET", path, {"Accept": "application/json"}, None, accept=(403, 404))
 
 
 def _exchange(
-    endpoint: Endpoint, method: str, path: str, headers: dict[str, str], body: bytes | None
-) -> dict[str, object]:
+    endpoint: Endpoint,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    accept: tuple[int, ...] = (),
+) -> tuple[int, dict[str, object]]:
     """One request, bounded as a whole by ``endpoint.timeout_s``: a server that trickles a byte now
     and then is cut off at the deadline (a socket timeout alone bounds each read, not the request).
     Redirects are never followed: they would resend the bearer token to another URL."""
@@ -126,7 +137,7 @@ def _exchange(
         conn.close()
     if expired.is_set():
         raise TransientError(f"{endpoint.url}: no complete answer within {endpoint.timeout_s:g} s")
-    if status >= 300:
+    if status >= 300 and status not in accept:
         _raise_for(status, _detail(raw))
     if len(raw) > MAX_ANSWER_BYTES:
         raise TransientError("research server answered with more than 4 MiB")
@@ -136,7 +147,7 @@ def _exchange(
         raise TransientError("research server answered with something other than JSON") from None
     if not isinstance(answer, dict):
         raise TransientError("research server answered with JSON that is not an object")
-    return answer
+    return status, answer
 
 
 def _raise_for(status: int, detail: str) -> None:

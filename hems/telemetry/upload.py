@@ -40,6 +40,7 @@ class UploadResult:
     stopped: str | None = None  #: why nothing was queued or sent (no consent, withdrawn, ...)
     error: str | None = None  #: the last server or network problem, if any
     next_attempt_at: datetime | None = None  #: when something is due again (None: nothing waits)
+    comparison: str | None = None  #: what the comparison fetch did ([telemetry] comparison), in words
 
     @property
     def ok(self) -> bool:
@@ -53,6 +54,7 @@ class UploadResult:
             "stopped": self.stopped,
             "error": self.error,
             "next_attempt_at": None if self.next_attempt_at is None else self.next_attempt_at.isoformat(),
+            "comparison": self.comparison,
         }
 
 
@@ -223,7 +225,23 @@ def daily_upload(
         result.stopped = blocker
     if blocker is None or outbox.status().deletions_pending:
         send_due(config, outbox, now, result, batches=fake is None)
+    if blocker is None and config.comparison and result.error is None:
+        result.comparison = _compare(config, storage, site, now)
     return _finish(outbox, result, now)
+
+
+def _compare(config: TelemetryConfig, storage: Any, site: SiteFacts, now: datetime) -> str:
+    """Fetch the household's comparison (only ever called with consent and the opt-in)."""
+    from hems.telemetry.comparison import fetch_comparison
+
+    endpoint = _endpoint(config)
+    if endpoint is None:
+        return "comparison not fetched: telemetry.endpoint and telemetry.token are not both set"
+    try:
+        return fetch_comparison(endpoint, storage, site, now)
+    except transport.TransportError as exc:
+        log.warning("telemetry: the comparison was not fetched (%s)", exc)
+        return f"comparison not fetched: {exc}"
 
 
 def preview(

@@ -10,7 +10,8 @@ access off and the configuration locked).
 Views:
 
 - ``households``: household_id, postcode_prefix (released), simulated
-- ``batches``: one row per received day: site facts, interval, summary (JSON), quality_ok, flags,
+- ``batches``: one row per received day: site facts (with heating, pv, ev: null when the box did
+  not send them), interval, summary (JSON), quality_ok, flags,
   quality (JSON details)
 - ``readings``: household_id, postcode_prefix, day, channel, slot, ts (UTC), value, resolution_s,
   simulated, quality_ok
@@ -34,6 +35,8 @@ from research.store import layout
 from research.store.tables import BATCHES_SCHEMA, READINGS_SCHEMA
 
 _BATCH_COLUMNS = [f.name for f in BATCHES_SCHEMA if f.name not in ("postcode_prefix",)]
+#: SQL types of the batches columns a store written before them may lack
+_SQL_TYPES = {"heating": "VARCHAR", "pv": "BOOLEAN", "ev": "BOOLEAN"}
 
 
 def _source(con: duckdb.DuckDBPyConnection, data: DataDir, table: str, schema: pa.Schema) -> str:
@@ -91,7 +94,12 @@ def released_connection(
     )
     con.execute("CREATE TABLE households AS SELECT * FROM _labels")
     con.unregister("_labels")
-    columns = ", ".join(f"b.{c}" for c in _BATCH_COLUMNS if c != "household_id")
+    present = {d[0] for d in con.execute(f"SELECT * FROM {batches} LIMIT 0").description}
+    columns = ", ".join(
+        f"b.{c}" if c in present else f"CAST(NULL AS {_SQL_TYPES[c]}) AS {c}"  # a store older than c
+        for c in _BATCH_COLUMNS
+        if c != "household_id"
+    )
     con.execute(
         f"CREATE VIEW batches AS SELECT b.household_id, h.postcode_prefix, {columns} "
         f"FROM {batches} b JOIN households h USING (household_id)"

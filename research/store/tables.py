@@ -36,6 +36,9 @@ BATCHES_SCHEMA = pa.schema(
         ("timezone", pa.string()),
         ("network", pa.string()),
         ("main_fuse_a", pa.float64()),
+        ("heating", pa.string()),  #: heat_pump, electric_direct, district, other; null: not sent
+        ("pv", pa.bool_()),  #: the home has PV; null: not sent (boxes before issue 18)
+        ("ev", pa.bool_()),  #: the home charges an EV; null: not sent
         ("interval_start", pa.timestamp("ms", tz="UTC")),
         ("interval_end", pa.timestamp("ms", tz="UTC")),
         ("resolution_s", pa.int32()),
@@ -59,7 +62,7 @@ class StoredBatch:
     batch_id: str
     household_id: str
     day: date
-    site: dict[str, Any]  #: postcode_prefix, country, timezone, network, main_fuse_a
+    site: dict[str, Any]  #: postcode_prefix, country, timezone, network, main_fuse_a (+ heating, pv, ev)
     start: datetime  #: UTC start of the local day
     end: datetime
     resolution_s: int  #: slot length [s]
@@ -108,6 +111,9 @@ def batches_table(batch: StoredBatch, received_at: datetime, quality: dict[str, 
         "timezone": site.get("timezone"),
         "network": site.get("network"),
         "main_fuse_a": site.get("main_fuse_a"),
+        "heating": site.get("heating"),
+        "pv": site.get("pv"),
+        "ev": site.get("ev"),
         "interval_start": batch.start,
         "interval_end": batch.end,
         "resolution_s": batch.resolution_s,

@@ -82,7 +82,8 @@ def compact_month(store: Path, table: str, household_id: str, month: str) -> boo
         return False
     target = layout.month_file(store, table, household_id, month)
     parts = ([pq.read_table(target)] if target.exists() else []) + [pq.read_table(p) for p in daily]
-    merged = pa.concat_tables(parts).sort_by([("day", "ascending")])
+    # files written before a column was added (e.g. batches' heating, pv, ev) get it as nulls
+    merged = pa.concat_tables(parts, promote_options="default").sort_by([("day", "ascending")])
     write_atomic(merged, target)
     for p in daily:
         p.unlink()

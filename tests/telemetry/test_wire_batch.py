@@ -34,6 +34,9 @@ def test_what_the_box_builds_passes(batch: dict[str, Any]) -> None:
     assert parsed.household_id == HID and parsed.slots == 96 and parsed.resolution_s == 900
     assert parsed.site["postcode_prefix"] == "108x" and not parsed.simulated
     assert parse_batch({**batch, "simulated": True}).simulated
+    # the optional facts that group similar homes (a box before them still passes without them)
+    site = {**batch["site"], "heating": "heat_pump", "pv": True, "ev": False}
+    assert parse_batch({**batch, "site": site}).site["heating"] == "heat_pump"
 
 
 def _set(doc: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -59,6 +62,9 @@ _DELETE = object()
         ("site/postcode_prefix", "1081", "three characters and 'x'"),
         ("site/postcode", "1081", "unknown key"),
         ("site/main_fuse_a", 1e9, "1 to 1000 A"),
+        ("site/heating", "oil", "heat_pump, electric_direct, district, other"),
+        ("site/pv", 1, "true or false"),
+        ("site/ev", "yes", "true or false"),
         ("readings/grid.e_import_kwh", [1.0] * 96, "cumulative energy register"),
         ("readings/grid.p_import_w", [1.0] * 95, "96 values"),
         ("readings/grid.p_import_w", [float("inf")] + [1.0] * 95, "expected a number or null"),

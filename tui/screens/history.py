@@ -61,6 +61,8 @@ def totals_text(h: History | None, error: str | None) -> Text:
         out.append(f"{DASH:>12}")
     else:
         out.append(f"{h.pv_forecast_kwh:.1f} / {h.pv_actual_kwh:.1f} kWh".rjust(12), style="bold")
+    if h.comparison:  # a month against similar homes ([telemetry] comparison)
+        out.append(f"\n{h.comparison}", style="italic")
     return out
 
 
