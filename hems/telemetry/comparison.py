@@ -37,7 +37,10 @@ def fetch_comparison(endpoint: transport.Endpoint, storage: Any, site: SiteFacts
     """Fetch and store this month's comparison; returns what happened, in words. Raises
     `transport.TransportError` for server or network trouble (nothing is stored then)."""
     month = comparison_month(now, ZoneInfo(site.timezone))
-    groups = [group_key(site.group()), ALL]
+    facts = site.group()
+    # the home's own cell of the partition when every fact is known (the server offers no coarser
+    # groups: they could be subtracted from each other), then the whole prefix
+    groups = ([group_key(facts)] if all(v is not None for v in facts.values()) else []) + [ALL]
     reason = ""
     for group in dict.fromkeys(groups):  # the home's own group, then the whole prefix
         query = urllib.parse.urlencode({"group": group, "month": month})

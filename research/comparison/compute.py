@@ -10,9 +10,14 @@ to the group its latest batch of the month names (fuse, heating, pv, ev), under 
   counted days on at least half of the month's days so far (from the 1st to the last counted day of
   any home of the prefix).
 
-A figure is published only for at least k homes, and only when the rest of the prefix is either
-empty or also at least k homes (so a group and its prefix cannot be subtracted to single out fewer
-than k homes). Quantiles are DuckDB's ``quantile_cont`` (linear interpolation, as numpy's default).
+Groups are cells of one partition of the prefix: the full key (fuse, heating, pv, ev), or ``all``.
+A figure is published for ``all`` when the prefix has at least k homes, and for a group when it is
+not suppressed: every group below k is (primary suppression), and while the suppressed groups and
+the homes whose facts are incomplete hold between 1 and k − 1 homes together, the smallest published
+group is suppressed too (secondary suppression), so that no difference of published figures — the
+prefix minus its published groups — describes fewer than k homes. (Overlapping groups such as
+``pv=1`` and ``heating=heat_pump`` could be subtracted from each other: they are not offered.)
+Quantiles are DuckDB's ``quantile_cont`` (linear interpolation, as numpy's default).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from wire.comparison import ALL, QUANTILES, SCHEMA, group_key
+from wire.comparison import ALL, DIMENSIONS, QUANTILES, SCHEMA, group_key
 
 MIN_COVERAGE = 0.9  #: share of a day's slots with grid readings for the day to count [-]
 MEASURE = "import_kwh"
@@ -101,9 +106,52 @@ def _figures(n: int, mean: float, q: list[float]) -> dict[str, float | int]:
     return out
 
 
-def _releasable(n: int, total: int, k: int) -> bool:
-    rest = total - n
-    return n >= k and (rest == 0 or rest >= k)
+Cell = tuple[float, str, bool, bool]  #: (main fuse [A], heating, pv, ev): one group of the partition
+
+
+def published_cells(cells: dict[Cell, int], incomplete: int, k: int) -> set[Cell]:
+    """The groups whose figures may be published: primary suppression below k, then secondary
+    suppression of the smallest groups until the suppressed homes (with ``incomplete``, the homes in
+    no group) are none or at least k."""
+    suppressed = {c for c, n in cells.items() if n < k}
+    mass = incomplete + sum(cells[c] for c in suppressed)
+    candidates = sorted((c for c in cells if c not in suppressed), key=lambda c: (cells[c], str(c)))
+    while 0 < mass < k and candidates:
+        c = candidates.pop(0)
+        suppressed.add(c)
+        mass += cells[c]
+    return set(cells) - suppressed
+
+
+def _cell_of(group: dict[str, Any]) -> Cell | None:
+    if not group:
+        return None
+    if set(group) != set(DIMENSIONS):
+        raise NotReleased(
+            400,
+            "group: the full key fuse=..,heating=..,pv=..,ev=.. or all (groups are cells of one "
+            "partition, so that no two answers can be subtracted to single out fewer than k homes)",
+        )
+    return (float(group["fuse"]), str(group["heating"]), bool(group["pv"]), bool(group["ev"]))
+
+
+def _cells(rows: list[tuple[Any, ...]]) -> tuple[dict[Cell, int], int]:
+    """(homes per complete group, homes with an incomplete group) from (fuse, heating, pv, ev, n) rows."""
+    cells: dict[Cell, int] = {}
+    incomplete = 0
+    for fuse, heating, pv, ev, n in rows:
+        if fuse is None or heating is None or pv is None or ev is None:
+            incomplete += int(n)
+        else:
+            cells[(float(fuse), str(heating), bool(pv), bool(ev))] = int(n)
+    return cells, incomplete
+
+
+def _releasable(cell: Cell | None, n: int, total: int, rows: list[tuple[Any, ...]], k: int) -> bool:
+    if cell is None:
+        return total >= k
+    cells, incomplete = _cells(rows)
+    return n >= k and cell in published_cells(cells, incomplete, k)
 
 
 def comparison(con: duckdb.DuckDBPyConnection, ask: Ask, k: int) -> dict[str, Any]:
@@ -117,6 +165,7 @@ def comparison(con: duckdb.DuckDBPyConnection, ask: Ask, k: int) -> dict[str, An
             f"no released prefix {ask.prefix!r}: a prefix shared by fewer than {k} homes is released "
             "only pooled with its neighbours (e.g. 10xx) or not at all",
         )
+    cell = _cell_of(ask.group)
     _load_month(con, first, end, ask.prefix)
     head, params = _counted_sql(ask.group)
     daily_rows = con.execute(
@@ -141,18 +190,29 @@ def comparison(con: duckdb.DuckDBPyConnection, ask: Ask, k: int) -> dict[str, An
     ).fetchone()
     assert monthly_row is not None
     total, n, mean, q = monthly_row
-    monthly = _figures(n, mean, q) if _releasable(n, total, k) else None
+    facts = "main_fuse_a, heating, pv, ev"
+    month_cells = con.execute(
+        f"""SELECT {facts}, count(*) FROM (
+            SELECT household_id, any_value(main_fuse_a) AS main_fuse_a, any_value(heating) AS heating,
+                   any_value(pv) AS pv, any_value(ev) AS ev
+            FROM _month GROUP BY household_id HAVING 2 * count(*) >= ?) GROUP BY ALL""",
+        [span],
+    ).fetchall()
+    day_cells: dict[Any, list[tuple[Any, ...]]] = {}
+    for day, *rest in con.execute(f"SELECT day, {facts}, count(*) FROM _month GROUP BY ALL").fetchall():
+        day_cells.setdefault(day, []).append(tuple(rest))
+    monthly = _figures(n, mean, q) if _releasable(cell, n, total, month_cells, k) else None
     daily = [
         {"day": day.isoformat(), **_figures(n_day, m, qs)}
         for day, n_day, n_all, m, qs in daily_rows
-        if _releasable(n_day, n_all, k)
+        if _releasable(cell, n_day, n_all, day_cells.get(day, []), k)
     ]
     if monthly is None and not daily:
         what = group_key(ask.group)
         raise NotReleased(
             403,
             f"no comparison for group {what!r} in {label}: fewer than {k} similar homes"
-            + ("" if what == ALL else f" (or fewer than {k} other homes in {ask.prefix})"),
+            + ("" if what == ALL else " (or withheld so that the prefix's smaller groups stay hidden)"),
         )
     return {
         "schema": SCHEMA,
