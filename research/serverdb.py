@@ -47,17 +47,30 @@ CREATE TABLE IF NOT EXISTS receipts (
 """
 
 
-@contextmanager
-def open_server_db(data: DataDir) -> Iterator[sqlite3.Connection]:
-    """A connection to DIR/server.sqlite (created with its schema on first use); commits on success."""
+def connect_server_db(data: DataDir, *, shared: bool = False) -> sqlite3.Connection:
+    """A new connection to DIR/server.sqlite (created with its schema on first use), autocommit.
+
+    ``shared``: usable from any thread (the caller serialises its use), for a connection kept open
+    across requests — closing the last connection checkpoints the WAL, a cost every batch paid."""
     data.ensure()
-    conn = sqlite3.connect(data.server_db, timeout=30, isolation_level=None)
+    conn = sqlite3.connect(data.server_db, timeout=30, isolation_level=None, check_same_thread=not shared)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA secure_delete=ON")
         conn.executescript(SCHEMA)
-        conn.row_factory = sqlite3.Row
+    except BaseException:
+        conn.close()
+        raise
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+@contextmanager
+def open_server_db(data: DataDir) -> Iterator[sqlite3.Connection]:
+    """A connection to DIR/server.sqlite (created with its schema on first use); commits on success."""
+    conn = connect_server_db(data)
+    try:
         yield conn
     finally:
         conn.close()

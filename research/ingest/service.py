@@ -14,19 +14,20 @@ import gzip
 import hashlib
 import json
 import os
+import sqlite3
 import threading
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from research import conformity
 from research.auth import Household
 from research.ingest.validate import parse_batch
 from research.paths import DataDir
-from research.serverdb import open_server_db
+from research.serverdb import connect_server_db
 from research.store import layout
 from research.store.tables import batches_table, readings_table
 from research.store.writer import compact_household, write_day
@@ -90,6 +91,13 @@ class Receiver:
         self.clock = clock
         self.limits = limits
         self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def _db(self) -> sqlite3.Connection:
+        """The server database, one connection kept open (used under ``self._lock``)."""
+        if self._conn is None:
+            self._conn = connect_server_db(self.data, shared=True)
+        return self._conn
 
     def batch(self, household: Household, idempotency_key: str, body: bytes) -> str:
         """Store one gzip'd batch (or recognise it as stored); its batch id."""
@@ -113,7 +121,8 @@ class Receiver:
             )
         digest = hashlib.sha256(gzip.decompress(body)).hexdigest()
         quality = conformity.check(batch)
-        with self._lock, store_lock(self.data), open_server_db(self.data) as db:
+        with self._lock, store_lock(self.data):
+            db = self._db()
             self._bind(db, household, batch.household_id)
             seen = db.execute("SELECT 1 FROM batches WHERE batch_id = ?", (batch.batch_id,)).fetchone()
             if seen:
@@ -121,19 +130,38 @@ class Receiver:
                 return batch.batch_id
             tables = {"readings": readings_table(batch), "batches": batches_table(batch, now, quality)}
             write_day(self.data.store, tables, batch.household_id, batch.day)
-            db.execute("BEGIN IMMEDIATE")
+            self._index(db, household, batch.batch_id, batch.household_id, batch.day.isoformat(), digest, now)
+            # a month is compacted once its last day is in (and any earlier month with daily files)
+            tomorrow = batch.day + timedelta(days=1)
+            compact_household(self.data.store, batch.household_id, layout.month_of(tomorrow))
+        return batch.batch_id
+
+    def _index(
+        self,
+        db: sqlite3.Connection,
+        household: Household,
+        batch_id: str,
+        household_id: str,
+        day: str,
+        digest: str,
+        now: datetime,
+    ) -> None:
+        """Commit the batch's index row (the files are on disk): from now on it is acknowledged."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
             db.execute(
                 "INSERT INTO batches (batch_id, household_id, day, received_at, body_sha256) "
                 "VALUES (?,?,?,?,?)",
-                (batch.batch_id, batch.household_id, batch.day.isoformat(), now.isoformat(), digest),
+                (batch_id, household_id, day, now.isoformat(), digest),
             )
             db.execute(
                 "UPDATE enrolments SET last_upload_at = ? WHERE enrolment = ?",
                 (now.isoformat(), household.enrolment),
             )
             db.execute("COMMIT")
-            compact_household(self.data.store, batch.household_id, layout.month_of(batch.day))
-        return batch.batch_id
+        except BaseException:
+            db.execute("ROLLBACK")  # the kept connection must not stay inside a transaction
+            raise
 
     def _bind(self, db: Any, household: Household, household_id: str) -> None:
         """The enrolment's first upload names its household id; later ones must use the same."""

@@ -1,9 +1,9 @@
 """Durable writes to the store: a day's files land whole or not at all, and survive a crash once
 `write_day` returns (temporary file, fsync, atomic rename, fsync of the directory).
 
-Daily files of past months are compacted into one monthly file per table (`compact_household`); a
-crash half-way through compaction is repaired by `recover` (run when the server starts), so a day
-is never read twice.
+Daily files of finished months (last day in, or a later month begun) are compacted into one
+monthly file per table (`compact_household`); a crash half-way through compaction is repaired by
+`recover` (run when the server starts), so a day is never read twice.
 """
 
 from __future__ import annotations
