@@ -16,8 +16,7 @@ from typing import Any
 import duckdb
 
 from research.paths import DataDir
-from research.store import layout
-from research.store.released import released_connection
+from research.store.released import batch_files_state, released_connection
 
 DESCRIPTIONS = {
     "households": "one row per household: pseudonymous id, released postcode prefix, simulated",
@@ -95,23 +94,15 @@ def _describe(
     return doc
 
 
-def store_state(data: DataDir) -> tuple[int, int, int]:
-    """What changes whenever the released data can: the batch files' number, total size and latest
-    modification (every upload, compaction and deletion writes or removes one)."""
-    files = layout.table_files(data.store, "batches")
-    stats = [f.stat() for f in files if f.exists()]
-    return len(stats), sum(s.st_size for s in stats), max((s.st_mtime_ns for s in stats), default=0)
-
-
 _overviews: dict[tuple[str, int], tuple[tuple[int, int, int], list[dict[str, Any]]]] = {}
 _lock = threading.Lock()
 
 
 def overview(data: DataDir, k: int) -> list[dict[str, Any]]:
     """Every dataset, described over one connection (opening one reads every household's labels);
-    kept until the store changes (`store_state`), so the datasets page does not rescan the store."""
+    kept until the store changes (`batch_files_state`), so the datasets page does not rescan the store."""
     key = (str(data.root.resolve()), k)
-    state = store_state(data)
+    state = batch_files_state(data)
     with _lock:
         cached = _overviews.get(key)
     if cached is not None and cached[0] == state:

@@ -24,6 +24,7 @@ A household that appears after the connection opened is left out of it until the
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 import duckdb
@@ -71,6 +72,35 @@ def released_labels(households: list[tuple[str, str | None, bool]], k: int) -> d
     return labels
 
 
+_found: dict[str, tuple[tuple[int, int, int], list[tuple[str, str | None, bool]]]] = {}
+_found_lock = threading.Lock()
+
+
+def batch_files_state(data: DataDir) -> tuple[int, int, int]:
+    """What changes whenever any household's prefix, simulated flag or presence can: the batch
+    files' number, total size and latest modification (every upload, compaction and deletion
+    writes or removes one)."""
+    stats = [f.stat() for f in layout.table_files(data.store, "batches") if f.exists()]
+    return len(stats), sum(s.st_size for s in stats), max((s.st_mtime_ns for s in stats), default=0)
+
+
+def _households(
+    con: duckdb.DuckDBPyConnection, data: DataDir, batches: str
+) -> list[tuple[str, str | None, bool]]:
+    """`household_prefixes` of the store, read again only when its batch files changed."""
+    key = str(data.store.resolve())
+    state = batch_files_state(data)
+    with _found_lock:
+        cached = _found.get(key)
+    if cached is not None and cached[0] == state:
+        return list(cached[1])
+    found = household_prefixes(con, batches)
+    if batch_files_state(data) == state:  # nothing was written while it was read
+        with _found_lock:
+            _found[key] = (state, found)
+    return found
+
+
 def released_connection(
     data: DataDir, k: int, *, memory_limit: str | None = None, threads: int | None = None
 ) -> duckdb.DuckDBPyConnection:
@@ -79,7 +109,7 @@ def released_connection(
     con = duckdb.connect(":memory:")
     batches = _source(con, data, "batches", BATCHES_SCHEMA)
     readings = _source(con, data, "readings", READINGS_SCHEMA)
-    found = household_prefixes(con, batches)
+    found = _households(con, data, batches)
     labels = released_labels(found, k)
     sim = {h: s for h, _, s in found}
     con.register(

@@ -114,3 +114,37 @@ def test_every_released_label_stands_for_k_households(counts: dict[str, int], k:
             assert label == prefix or counts[prefix] < k  # only small prefixes are generalised
     assert all(n >= k for n in groups.values())
     assert set(release) == set(counts)
+
+
+def test_the_release_follows_every_upload_and_resignation_at_once(research: Research) -> None:
+    """The households' prefixes are read again whenever the store's batch files change: the fifth
+    household of 205x releases the prefix on its first upload, and its resignation withholds it."""
+    from datetime import UTC, datetime
+
+    from research.resign import resign
+
+    def labels() -> set[str | None]:
+        con = released_connection(research.data, 5)
+        try:
+            return {p for (p,) in con.execute("SELECT DISTINCT postcode_prefix FROM households").fetchall()}
+        finally:
+            con.close()
+
+    enrolled = [research.enrol("2050") for _ in range(5)]
+    for e in enrolled[:4]:
+        assert (
+            research.uploader(e).send(batch(household_id(), date(2026, 2, 1), prefix="205x")).status_code
+            == 200
+        )
+    assert "205x" not in labels() and labels() == {None}  # four homes: withheld (the cache is warm now)
+    assert labels() == {None}
+    assert (
+        research.uploader(enrolled[4])
+        .send(batch(household_id(), date(2026, 2, 1), prefix="205x"))
+        .status_code
+        == 200
+    )
+    assert labels() == {"205x"}
+    now = datetime.now(UTC)
+    resign(research.data, enrolled[4].enrolment, requested_by="household", requested_at=now, now=now)
+    assert labels() == {None}
