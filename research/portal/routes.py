@@ -32,8 +32,33 @@ EXPIRED = "the form expired: send it again"
 COOKIE = {"httponly": True, "secure": True, "samesite": "strict", "path": "/"}
 
 
+#: the pages load nothing: no script, no image, no font, no frame, nothing from another origin
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",  # "no-referrer" would make the browser's form posts say Origin: null
+}
+
+
 def _html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+
+def same_origin(request: Request) -> bool:
+    """False when the browser says a form was posted from another origin (defence beside the token)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return origin in (f"https://{host}", f"http://{host}")
+
+
+def token_ok(request: Request, expected: str, form: dict[str, str]) -> bool:
+    return bool(expected) and same_origin(request) and hmac.compare_digest(expected, form.get("csrf", ""))
 
 
 def build_router(data: DataDir, clock: Callable[[], datetime], k: int, limits: QueryLimits) -> APIRouter:
@@ -50,8 +75,7 @@ def build_router(data: DataDir, clock: Callable[[], datetime], k: int, limits: Q
         return response
 
     def form_ok(request: Request, form: dict[str, str]) -> bool:
-        cookie = request.cookies.get(FORM, "")
-        return bool(cookie) and hmac.compare_digest(cookie, form.get("csrf", ""))
+        return token_ok(request, request.cookies.get(FORM, ""), form)
 
     async def fields(request: Request) -> dict[str, str]:
         form = await request.form()
@@ -120,7 +144,7 @@ def build_router(data: DataDir, clock: Callable[[], datetime], k: int, limits: Q
     async def logout(request: Request) -> Response:
         who = await current(request)
         form = await fields(request)
-        if who is not None and hmac.compare_digest(who[1], form.get("csrf", "")):
+        if who is not None and token_ok(request, who[1], form):
             await run_in_threadpool(accounts.log_out, data, request.cookies.get(SESSION, ""))
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(SESSION, path="/")
@@ -182,7 +206,7 @@ def build_router(data: DataDir, clock: Callable[[], datetime], k: int, limits: Q
         if who is None:
             return login_first()
         form = await fields(request)
-        if not hmac.compare_digest(who[1], form.get("csrf", "")):
+        if not token_ok(request, who[1], form):
             return _html(pages.page("SQL", pages.error_line(EXPIRED)), 400)
         fmt = form.get("format", "html")
         if fmt not in (*FORMATS, "html") or fmt == "json":
@@ -203,7 +227,7 @@ def build_router(data: DataDir, clock: Callable[[], datetime], k: int, limits: Q
         if who is None:
             return login_first()
         form = await fields(request)
-        if not hmac.compare_digest(who[1], form.get("csrf", "")):
+        if not token_ok(request, who[1], form):
             return _html(pages.page("Account", pages.error_line(EXPIRED)), 400)
         key = await run_in_threadpool(accounts.new_api_key, data, who[0].user_id, clock())
         await run_in_threadpool(log, who[0], "api key", "new key issued", None, "ok")
