@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from research import accounts
 from research.accounts import AccountError, Researcher
+from research.gate import RateLimiter
 from research.paths import DataDir
 from research.portal import pages
 from research.query.check import QueryRefused
@@ -29,6 +30,8 @@ from research.query.run import FORMATS, MEDIA, QueryLimits, encode, run_query
 SESSION = "hems_session"
 FORM = "hems_form"
 EXPIRED = "the form expired: send it again"
+#: password guesses: per e-mail and per client address, this many a minute (and at once)
+LOGINS_PER_MINUTE = 10
 COOKIE = {"httponly": True, "secure": True, "samesite": "strict", "path": "/"}
 
 
@@ -63,6 +66,7 @@ def token_ok(request: Request, expected: str, form: dict[str, str]) -> bool:
 
 def build_router(data: DataDir, clock: Callable[[], datetime], k: int, limits: QueryLimits) -> APIRouter:
     router = APIRouter()
+    logins = RateLimiter(per_minute=LOGINS_PER_MINUTE, burst=LOGINS_PER_MINUTE)
 
     async def current(request: Request) -> tuple[Researcher, str] | None:
         token = request.cookies.get(SESSION, "")
@@ -129,11 +133,20 @@ def build_router(data: DataDir, clock: Callable[[], datetime], k: int, limits: Q
         form = await fields(request)
         if not form_ok(request, form):
             return form_page("Log in", lambda t: pages.login_form(t, EXPIRED), 400)
-        made = await run_in_threadpool(
-            accounts.log_in, data, form.get("email", ""), form.get("password", ""), clock()
-        )
+        email = form.get("email", "").strip().lower()[:200]
+        address = request.client.host if request.client else "?"
+        if logins.allow("email:" + email) > 0 or logins.allow("address:" + address) > 0:
+            why = "too many login attempts: wait a minute"
+            return form_page("Log in", lambda t: pages.login_form(t, why), 429)
+        made = await run_in_threadpool(accounts.log_in, data, email, form.get("password", ""), clock())
         if made is None:
             why = "wrong e-mail or password, or the account is not approved"
+            await run_in_threadpool(
+                lambda: accounts.log_access(
+                    data, f"login:{email[:80]}", clock(), via="portal", what="login", detail=address,
+                    rows=None, outcome=f"refused: {why}",
+                )
+            )  # fmt: skip
             return form_page("Log in", lambda t: pages.login_form(t, why), 401)
         response = RedirectResponse("/datasets", status_code=303)
         response.set_cookie(SESSION, made[0], max_age=int(accounts.service.SESSION.total_seconds()), **COOKIE)  # type: ignore[arg-type]

@@ -20,21 +20,28 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from research.accounts import Researcher, log_access, researcher_from_api_key
-from research.gate import bearer, error
+from research.gate import RateLimiter, bearer, error
 from research.ingest.service import Refused
 from research.paths import DataDir
 from research.query.check import QueryRefused
 from research.query.datasets import describe, overview
-from research.query.run import FORMATS, LICENCE, MEDIA, QueryLimits, encode, run_query
+from research.query.run import FORMATS, LICENCE, MEDIA, QueryBusy, QueryLimits, encode, run_query
+
+#: requests a minute per researcher (sustained; twice as many at once)
+REQUESTS_PER_MINUTE = 60
 
 
 def build_router(data: DataDir, clock: Callable[[], datetime], k: int, limits: QueryLimits) -> APIRouter:
     router = APIRouter(prefix="/v1")
+    limiter = RateLimiter(per_minute=REQUESTS_PER_MINUTE, burst=2 * REQUESTS_PER_MINUTE)
 
     async def who(request: Request) -> Researcher:
         found = await run_in_threadpool(researcher_from_api_key, data, bearer(request))
         if found is None:
             raise Refused(401, "unknown or revoked API key")
+        wait_s = limiter.allow(found.user_id)
+        if wait_s > 0:
+            raise Refused(429, f"too many requests; retry in {wait_s:.0f} s")
         return found
 
     def logged(user: Researcher, what: str, detail: str, rows: int | None, outcome: str) -> None:
@@ -68,7 +75,7 @@ def build_router(data: DataDir, clock: Callable[[], datetime], k: int, limits: Q
             answer = await run_in_threadpool(run_query, data, k, sql, bounded)
         except QueryRefused as exc:
             await run_in_threadpool(logged, user, "query", sql, None, f"refused: {exc}")
-            return error(400, str(exc))
+            return error(503 if isinstance(exc, QueryBusy) else 400, str(exc))
         await run_in_threadpool(logged, user, "query", sql, answer.table.num_rows, "ok")
         headers = {"X-Truncated": "true" if answer.truncated else "false", "X-Licence": LICENCE}
         if fmt != "json":

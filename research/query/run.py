@@ -41,6 +41,16 @@ class QueryLimits:
     seconds: float = 30.0  #: wall time before the query is interrupted [s]
     memory_limit: str = "1GB"
     threads: int = 2
+    wait_s: float = 20.0  #: how long a query waits for one of the `CONCURRENT` turns [s]
+
+
+#: queries running at once on the server (each may take `memory_limit` and `threads`)
+CONCURRENT = 2
+_TURNS = threading.BoundedSemaphore(CONCURRENT)
+
+
+class QueryBusy(QueryRefused):
+    """Every turn is taken for longer than the query waits (503: try again)."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +61,18 @@ class Answer:
 
 
 def run_query(data: DataDir, k: int, sql: str, limits: QueryLimits) -> Answer:
-    """Check and run ``sql``; `QueryRefused` with the reason when it is refused, fails or runs too long."""
+    """Check and run ``sql``; `QueryRefused` with the reason when it is refused, fails or runs too long
+    (`QueryBusy` when `CONCURRENT` queries are running and none finishes within ``wait_s``)."""
     check_sql(sql)
+    if not _TURNS.acquire(timeout=limits.wait_s):
+        raise QueryBusy(f"{CONCURRENT} queries are running: try again in a minute")
+    try:
+        return _run(data, k, sql, limits)
+    finally:
+        _TURNS.release()
+
+
+def _run(data: DataDir, k: int, sql: str, limits: QueryLimits) -> Answer:
     con = released_connection(data, k, memory_limit=limits.memory_limit, threads=limits.threads)
     timer = threading.Timer(limits.seconds, con.interrupt)
     timer.start()
