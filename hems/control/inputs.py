@@ -5,13 +5,12 @@
   the last published price (tomorrow, before 13:00) take the spot price of the same time on the
   last published day — the plan is redone when the new prices come; without any spot prices the
   tariff's other parts still apply (``spot`` part 0) and a note is logged;
-- base load: yesterday's consumption at the same time of day that was not a controllable
-  appliance's: import − export + PV − battery − appliances (15-min means), moved towards the last
-  hour's measured level for the next two hours or so — a persistence forecast, with the errors of
-  one;
+- base load: the consumption at the same time of day that was not a controllable appliance's:
+  import − export + PV − battery − appliances (15-min means), the mean of the last week's days,
+  moved towards the last hour's measured level for the next two hours or so;
 - PV: the forecast job's stored forecasts (``forecast.pv.<date>`` documents), 0 kW where none; a
-  raw forecast (an outside or simulated service's) corrected per hour against the PV meter
-  (`hems.control.pv_bias`);
+  raw forecast (an outside or simulated service's) corrected per hour against the PV meter, and
+  the rest of today by what the sky gave in the last two hours (`hems.control.pv_bias`);
 - capacity steps: the tariff's step table (three-daily-peaks rule) for `AlertEngine` and the
   scenario, with the month's peaks from the alert engine's own tracker.
 """
@@ -31,6 +30,8 @@ if TYPE_CHECKING:
     from hems.config import HemsConfig
 
 log = logging.getLogger(__name__)
+
+BASE_DAYS = 7  #: days behind the base-load forecast
 
 
 def tariff_prices(config: HemsConfig, storage: Any | None) -> PriceFn:
@@ -116,13 +117,15 @@ def capacity_steps(config: HemsConfig, day: Any) -> tuple[list[float], list[floa
     return list(table["step_upper_kw"]), list(table["step_price"])
 
 
-def history_base_load(storage: Any, settle_slots: float = 8.0) -> LoadFn:
-    """Yesterday's consumption at the same time of day that was none of the appliances', per slot
-    [kW]: import − export + PV − Σ appliance power (a battery's too: charging is positive).
+def history_base_load(storage: Any, settle_slots: float = 8.0, days: int = BASE_DAYS) -> LoadFn:
+    """The consumption at the same time of day that was none of the appliances', per slot [kW]:
+    import − export + PV − Σ appliance power (a battery's too: charging is positive), the mean of
+    the last ``days`` days that have the slot (one day's dinner, guests or cold night is noise to
+    the next day; docs/control.md has the measured effect).
 
     Corrected towards the last hour's measured level: the difference between the last hour and the
-    same hour yesterday fades out over ~``settle_slots`` slots (a cold evening stays cold for a
-    while); where yesterday is unknown, the last hour's level; 0 when nothing is known."""
+    same hour on those days fades out over ~``settle_slots`` slots (a cold evening stays cold for a
+    while); where no day is known, the last hour's level; 0 when nothing is known."""
 
     def load(slots: list[datetime], minutes: int) -> list[float]:
         if not slots:
@@ -130,17 +133,22 @@ def history_base_load(storage: Any, settle_slots: float = 8.0) -> LoadFn:
         day, step = timedelta(days=1), timedelta(minutes=minutes)
         recent_from = slots[0] - timedelta(hours=1)
         try:
-            past = _house_base(storage, slots[0] - day - timedelta(hours=1), slots[-1] + step - day)
+            past = _house_base(storage, slots[0] - days * day - timedelta(hours=1), slots[-1] + step - day)
             recent = _house_base(storage, recent_from, slots[0])
         except Exception as exc:  # a missing channel or a storage error must not stop planning
             log.warning("no base-load history: %s", exc)
             return [0.0] * len(slots)
+
+        def typical(t: datetime) -> float | None:
+            seen = [past[t - k * day] for k in range(1, days + 1) if t - k * day in past]
+            return sum(seen) / len(seen) if seen else None
+
         now_level = sum(recent.values()) / len(recent) if recent else None
-        then = [past[t - day] for t in recent if t - day in past]
+        then = [v for v in (typical(t) for t in recent) if v is not None]
         shift = now_level - sum(then) / len(then) if now_level is not None and then else 0.0
         out = []
         for k, t in enumerate(slots):
-            y = past.get(t - day)
+            y = typical(t)
             value = now_level or 0.0 if y is None else y + shift * math.exp(-k / settle_slots)
             out.append(round(max(value, 0.0), 3))
         return out
@@ -171,14 +179,16 @@ def stored_pv_forecast(storage: Any, tz: str) -> LoadFn:
     a raw document (not the forecast job's own) corrected against the PV meter (`pv_bias`)."""
     from zoneinfo import ZoneInfo
 
-    from hems.control.pv_bias import RawCorrection, is_raw
+    from hems.control.pv_bias import RawCorrection, intraday_factors, is_raw
 
     zone = ZoneInfo(tz)
     correction = RawCorrection(storage, tz)
 
     def pv(slots: list[datetime], minutes: int) -> list[float]:
+        if not slots:
+            return []
         by_time: dict[datetime, float] = {}
-        for day in sorted({t.astimezone(zone).date() for t in slots}):
+        for day in sorted({t.astimezone(zone).date() for t in (slots[0] - timedelta(hours=3), *slots)}):
             try:
                 doc = storage.get_doc(f"forecast.pv.{day.isoformat()}")
             except Exception as exc:  # no forecast is no reason to stop planning
@@ -193,7 +203,12 @@ def stored_pv_forecast(storage: Any, tz: str) -> LoadFn:
                     by_time[t] = max(float(slot["pv_w"]), 0.0) * factor / 1000.0
                 except (KeyError, TypeError, ValueError):
                     continue
-        return [round(by_time.get(t, 0.0), 3) for t in slots]
+        try:
+            sky = intraday_factors(storage, by_time, slots, tz)
+        except Exception as exc:  # a correction that cannot be learnt is no reason to stop planning
+            log.warning("no intraday PV correction: %s", exc)
+            sky = [1.0] * len(slots)
+        return [round(by_time.get(t, 0.0) * f, 3) for t, f in zip(slots, sky, strict=True)]
 
     return pv
 

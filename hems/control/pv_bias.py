@@ -14,6 +14,7 @@ learn from there is no correction.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +26,10 @@ log = logging.getLogger(__name__)
 RAW_BIAS_DAYS = 14
 MIN_DAYS = 3
 PV_CHANNEL = "pv.p_w"
+INTRADAY_HOURS = 2.0  #: the measured stretch behind today's correction [h]
+INTRADAY_FADE_H = 12.0  #: the correction's time constant ahead [h]
+INTRADAY_MIN_KWH = 0.25  #: forecast energy in that stretch below which nothing is learnt (dawn)
+INTRADAY_LIMITS = (0.25, 4.0)
 
 
 def is_raw(doc: dict[str, Any]) -> bool:
@@ -81,3 +86,38 @@ class RawCorrection:
                 self._by_day = {day: None}
         bias = self._by_day[day]
         return 1.0 if bias is None else bias.factor(t, self.tz)
+
+
+def intraday_factors(
+    storage: Any, forecast_kw: dict[datetime, float], slots: list[datetime], tz: str
+) -> list[float]:
+    """Today's correction of the forecast for ``slots`` (the plan's, from the next slot boundary):
+    measured PV over the forecast in the last ``INTRADAY_HOURS``, fading with the lead time over
+    ``INTRADAY_FADE_H`` and 1 from tomorrow on. A day-ahead cloud forecast errs for the whole day
+    (a grey morning forecast sunny stays grey), and each re-plan sees the sky as it is; 1 where the
+    stretch had too little sun to learn from, or no PV meter.
+
+    ``forecast_kw``: the forecast [kW] per slot start, the stretch's slots included."""
+    ones = [1.0] * len(slots)
+    if not slots or PV_CHANNEL not in storage.channels():
+        return ones
+    now = slots[0]
+    since = now - timedelta(hours=INTRADAY_HOURS)
+    points = storage.series(PV_CHANNEL, since, now, "15m")
+    measured = {p.time: p.mean / 1000.0 for p in points if p.mean is not None}
+    both = [(measured[t], forecast_kw[t]) for t in measured if t in forecast_kw]
+    expected = sum(f for _, f in both) * 0.25
+    if expected < INTRADAY_MIN_KWH:
+        return ones
+    lo, hi = INTRADAY_LIMITS
+    ratio = min(hi, max(lo, sum(m for m, _ in both) * 0.25 / expected))
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    out = []
+    for t in slots:
+        if t.astimezone(zone).date() != today:
+            out.append(1.0)
+            continue
+        lead_h = (t - now).total_seconds() / 3600.0
+        out.append(1.0 + (ratio - 1.0) * math.exp(-lead_h / INTRADAY_FADE_H))
+    return out

@@ -82,3 +82,47 @@ def test_the_forecast_jobs_own_documents_are_not_corrected_twice(tmp_path: Path)
     noon = datetime(DAY.year, DAY.month, DAY.day, 12, 30, tzinfo=ZoneInfo(TZ)).astimezone(UTC)
     assert noon_kw(st) == pytest.approx(0.8 * sun(noon) / 1000.0, rel=0.01)
     st.close()
+
+
+def measured_until(st: Storage, end: datetime, scale: float) -> None:
+    """DAY's PV meter from local midnight to ``end`` at ``scale`` of the sun curve."""
+    writer = SampleWriter(st, WriterSettings(batch_cycles=1000, batch_seconds=1e9))
+    t = datetime.combine(DAY, datetime.min.time(), ZoneInfo(TZ)).astimezone(UTC)
+    while t < end:
+        writer.add(t, {"pv.p_w": sun(t) * scale, "grid.p_import_w": 500.0})
+        t += timedelta(minutes=1)
+    writer.close()
+
+
+def own_doc(day: date) -> dict[str, object]:
+    doc = raw_doc(day, 1.0)
+    doc["sources"] = {"bias": {"weather_slots": "measured PV / archived raw weather forecasts"}}
+    return doc
+
+
+def test_a_grey_morning_forecast_sunny_lowers_the_rest_of_today_but_not_tomorrow(tmp_path: Path) -> None:
+    st = home(tmp_path, 0, forecast_scale=1.0)
+    st.put_doc(f"forecast.pv.{DAY.isoformat()}", own_doc(DAY))
+    tomorrow = DAY + timedelta(days=1)
+    st.put_doc(f"forecast.pv.{tomorrow.isoformat()}", own_doc(tomorrow))
+    ten = datetime(DAY.year, DAY.month, DAY.day, 10, 0, tzinfo=ZoneInfo(TZ)).astimezone(UTC)
+    measured_until(st, ten, 0.5)  # the sky gives half of what was forecast
+    slots = [ten + timedelta(minutes=15 * k) for k in range(4 * 30)]
+    got = stored_pv_forecast(st, TZ)(slots, 15)
+    assert got[0] == pytest.approx(0.5 * sun(ten) / 1000.0, rel=0.05)  # now: what the sky gives
+    four = 4 * 6  # 16:00: the correction fades with the lead time, never past the forecast
+    assert 0.5 * sun(slots[four]) / 1000 < got[four] < sun(slots[four]) / 1000
+    noon_tomorrow = slots.index(datetime(tomorrow.year, 7, 21, 12, 0, tzinfo=ZoneInfo(TZ)).astimezone(UTC))
+    assert got[noon_tomorrow] == pytest.approx(sun(slots[noon_tomorrow]) / 1000.0, rel=0.01)
+    st.close()
+
+
+def test_at_dawn_there_is_too_little_sun_to_learn_from(tmp_path: Path) -> None:
+    st = home(tmp_path, 0, forecast_scale=1.0)
+    st.put_doc(f"forecast.pv.{DAY.isoformat()}", own_doc(DAY))
+    dawn = datetime(DAY.year, DAY.month, DAY.day, 5, 30, tzinfo=ZoneInfo(TZ)).astimezone(UTC)
+    measured_until(st, dawn, 0.2)
+    noon = datetime(DAY.year, DAY.month, DAY.day, 12, 0, tzinfo=ZoneInfo(TZ)).astimezone(UTC)
+    got = stored_pv_forecast(st, TZ)([dawn, noon], 15)
+    assert got[1] == pytest.approx(sun(noon) / 1000.0, rel=0.01)
+    st.close()
