@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BASE_DAYS = 7  #: days behind the base-load forecast
+BASE_DAYS = 14  #: days behind the base-load forecast
 
 
 def tariff_prices(config: HemsConfig, storage: Any | None) -> PriceFn:

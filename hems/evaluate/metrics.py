@@ -35,6 +35,7 @@ class Result:
     overload_events: int
     slot_import_kwh: np.ndarray
     daily_peak_kw: list[float]
+    battery_kwh_end: float | None = None  #: what the battery holds at the period's end (starts half full)
     steps: int = 0
     fine_steps: int = 0
     plans: int = 0
@@ -61,6 +62,7 @@ class Result:
             "runs_completed": self.runs_completed,
             "deadlines_missed": self.deadlines_missed,
             "overload_events": self.overload_events,
+            **({} if self.battery_kwh_end is None else {"battery_kwh_end": round(self.battery_kwh_end, 2)}),
         }
 
 
@@ -129,6 +131,7 @@ def result(world: World, outcome: Outcome, seconds: float = 0.0) -> Result:
         overload_events=overload_events(outcome.alerts),
         slot_import_kwh=twin.slot_import_kwh.copy(),
         daily_peak_kw=daily_peaks(world, twin.slot_import_kwh),
+        battery_kwh_end=None if twin.battery is None else float(twin.battery.soc_kwh),
         steps=outcome.steps,
         fine_steps=outcome.fine_steps,
         plans=outcome.plans,
