@@ -88,7 +88,7 @@ def build_control(
     ``bus``, the appliances are reached on that in-process bus (`hems.control.transport.LocalTransport`).
 
     ``planner``/``prices``/``base_load``/``pv_forecast`` default to the optimiser in a worker
-    process, the tariff's prices on the cached spot prices, the last week's consumption without the
+    process, the tariff's prices on the cached spot prices, the last 14 days' consumption without the
     appliances, and the forecast job's stored PV forecasts. With a database and ``jobs`` the
     scheduled jobs (prices, report, telemetry) run from the control hook's cycle; ``job_parts``
     replaces or leaves out some of them (see `build_jobs`).

@@ -6,7 +6,7 @@
   last published day — the plan is redone when the new prices come; without any spot prices the
   tariff's other parts still apply (``spot`` part 0) and a note is logged;
 - base load: the consumption at the same time of day that was not a controllable appliance's:
-  import − export + PV − battery − appliances (15-min means), the mean of the last week's days,
+  import − export + PV − battery − appliances (15-min means), the mean of the last 14 days,
   moved towards the last hour's measured level for the next two hours or so;
 - PV: the forecast job's stored forecasts (``forecast.pv.<date>`` documents), 0 kW where none; a
   raw forecast (an outside or simulated service's) corrected per hour against the PV meter, and
@@ -179,7 +179,7 @@ def stored_pv_forecast(storage: Any, tz: str) -> LoadFn:
     a raw document (not the forecast job's own) corrected against the PV meter (`pv_bias`)."""
     from zoneinfo import ZoneInfo
 
-    from hems.control.pv_bias import RawCorrection, intraday_factors, is_raw
+    from hems.control.pv_bias import INTRADAY_HOURS, RawCorrection, intraday_factors, is_raw
 
     zone = ZoneInfo(tz)
     correction = RawCorrection(storage, tz)
@@ -188,7 +188,8 @@ def stored_pv_forecast(storage: Any, tz: str) -> LoadFn:
         if not slots:
             return []
         by_time: dict[datetime, float] = {}
-        for day in sorted({t.astimezone(zone).date() for t in (slots[0] - timedelta(hours=3), *slots)}):
+        since = slots[0] - timedelta(hours=INTRADAY_HOURS)  # the stretch today's correction learns from
+        for day in sorted({t.astimezone(zone).date() for t in (since, *slots)}):
             try:
                 doc = storage.get_doc(f"forecast.pv.{day.isoformat()}")
             except Exception as exc:  # no forecast is no reason to stop planning

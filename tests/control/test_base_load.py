@@ -1,5 +1,5 @@
 """The planner's base load: the household's own consumption that no appliance of the box's made, at
-the same time of day over the last week, moved towards what the meter measured in the last hour."""
+the same time of day over the last 14 days, moved towards what the meter measured in the last hour."""
 
 from __future__ import annotations
 
