@@ -64,6 +64,7 @@ class _State:
     retry_at: datetime | None = None
     task: asyncio.Task[None] | None = None
     runs: int = 0
+    first_after: tuple[datetime, datetime | None] | None = None  #: (last handled, its next fire time)
 
 
 class JobRunner:
@@ -98,7 +99,9 @@ class JobRunner:
         st = self.state[job.name]
         last = st.last_fire or now - timedelta(seconds=job.misfire_grace_s)
         latest = None
-        fire = job.trigger.get_next_fire_time(last, last)
+        if st.first_after is None or st.first_after[0] != last:  # asked every cycle: remember it
+            st.first_after = (last, job.trigger.get_next_fire_time(last, last))
+        fire = st.first_after[1]
         for _ in range(100_000):
             if fire is None or fire > now:
                 break

@@ -14,10 +14,13 @@ gap; the reported bound is the smallest bound of any combination not excluded.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import highspy
+import numpy as np
 import pyomo.core as pyo  # not pyomo.environ: its 30 plugin packages cost 0.1 s per plan
 from pyomo.contrib.solver.common.results import Results, SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
@@ -93,29 +96,58 @@ def _solve_once(built: Built, gap: float, time_limit: float) -> Outcome:
     return Outcome(status, objective, bound, mip_gap, elapsed, _highs_time(results), _nodes(results))
 
 
-def _fix_steps(model: pyo.ConcreteModel, combo: dict[int, int]) -> None:
-    for (g, j), var in model.step.items():
-        var.fix(1.0 if combo[g] == j else 0.0)
+class _Columns:
+    """The HiGHS model of ``built``, translated once by pyomo's persistent interface and then driven
+    directly: fixing a step or relaxing the binaries is a change of column bounds or integrality in
+    HiGHS (microseconds; the same change through pyomo re-translates every constraint it touches,
+    which cost more than the solves themselves), and consecutive LPs start from the last basis."""
 
+    def __init__(self, built: Built) -> None:
+        opt = Highs()
+        opt.set_instance(built.model)
+        self.highs: Any = opt._solver_model  # pyomo keeps its highspy.Highs private; no copy is made
+        col = opt._pyomo_var_to_solver_var_map  # id(var) -> column
+        self.vars = [(v, col[id(v)]) for v in built.model.component_data_objects(pyo.Var) if id(v) in col]
+        self.integers = [j for v, j in self.vars if v.is_integer() or v.is_binary()]
+        self.step_cols = {key: col[id(var)] for key, var in built.model.step.items() if id(var) in col}
+        for key, option in {"threads": 1, "random_seed": 0, "output_flag": False}.items():
+            self.highs.setOptionValue(key, option)
 
-def _relaxed_bound(opt: Highs, model: pyo.ConcreteModel, limit: float) -> tuple[float, Results]:
-    """Lower bound from the LP relaxation (binaries in [0, 1]) of the model as it stands [currency]."""
-    binaries = [v for v in model.component_data_objects(pyo.Var) if v.is_binary() and not v.fixed]
-    for v in binaries:
-        v.domain = pyo.UnitInterval
-    try:
-        results = _run(opt, model, 0.0, limit)
-    finally:
-        for v in binaries:
-            v.domain = pyo.Binary
-    if results.termination_condition == TerminationCondition.provenInfeasible:
-        return float("inf"), results  # this step cannot hold: the peaks it allows are too low
-    bound = results.objective_bound if results.objective_bound is not None else results.incumbent_objective
-    return (float("-inf") if bound is None else float(bound)), results
+    def fix_steps(self, combo: dict[int, int]) -> None:
+        keys = list(self.step_cols)
+        values = [1.0 if combo[g] == j else 0.0 for g, j in keys]
+        self.highs.changeColsBounds(
+            len(keys), np.array([self.step_cols[k] for k in keys], dtype=np.int32), values, values
+        )
 
+    def free_steps(self) -> None:
+        n = len(self.step_cols)
+        cols = np.array(list(self.step_cols.values()), dtype=np.int32)
+        self.highs.changeColsBounds(n, cols, np.zeros(n), np.ones(n))
 
-def _snapshot(model: pyo.ConcreteModel) -> list[tuple[Any, Any]]:
-    return [(v, v.value) for v in model.component_data_objects(pyo.Var)]
+    def integrality(self, integer: bool) -> None:
+        kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
+        n = len(self.integers)
+        if n:
+            self.highs.changeColsIntegrality(n, np.array(self.integers, dtype=np.int32), np.full(n, kind))
+
+    def run(self, gap: float, time_limit: float) -> None:
+        self.highs.setOptionValue("time_limit", max(time_limit, 0.01))
+        self.highs.setOptionValue("mip_rel_gap", gap)
+        self.highs.run()
+
+    def status(self) -> Any:
+        return self.highs.getModelStatus()
+
+    def has_plan(self) -> bool:
+        return bool(self.highs.getInfo().primal_solution_status == 2)  # 2: feasible
+
+    def values(self) -> list[float]:
+        return list(self.highs.getSolution().col_value)
+
+    def load(self, values: list[float]) -> None:
+        for var, j in self.vars:
+            var.set_value(values[j], skip_validation=True)
 
 
 class _StepSearch:
@@ -124,12 +156,17 @@ class _StepSearch:
     def __init__(self, built: Built, gap: float, time_limit: float) -> None:
         self.built, self.gap, self.time_limit = built, gap, time_limit
         self.deadline = time.perf_counter() + time_limit
-        self.opt = Highs()
+        self.cols = _Columns(built)
         self.months = sorted({g for g, _ in built.step_cost})
         self.choices = {g: sorted(j for gg, j in built.step_cost if gg == g) for g in self.months}
-        self.best: tuple[float, list[tuple[Any, Any]]] | None = None
+        self.best: tuple[float, list[float]] | None = None
         self.bounds: list[float] = []
-        self.proven, self.highs_seconds, self.nodes = True, 0.0, 0
+        self.proven, self.nodes = True, 0
+        self.lp_bound = float("-inf")  #: the LP bound of the combination being solved
+
+    @property
+    def highs_seconds(self) -> float:
+        return float(self.cols.highs.getRunTime())  # cumulative over the runs of one Highs
 
     def cost(self, combo: dict[int, int]) -> float:
         return sum(self.built.step_cost[g, j] for g, j in combo.items())
@@ -137,33 +174,46 @@ class _StepSearch:
     def left(self) -> float:
         return self.deadline - time.perf_counter()
 
-    def solve(self, combo: dict[int, int]) -> Results:
-        _fix_steps(self.built.model, combo)
+    def relaxed_bound(self, combo: dict[int, int]) -> float:
+        """Lower bound from the LP relaxation with the steps ``combo`` fixed [currency]."""
+        self.cols.fix_steps(combo)
+        self.cols.run(0.0, self.left())
+        status = self.cols.status()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return float("inf")  # this step cannot hold: the peaks it allows are too low
+        if status != highspy.HighsModelStatus.kOptimal:
+            return float("-inf")
+        return float(self.cols.highs.getInfo().objective_function_value)
+
+    def solve(self, combo: dict[int, int]) -> None:
+        """The MIP with the steps ``combo`` fixed; its plan offered, its bound kept."""
+        self.cols.fix_steps(combo)
         # the first plan gets at least a third of the budget, so a short limit still yields one
         floor = self.time_limit / 3 if self.best is None else 0.0
-        results = _run(self.opt, self.built.model, self.gap, max(self.left(), floor))
-        self.highs_seconds = max(self.highs_seconds, _highs_time(results))  # cumulative in one Highs
-        self.nodes += _nodes(results)
-        self.proven &= _proven(results) or not _has_plan(results)
-        return results
-
-    def offer(self, objective: float) -> None:
-        """Keep the loaded solution if it is the best so far."""
-        if self.best is None or objective < self.best[0]:
-            self.best = (objective, _snapshot(self.built.model))
+        self.cols.run(self.gap, max(self.left(), floor))
+        status, info = self.cols.status(), self.cols.highs.getInfo()
+        self.nodes += max(int(info.mip_node_count), 0)
+        has_plan = self.cols.has_plan()
+        self.proven &= status == highspy.HighsModelStatus.kOptimal or not has_plan
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return
+        dual = float(info.mip_dual_bound)
+        self.bounds.append(self.lp_bound if math.isnan(dual) else max(dual, self.lp_bound))
+        if has_plan:
+            objective = float(info.objective_function_value)
+            if self.best is None or objective < self.best[0]:
+                self.best = (objective, self.cols.values())
 
     def run(self) -> None:
         """Best-first search over the step combinations, each bounded by its LP relaxation."""
-        m = self.built.model
         combos = [dict(zip(self.months, c, strict=True)) for c in itertools.product(*self.choices.values())]
         combos.sort(key=lambda c: (self.cost(c), sorted(c.items())))
-        bounded: list[tuple[float, int, dict[int, int]]] = []
-        for k, combo in enumerate(combos):
-            _fix_steps(m, combo)
-            lp_bound, lp = _relaxed_bound(self.opt, m, self.left())
-            self.highs_seconds = max(self.highs_seconds, _highs_time(lp))
-            bounded.append((lp_bound, k, combo))
-        bounded.sort(key=lambda item: (item[0], item[1]))
+        self.cols.integrality(False)
+        bounded = sorted(
+            ((self.relaxed_bound(combo), k, combo) for k, combo in enumerate(combos)),
+            key=lambda item: (item[0], item[1]),
+        )
+        self.cols.integrality(True)
         for lp_bound, _, combo in bounded:
             target = float("inf") if self.best is None else self.best[0] - self.gap * abs(self.best[0]) - 1e-9
             if lp_bound >= target:
@@ -173,14 +223,9 @@ class _StepSearch:
                 self.proven = False
                 self.bounds.append(lp_bound)
                 break
-            results = self.solve(combo)
-            if results.termination_condition == TerminationCondition.provenInfeasible:
-                continue
-            bound = results.objective_bound
-            self.bounds.append(lp_bound if bound is None else max(float(bound), lp_bound))
-            if _has_plan(results):
-                results.solution_loader.load_vars()
-                self.offer(float(results.incumbent_objective))
+            self.lp_bound = lp_bound
+            self.solve(combo)
+        self.cols.free_steps()
 
 
 def _solve_by_step(built: Built, gap: float, time_limit: float) -> Outcome | None:
@@ -193,13 +238,10 @@ def _solve_by_step(built: Built, gap: float, time_limit: float) -> Outcome | Non
     began = time.perf_counter()
     search = _StepSearch(built, gap, time_limit)
     search.run()
-    for var in built.model.step.values():
-        var.unfix()
     elapsed = time.perf_counter() - began
     if search.best is None:
         return Outcome("no_solution", None, None, 1.0, elapsed, search.highs_seconds, search.nodes)
-    for var, value in search.best[1]:
-        var.set_value(value, skip_validation=True)
+    search.cols.load(search.best[1])
     objective = search.best[0]
     bound = min([*search.bounds, objective])
     mip_gap = gap_of(objective, bound)

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BASE_DAYS = 14  #: days behind the base-load forecast
+MEMO_SIZE = 8  #: price tables kept (today's, the plans' horizons)
+SLOT = timedelta(minutes=15)  #: the history's resolution
 
 
 def tariff_prices(config: HemsConfig, storage: Any | None) -> PriceFn:
@@ -50,6 +52,10 @@ def tariff_prices(config: HemsConfig, storage: Any | None) -> PriceFn:
 
         cache = SqlitePriceCache(storage.connection)
 
+    # the same day's prices are asked for every slot (the dashboard's band) and by every plan: the
+    # answer depends only on the slots and the spot prices known for them, so it is kept
+    memo: dict[tuple[tuple[datetime, ...], int, PriceSeries | None], tuple[list[float], list[float]]] = {}
+
     def prices(slots: list[datetime], minutes: int) -> tuple[list[float], list[float]]:
         spot = None
         if cache is not None and storage is not None and slots:
@@ -59,8 +65,14 @@ def tariff_prices(config: HemsConfig, storage: Any | None) -> PriceFn:
                 )
         if spot is None:
             log.info("planning without spot prices for %s (none cached)", slots[0] if slots else "-")
-        p = household.slot_prices(slots, minutes, spot)
-        return list(p.import_per_kwh), list(p.export_per_kwh)
+        key = (tuple(slots), minutes, spot)
+        if key not in memo:
+            if len(memo) >= MEMO_SIZE:
+                memo.pop(next(iter(memo)))  # the oldest
+            p = household.slot_prices(slots, minutes, spot)
+            memo[key] = (list(p.import_per_kwh), list(p.export_per_kwh))
+        imports, exports = memo[key]
+        return list(imports), list(exports)
 
     return prices
 
@@ -127,13 +139,17 @@ def history_base_load(storage: Any, settle_slots: float = 8.0, days: int = BASE_
     same hour on those days fades out over ~``settle_slots`` slots (a cold evening stays cold for a
     while); where no day is known, the last hour's level; 0 when nothing is known."""
 
+    history = _SettledHistory(storage)
+
     def load(slots: list[datetime], minutes: int) -> list[float]:
         if not slots:
             return []
         day, step = timedelta(days=1), timedelta(minutes=minutes)
         recent_from = slots[0] - timedelta(hours=1)
         try:
-            past = _house_base(storage, slots[0] - days * day - timedelta(hours=1), slots[-1] + step - day)
+            past = history.get(
+                slots[0] - days * day - timedelta(hours=1), slots[-1] + step - day, recent_from
+            )
             recent = _house_base(storage, recent_from, slots[0])
         except Exception as exc:  # a missing channel or a storage error must not stop planning
             log.warning("no base-load history: %s", exc)
@@ -154,6 +170,34 @@ def history_base_load(storage: Any, settle_slots: float = 8.0, days: int = BASE_
         return out
 
     return load
+
+
+class _SettledHistory:
+    """`_house_base` over a moving window, each slot read once it has settled: a slot that ended
+    an hour before the planning instant no longer changes (the writer has flushed it), so a re-plan
+    reads only the last hour or so instead of 14 days of every channel again."""
+
+    def __init__(self, storage: Any) -> None:
+        self.storage = storage
+        self.known: dict[datetime, float] = {}
+        self.since: datetime | None = None  #: the cache holds every settled slot in [since, until)
+        self.until: datetime | None = None
+
+    def get(self, start: datetime, end: datetime, settled_by: datetime) -> dict[datetime, float]:
+        """Slots in [start, end); slots that ended before ``settled_by`` are kept for the next call."""
+        if self.since is None or self.until is None or start < self.since or self.until < start:
+            self.known, self.since, self.until = {}, start, start
+        fresh_from = self.until
+        fresh = _house_base(self.storage, fresh_from, end) if fresh_from < end else {}
+        final = _slot_floor(settled_by) - SLOT  # a slot before this ended before settled_by
+        self.known = {t: v for t, v in self.known.items() if t >= start}
+        self.known.update((t, v) for t, v in fresh.items() if t < final)
+        self.since, self.until = start, max(fresh_from, min(final, end))
+        return {**{t: v for t, v in self.known.items() if t < end}, **fresh}
+
+
+def _slot_floor(t: datetime) -> datetime:
+    return t - timedelta(minutes=t.minute % 15, seconds=t.second, microseconds=t.microsecond)
 
 
 def _house_base(storage: Any, start: datetime, end: datetime) -> dict[datetime, float]:

@@ -105,7 +105,7 @@ class Planning:
                 self.prices,
                 self.base_load,
                 capacity,
-                list(committed.values()),
+                committed,
                 pv=self.pv_forecast,
                 battery=battery,
                 until=self._prices_until(now),

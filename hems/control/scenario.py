@@ -82,14 +82,16 @@ def build_scenario(
     prices: PriceFn,
     base_load: LoadFn | None = None,
     capacity: dict[str, Any] | None = None,
-    committed: list[Schedule] | None = None,
+    committed: dict[str, Schedule] | None = None,
     pv: LoadFn | None = None,
     battery: dict[str, Any] | None = None,
     until: datetime | None = None,
 ) -> dict[str, Any]:
     """The scenario for the pending ``requests`` (see docs/scenario-format.md).
 
-    ``committed``: schedules already running (not moved any more); their power joins the base load.
+    ``committed``: programs already running (appliance id → its schedule), not moved any more: each
+    is a ``started`` program on its own line (a single-phase dishwasher loads one line of the fuse,
+    not a third of each as the base load would).
     ``pv``: the PV forecast; ``battery``: the scenario's ``[battery]`` table (with its ``id``);
     ``until``: plan at least this far (a battery's horizon).
     """
@@ -97,11 +99,6 @@ def build_scenario(
     slots = [start + timedelta(minutes=SLOT_MINUTES * i) for i in range(n)]
     import_price, export_price = prices(slots, SLOT_MINUTES)
     base = base_load(slots, SLOT_MINUTES) if base_load else [0.0] * n
-    for s in committed or []:
-        base = [
-            b + power_at(s.slot_start, s.slot_minutes, s.power_kw, t)
-            for b, t in zip(base, slots, strict=True)
-        ]
     sc: dict[str, Any] = {
         "horizon": {"start": start.isoformat(), "slots": n, "slot_minutes": SLOT_MINUTES},
         "site": {"timezone": site.timezone, "network": site.network, "voltage_v": site.voltage_v},
@@ -120,6 +117,9 @@ def build_scenario(
         sc["site"]["main_fuse_a"] = site.main_fuse_a
     if capacity is not None:
         sc["capacity_tariff"] = capacity
+    for aid, schedule in sorted((committed or {}).items()):
+        if (running := _running(aid, schedule, appliances[aid].line)) is not None:
+            sc["appliance"].append(running)
     for aid, req in sorted(requests.items()):
         cfg = appliances[aid]
         assert req.earliest_start is not None and req.latest_end is not None
@@ -139,6 +139,31 @@ def build_scenario(
             item.update(energy_kwh=req.energy_kwh, min_kw=req.min_kw, max_kw=req.max_kw)
         sc["appliance"].append(item)
     return sc
+
+
+def _running(aid: str, s: Schedule, line: str) -> dict[str, Any] | None:
+    """The scenario's ``started`` program of a running schedule (None: nothing of it is left)."""
+    if s.start is None:
+        return None
+    first = max(round((s.start - s.slot_start).total_seconds() / (60 * s.slot_minutes)), 0)
+    profile = [max(float(p), 0.0) for p in s.power_kw[first:]]
+    if not profile:
+        return None
+    begin = s.slot_start + timedelta(minutes=s.slot_minutes * first)
+    if s.slot_minutes != SLOT_MINUTES:  # the plan's own resolution: resample the program's power
+        step = timedelta(minutes=SLOT_MINUTES)
+        count = math.ceil(len(profile) * s.slot_minutes / SLOT_MINUTES)
+        profile = [power_at(s.slot_start, s.slot_minutes, s.power_kw, begin + k * step) for k in range(count)]
+    end = begin + timedelta(minutes=SLOT_MINUTES * len(profile))
+    return {
+        "id": aid,
+        "kind": "shiftable",
+        "profile_kw": profile,
+        "earliest_start": begin.isoformat(),
+        "latest_end": end.isoformat(),
+        "line": line,
+        "started": begin.isoformat(),
+    }
 
 
 def remaining_requests(requests: dict[str, ApplianceRequest], book: Any) -> dict[str, ApplianceRequest]:

@@ -68,3 +68,21 @@ def test_the_last_hour_moves_the_next_hours(tmp_path: Path) -> None:
     assert got[0] == pytest.approx(2.0, abs=0.002)
     assert 0.5 < got[8] < 2.0 and got[-1] == pytest.approx(0.5, abs=0.01)
     st.close()
+
+
+def test_a_box_that_plans_again_later_sees_what_a_fresh_one_sees(tmp_path: Path) -> None:
+    """The settled history is read once: re-plans read only what is new, with the same answer."""
+    st = home(tmp_path, 7, cold_night_before=True)
+    load = history_base_load(st)
+    horizon = [local(DAY, 14) + timedelta(minutes=15 * k) for k in range(4 * 36)]
+    load(horizon, 15)
+    writer = SampleWriter(st, WriterSettings(batch_cycles=1000, batch_seconds=1e9))
+    t = local(DAY, 14)
+    while t < local(DAY, 17, 10):  # three hours more, the last slot still open
+        writer.add(t, {"grid.p_import_w": 900.0 + 100.0 * (t.minute // 15), "appliance.ev.p_w": 0.0})
+        t += timedelta(minutes=5)
+    writer.close()
+    for start in (local(DAY, 15), local(DAY, 17, 15)):
+        later = [start + timedelta(minutes=15 * k) for k in range(4 * 36)]
+        assert load(later, 15) == history_base_load(st)(later, 15)
+    st.close()
