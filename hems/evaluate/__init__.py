@@ -81,6 +81,12 @@ def evaluate(
             notes.append(
                 f"the oracle's plan is {solved['status']} (gap {solved.get('mip_gap')}): not proven best"
             )
+        else:
+            gap = float(solved.get("mip_gap") or 0.0)
+            notes.append(
+                f"the oracle's plan is proven within {gap:.3%} of the best its model allows (a best plan "
+                f"could cost up to {gap * abs(float(solved['objective'])):.2f} less)"
+            )
     results = {}
     try:
         for name in strategies:
