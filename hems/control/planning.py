@@ -31,6 +31,7 @@ from hems.control.scenario import (
     build_scenario,
     capacity_table,
     horizon_end,
+    keep_running_slot,
     plan_document,
     planned_soc,
     power_at,
@@ -118,6 +119,7 @@ class Planning:
             self._event(now, "control.plan_failed", "warning", f"planning failed: {exc}")
             return
         fields = schedules_from_plan(plan, scenario, battery["id"] if battery is not None else None)
+        keep_running_slot(fields, current, now, [a for a, r in to_plan.items() if r.kind == "energy"])
         still = self.book.pending(self.clock.now())  # an appliance may have left meanwhile
         planned = [*to_plan, *([battery["id"]] if battery is not None else [])]
         for aid in planned:

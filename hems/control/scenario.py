@@ -224,6 +224,25 @@ def schedules_from_plan(
     return out
 
 
+def keep_running_slot(
+    fields: dict[str, dict[str, Any]], current: dict[str, Schedule], now: datetime, ids: list[str]
+) -> None:
+    """A plan made mid-slot starts at the next boundary: an appliance of ``ids`` that its old
+    schedule runs now keeps that power for the rest of the slot (without it a relay was switched
+    off for the minutes until the new plan's first slot, and on again)."""
+    for aid in ids:
+        f, old = fields.get(aid), current.get(aid)
+        if f is None or old is None or f["slot_minutes"] != SLOT_MINUTES:
+            continue
+        begun = f["slot_start"] - timedelta(minutes=SLOT_MINUTES)
+        if not begun < now < f["slot_start"]:
+            continue
+        kw = power_at(old.slot_start, old.slot_minutes, old.power_kw, now)
+        if kw <= 1e-6:
+            continue
+        f.update(slot_start=begun, start=begun, power_kw=[round(kw, 4), *f["power_kw"]])
+
+
 def planned_soc(plan: dict[str, Any] | None, t: datetime) -> float | None:
     """The battery's planned charge at ``t`` (the end of the slot before), from a plan's JSON [kWh]."""
     bat = (plan or {}).get("battery")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from hems.control.config import ApplianceConfig
-from hems.control.scenario import SiteFacts, build_scenario
+from hems.control.scenario import SiteFacts, build_scenario, keep_running_slot
 from hems.mqtt.payloads import ApplianceRequest, Schedule
 from optimiser.plan import plan_scenario
 
@@ -69,3 +69,20 @@ def test_the_ev_is_held_back_on_the_line_the_program_loads() -> None:
     l1_room_kw = (25.0 - 2.2 * 1000 / 230 - 0.2 * 1000 / 230) * 3 * 230 / 1000
     assert max(ev[:3]) <= l1_room_kw + 1e-3
     assert max(ev[4:]) > l1_room_kw + 1.0
+
+
+def test_a_plan_made_mid_slot_keeps_the_running_slot_of_an_energy_need() -> None:
+    """Re-planned at 22:05, a heater its old schedule runs 22:00–23:00 is not switched off until the
+    new plan's first slot (22:15): it keeps 2 kW for the rest of the running slot."""
+    t0 = datetime(2026, 1, 15, 22, 0, tzinfo=UTC)
+    old = Schedule(version=1, seq=1, issued=t0, start=t0, slot_start=t0, slot_minutes=15, power_kw=[2.0] * 4)
+    new_start = t0 + timedelta(minutes=15)
+    fields = {
+        "heater": {"start": new_start, "slot_start": new_start, "slot_minutes": 15, "power_kw": [2.0] * 3}
+    }
+    keep_running_slot(fields, {"heater": old}, t0 + timedelta(minutes=5), ["heater"])
+    assert fields["heater"] == {"start": t0, "slot_start": t0, "slot_minutes": 15, "power_kw": [2.0] * 4}
+    idle = {"heater": {"start": new_start, "slot_start": new_start, "slot_minutes": 15, "power_kw": [2.0]}}
+    off = old.model_copy(update={"power_kw": [0.0, 2.0]})  # not running now: nothing to keep
+    keep_running_slot(idle, {"heater": off}, t0 + timedelta(minutes=5), ["heater"])
+    assert idle["heater"]["slot_start"] == new_start
