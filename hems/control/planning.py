@@ -119,7 +119,10 @@ class Planning:
             self._event(now, "control.plan_failed", "warning", f"planning failed: {exc}")
             return
         fields = schedules_from_plan(plan, scenario, battery["id"] if battery is not None else None)
-        keep_running_slot(fields, current, now, [a for a, r in to_plan.items() if r.kind == "energy"])
+        # the box's own relays only: carried for every energy need, July seed 1 of `hems evaluate`
+        # met a breaker warning when a shed EV restarted beside it (docs/control.md)
+        relays = [a for a, r in to_plan.items() if r.kind == "energy" and self.appliances[a].kind == "relay"]
+        keep_running_slot(fields, current, now, relays)
         still = self.book.pending(self.clock.now())  # an appliance may have left meanwhile
         planned = [*to_plan, *([battery["id"]] if battery is not None else [])]
         for aid in planned:
