@@ -120,11 +120,6 @@ class _Columns:
             len(keys), np.array([self.step_cols[k] for k in keys], dtype=np.int32), values, values
         )
 
-    def free_steps(self) -> None:
-        n = len(self.step_cols)
-        cols = np.array(list(self.step_cols.values()), dtype=np.int32)
-        self.highs.changeColsBounds(n, cols, np.zeros(n), np.ones(n))
-
     def integrality(self, integer: bool) -> None:
         kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
         n = len(self.integers)
@@ -162,7 +157,6 @@ class _StepSearch:
         self.best: tuple[float, list[float]] | None = None
         self.bounds: list[float] = []
         self.proven, self.nodes = True, 0
-        self.lp_bound = float("-inf")  #: the LP bound of the combination being solved
 
     @property
     def highs_seconds(self) -> float:
@@ -185,8 +179,8 @@ class _StepSearch:
             return float("-inf")
         return float(self.cols.highs.getInfo().objective_function_value)
 
-    def solve(self, combo: dict[int, int]) -> None:
-        """The MIP with the steps ``combo`` fixed; its plan offered, its bound kept."""
+    def solve(self, combo: dict[int, int], lp_bound: float) -> None:
+        """The MIP with the steps ``combo`` fixed (LP bound ``lp_bound``): plan offered, bound kept."""
         self.cols.fix_steps(combo)
         # the first plan gets at least a third of the budget, so a short limit still yields one
         floor = self.time_limit / 3 if self.best is None else 0.0
@@ -198,7 +192,7 @@ class _StepSearch:
         if status == highspy.HighsModelStatus.kInfeasible:
             return
         dual = float(info.mip_dual_bound)
-        self.bounds.append(self.lp_bound if math.isnan(dual) else max(dual, self.lp_bound))
+        self.bounds.append(lp_bound if math.isnan(dual) else max(dual, lp_bound))
         if has_plan:
             objective = float(info.objective_function_value)
             if self.best is None or objective < self.best[0]:
@@ -223,9 +217,7 @@ class _StepSearch:
                 self.proven = False
                 self.bounds.append(lp_bound)
                 break
-            self.lp_bound = lp_bound
-            self.solve(combo)
-        self.cols.free_steps()
+            self.solve(combo, lp_bound)
 
 
 def _solve_by_step(built: Built, gap: float, time_limit: float) -> Outcome | None:

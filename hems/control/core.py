@@ -31,6 +31,7 @@ from hems.control.scenario import (
     PriceFn,
     SiteFacts,
     power_at,
+    slot_floor,
 )
 from hems.control.shedding import ShedAction, Shedder, behind, interruptible, present_power_kw
 from hems.control.status import current_price, live_keys
@@ -281,7 +282,7 @@ class Control(Planning):
 
     def _update_price(self, now: datetime) -> None:
         """The import price of the running slot [currency/kWh], asked once per slot."""
-        slot = now.replace(minute=now.minute - now.minute % SLOT_MINUTES, second=0, microsecond=0)
+        slot = slot_floor(now)
         if slot == self._price_slot:
             return
         self._price_slot = slot

@@ -17,13 +17,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from hems.alerts.capacity import CapacityTracker
-from hems.control.scenario import LoadFn, PriceFn
+from hems.control.scenario import SLOT_MINUTES, LoadFn, PriceFn, slot_floor
 from tariffs.series import PriceSeries
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 BASE_DAYS = 14  #: days behind the base-load forecast
 MEMO_SIZE = 8  #: price tables kept (today's, the plans' horizons)
-SLOT = timedelta(minutes=15)  #: the history's resolution
 
 
 def tariff_prices(config: HemsConfig, storage: Any | None) -> PriceFn:
@@ -54,7 +54,12 @@ def tariff_prices(config: HemsConfig, storage: Any | None) -> PriceFn:
 
     # the same day's prices are asked for every slot (the dashboard's band) and by every plan: the
     # answer depends only on the slots and the spot prices known for them, so it is kept
-    memo: dict[tuple[tuple[datetime, ...], int, PriceSeries | None], tuple[list[float], list[float]]] = {}
+    @functools.lru_cache(maxsize=MEMO_SIZE)
+    def table(
+        slots: tuple[datetime, ...], minutes: int, spot: PriceSeries | None
+    ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        p = household.slot_prices(slots, minutes, spot)
+        return tuple(p.import_per_kwh), tuple(p.export_per_kwh)
 
     def prices(slots: list[datetime], minutes: int) -> tuple[list[float], list[float]]:
         spot = None
@@ -65,13 +70,7 @@ def tariff_prices(config: HemsConfig, storage: Any | None) -> PriceFn:
                 )
         if spot is None:
             log.info("planning without spot prices for %s (none cached)", slots[0] if slots else "-")
-        key = (tuple(slots), minutes, spot)
-        if key not in memo:
-            if len(memo) >= MEMO_SIZE:
-                memo.pop(next(iter(memo)))  # the oldest
-            p = household.slot_prices(slots, minutes, spot)
-            memo[key] = (list(p.import_per_kwh), list(p.export_per_kwh))
-        imports, exports = memo[key]
+        imports, exports = table(tuple(slots), minutes, spot)
         return list(imports), list(exports)
 
     return prices
@@ -189,15 +188,11 @@ class _SettledHistory:
             self.known, self.since, self.until = {}, start, start
         fresh_from = self.until
         fresh = _house_base(self.storage, fresh_from, end) if fresh_from < end else {}
-        final = _slot_floor(settled_by) - SLOT  # a slot before this ended before settled_by
+        final = slot_floor(settled_by) - timedelta(minutes=SLOT_MINUTES)  # these ended before settled_by
         self.known = {t: v for t, v in self.known.items() if t >= start}
         self.known.update((t, v) for t, v in fresh.items() if t < final)
         self.since, self.until = start, max(fresh_from, min(final, end))
         return {**{t: v for t, v in self.known.items() if t < end}, **fresh}
-
-
-def _slot_floor(t: datetime) -> datetime:
-    return t - timedelta(minutes=t.minute % 15, seconds=t.second, microseconds=t.microsecond)
 
 
 def _house_base(storage: Any, start: datetime, end: datetime) -> dict[datetime, float]:

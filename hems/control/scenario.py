@@ -48,6 +48,11 @@ def _ceil(t: datetime, minutes: int) -> datetime:
     return datetime.fromtimestamp(ts, t.tzinfo)
 
 
+def slot_floor(t: datetime, minutes: int = SLOT_MINUTES) -> datetime:
+    """The start of the ``minutes`` slot ``t`` falls in."""
+    return t - timedelta(seconds=t.timestamp() % (minutes * 60))
+
+
 def horizon(
     now: datetime, requests: dict[str, ApplianceRequest], until: datetime | None = None
 ) -> tuple[datetime, int]:
