@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import sqlite3
 from dataclasses import dataclass
 
 from research.paths import DataDir
@@ -36,13 +37,20 @@ def household_from_token(data_dir: DataDir, bearer: str) -> Household | None:
     """The active household holding ``bearer`` (the token, without ``Bearer``), or None."""
     if not bearer or len(bearer) > 200:
         return None
-    digest = token_hash(bearer)
     with open_server_db(data_dir) as db:
-        row = db.execute(
-            "SELECT enrolment, household_id, prefix, token_sha256 FROM enrolments "
-            "WHERE token_sha256 = ? AND status = 'active'",
-            (digest,),
-        ).fetchone()
+        return household_in(db, bearer)
+
+
+def household_in(db: sqlite3.Connection, bearer: str) -> Household | None:
+    """`household_from_token` on an open server database connection."""
+    if not bearer or len(bearer) > 200:
+        return None
+    digest = token_hash(bearer)
+    row = db.execute(
+        "SELECT enrolment, household_id, prefix, token_sha256 FROM enrolments "
+        "WHERE token_sha256 = ? AND status = 'active'",
+        (digest,),
+    ).fetchone()
     if row is None or not hmac.compare_digest(row["token_sha256"], digest):
         return None
     return Household(row["enrolment"], row["household_id"], row["prefix"])

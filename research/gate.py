@@ -7,6 +7,7 @@ per-token rate limit and reads a gzip'd body within the size limits; each refusa
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from threading import Lock
@@ -15,9 +16,10 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from research.auth import Household, household_from_token
+from research.auth import Household, household_in
 from research.ingest.service import Limits, Refused
 from research.paths import DataDir
+from research.serverdb import connect_server_db
 
 
 class RateLimiter:
@@ -67,6 +69,14 @@ class HouseholdGate:
         self.data = data
         self.limits = limits
         self.limiter = RateLimiter(limits.requests_per_minute, limits.burst)
+        self._db: sqlite3.Connection | None = None  # kept open: a connection per request cost 0.5 ms
+        self._db_lock = Lock()
+
+    def _household(self, token: str) -> Household | None:
+        with self._db_lock:
+            if self._db is None:
+                self._db = connect_server_db(self.data, shared=True)
+            return household_in(self._db, token)
 
     async def body(self, request: Request) -> bytes:
         """The raw gzip'd body, refused when too large or not declared as gzip."""
@@ -87,7 +97,7 @@ class HouseholdGate:
         """(token, its active household); `Refused` 401 for an unknown or revoked token, 429 when
         the token asks too often."""
         token = bearer(request)
-        household = await run_in_threadpool(household_from_token, self.data, token)
+        household = await run_in_threadpool(self._household, token)
         if household is None:
             raise Refused(401, "unknown or revoked token")
         wait_s = self.limiter.allow(token)

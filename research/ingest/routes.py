@@ -38,6 +38,7 @@ def build_router(data: DataDir, clock: Callable[[], datetime], limits: Limits) -
             body = await gate.body(request)
             household_id = parse_deletion(decompress(body, limits.max_json_bytes), clock())
             await run_in_threadpool(_delete, data, token, household_id, clock)
+            receiver.forget(household_id)
         except Refused as exc:
             return error(exc.status, exc.reason)
         return JSONResponse({"household_id": household_id}, status_code=200)

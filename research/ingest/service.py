@@ -10,7 +10,6 @@ acknowledged again without being stored twice.
 from __future__ import annotations
 
 import fcntl
-import gzip
 import hashlib
 import json
 import os
@@ -30,7 +29,7 @@ from research.paths import DataDir
 from research.serverdb import connect_server_db
 from research.store import layout
 from research.store.tables import batches_table, readings_table
-from research.store.writer import compact_household, write_day
+from research.store.writer import DayCache, compact_household, write_day
 from wire.errors import WireError
 from wire.telemetry import parse_deletion as parse_wire_deletion
 
@@ -70,6 +69,11 @@ def store_lock(data: DataDir) -> Iterator[None]:
 
 def decompress(body: bytes, limit: int) -> Any:
     """The JSON document of a gzip'd body, refusing more than ``limit`` bytes once decompressed."""
+    return parse_json(inflate(body, limit))
+
+
+def inflate(body: bytes, limit: int) -> bytes:
+    """A gzip'd body's bytes, refusing more than ``limit`` bytes once decompressed."""
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
         raw = inflater.decompress(body, limit + 1)
@@ -77,6 +81,10 @@ def decompress(body: bytes, limit: int) -> Any:
         raise Refused(400, "the body is not gzip data") from None
     if len(raw) > limit or inflater.unconsumed_tail:
         raise Refused(413, f"the body is larger than {limit} bytes once decompressed")
+    return raw
+
+
+def parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -92,6 +100,7 @@ class Receiver:
         self.limits = limits
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._days = DayCache()  # the days just written, for their month's compaction
 
     def _db(self) -> sqlite3.Connection:
         """The server database, one connection kept open (used under ``self._lock``)."""
@@ -101,7 +110,8 @@ class Receiver:
 
     def batch(self, household: Household, idempotency_key: str, body: bytes) -> str:
         """Store one gzip'd batch (or recognise it as stored); its batch id."""
-        doc = decompress(body, self.limits.max_json_bytes)
+        raw = inflate(body, self.limits.max_json_bytes)
+        doc = parse_json(raw)
         try:
             batch = parse_batch(doc)
         except WireError as exc:
@@ -119,7 +129,7 @@ class Receiver:
                 f"batch.site.postcode_prefix: {batch.site.get('postcode_prefix')!r} is not the enrolled "
                 f"prefix {household.prefix!r} (re-enrol after a move)",
             )
-        digest = hashlib.sha256(gzip.decompress(body)).hexdigest()
+        digest = hashlib.sha256(raw).hexdigest()
         quality = conformity.check(batch)
         with self._lock, store_lock(self.data):
             db = self._db()
@@ -129,12 +139,17 @@ class Receiver:
                 db.execute("UPDATE batches SET repeats = repeats + 1 WHERE batch_id = ?", (batch.batch_id,))
                 return batch.batch_id
             tables = {"readings": readings_table(batch), "batches": batches_table(batch, now, quality)}
-            write_day(self.data.store, tables, batch.household_id, batch.day)
+            write_day(self.data.store, tables, batch.household_id, batch.day, self._days)
             self._index(db, household, batch.batch_id, batch.household_id, batch.day.isoformat(), digest, now)
             # a month is compacted once its last day is in (and any earlier month with daily files)
             tomorrow = batch.day + timedelta(days=1)
-            compact_household(self.data.store, batch.household_id, layout.month_of(tomorrow))
+            compact_household(self.data.store, batch.household_id, layout.month_of(tomorrow), self._days)
         return batch.batch_id
+
+    def forget(self, household_id: str) -> None:
+        """Drop what is held in memory of a household whose data was deleted."""
+        with self._lock:
+            self._days.forget_household(household_id)
 
     def _index(
         self,

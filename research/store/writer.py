@@ -3,12 +3,15 @@
 
 Daily files of finished months (last day in, or a later month begun) are compacted into one
 monthly file per table (`compact_household`); a crash half-way through compaction is repaired by
-`recover` (run when the server starts), so a day is never read twice.
+`recover` (run when the server starts), so a day is never read twice. A `DayCache` keeps the tables
+just written, so compacting a month does not read its daily files back (it reads a file only when
+the cache no longer holds it, or holds a different version of it).
 """
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 
@@ -40,6 +43,50 @@ def _make_dirs(path: Path) -> None:
         _fsync_dir(d.parent)
 
 
+class DayCache:
+    """The daily tables last written, by path, bounded by their size in memory (oldest out first).
+
+    An entry is used only while the file on disk is the one it was written as (same size and
+    modification time), so a file replaced or removed by another process is read from disk.
+    """
+
+    def __init__(self, max_bytes: int = 256 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._tables: OrderedDict[Path, tuple[pa.Table, tuple[int, int]]] = OrderedDict()
+        self._bytes = 0
+
+    def put(self, path: Path, table: pa.Table) -> None:
+        self.drop(path)
+        st = path.stat()
+        self._tables[path] = (table, (st.st_size, st.st_mtime_ns))
+        self._bytes += table.nbytes
+        while self._bytes > self.max_bytes and self._tables:
+            self.drop(next(iter(self._tables)))
+
+    def take(self, path: Path) -> pa.Table:
+        """The table of ``path`` (from memory when it is still the file on disk); forgotten after."""
+        entry = self.drop(path)
+        if entry is not None:
+            st = path.stat()
+            if entry[1] == (st.st_size, st.st_mtime_ns):
+                return entry[0]
+        return pq.read_table(path)
+
+    def drop(self, path: Path) -> tuple[pa.Table, tuple[int, int]] | None:
+        entry = self._tables.pop(path, None)
+        if entry is not None:
+            self._bytes -= entry[0].nbytes
+        return entry
+
+    def forget_household(self, household_id: str) -> None:
+        """Drop every table of a household (its data is being deleted)."""
+        for path in [p for p in self._tables if f"household={household_id}" in p.parts]:
+            self.drop(path)
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+
 def write_atomic(table: pa.Table, path: Path) -> int:
     """Write ``table`` to ``path`` durably and atomically; the file's size [bytes]."""
     _make_dirs(path.parent)
@@ -55,14 +102,19 @@ def write_atomic(table: pa.Table, path: Path) -> int:
     return path.stat().st_size
 
 
-def write_day(store: Path, tables: dict[str, pa.Table], household_id: str, day: date) -> int:
+def write_day(
+    store: Path, tables: dict[str, pa.Table], household_id: str, day: date, cache: DayCache | None = None
+) -> int:
     """Write one day's tables (``{"readings": ..., "batches": ...}``); bytes written.
 
     ``batches`` is written last: a day whose batch row is on disk has all its readings on disk.
     """
     written = 0
     for name in sorted(tables, key=lambda t: t == "batches"):
-        written += write_atomic(tables[name], layout.day_file(store, name, household_id, day))
+        path = layout.day_file(store, name, household_id, day)
+        written += write_atomic(tables[name], path)
+        if cache is not None:
+            cache.put(path, tables[name])
     return written
 
 
@@ -70,7 +122,9 @@ def _day_of(path: Path) -> str | None:
     return path.stem.removeprefix("day-") if path.name.startswith("day-") else None
 
 
-def compact_month(store: Path, table: str, household_id: str, month: str) -> bool:
+def compact_month(
+    store: Path, table: str, household_id: str, month: str, cache: DayCache | None = None
+) -> bool:
     """Merge a month's daily files (and its monthly file, if any) into one monthly file.
 
     True when something was compacted. The monthly file replaces the old one atomically before the
@@ -81,7 +135,8 @@ def compact_month(store: Path, table: str, household_id: str, month: str) -> boo
     if not daily:
         return False
     target = layout.month_file(store, table, household_id, month)
-    parts = ([pq.read_table(target)] if target.exists() else []) + [pq.read_table(p) for p in daily]
+    days = [cache.take(p) if cache is not None else pq.read_table(p) for p in daily]
+    parts = ([pq.read_table(target)] if target.exists() else []) + days
     # files written before a column was added (e.g. batches' heating, pv, ev) get it as nulls
     merged = pa.concat_tables(parts, promote_options="default").sort_by([("day", "ascending")])
     write_atomic(merged, target)
@@ -91,14 +146,16 @@ def compact_month(store: Path, table: str, household_id: str, month: str) -> boo
     return True
 
 
-def compact_household(store: Path, household_id: str, before_month: str) -> int:
+def compact_household(
+    store: Path, household_id: str, before_month: str, cache: DayCache | None = None
+) -> int:
     """Compact every month earlier than ``before_month`` that has daily files; months compacted."""
     done = 0
     for table in layout.TABLES:
         base = layout.household_dir(store, table, household_id)
         for folder in sorted(base.glob("month=*")):
             month = folder.name.removeprefix("month=")
-            if month < before_month and compact_month(store, table, household_id, month):
+            if month < before_month and compact_month(store, table, household_id, month, cache):
                 done += 1
     return done
 

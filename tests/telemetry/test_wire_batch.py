@@ -4,18 +4,21 @@ each kind of hostile document is refused with its reason (the research server us
 from __future__ import annotations
 
 import copy
+import math
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hems.config import parse_config
 from hems.storage import Storage
 from hems.telemetry import deidentify_site
 from hems.telemetry.batch import build_batch
 from wire.errors import WireError
-from wire.telemetry import parse_batch
+from wire.telemetry import RANGES, _readings, parse_batch
 
 HID = "h-" + "c" * 26
 
@@ -160,3 +163,44 @@ def test_deletion_documents_are_checked_by_the_same_definition(doc: dict[str, An
     with pytest.raises(WireError) as refused:
         parse_deletion(doc, now)
     assert reason in str(refused.value)
+
+
+_VALUE = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.booleans(),
+    st.text(max_size=3),
+    st.sampled_from([0.0, 230.0, 1e6, -1e6, 10**400]),
+)
+
+
+def _one_by_one(values: list[Any], low: float, high: float) -> list[float | None] | str:
+    """The rule said value by value: the first bad value's index, or the values as floats."""
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return f"[{i}]"
+        if isinstance(v, float) and not math.isfinite(v):
+            return f"[{i}]"
+        if not low <= v <= high:
+            return f"[{i}]"
+    return [None if v is None else float(v) for v in values]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_VALUE, max_size=12), st.sampled_from(["grid.p_import_w", "grid.u_l1_v", "grid.i_l1_a"]))
+def test_readings_are_checked_as_strictly_as_one_by_one(values: list[Any], channel: str) -> None:
+    """The whole-list check (built-ins over a day of values) accepts exactly what a check of each
+    value would, and a refusal names the first bad value, whatever the mix: null, NaN, infinities,
+    integers too large for a float, booleans, strings."""
+    low, high = RANGES[next(u for u in RANGES if channel.endswith(u))]
+    expected = _one_by_one(values, low, high)
+    try:
+        got: list[float | None] | str = _readings({channel: values}, len(values))[channel]
+    except WireError as exc:
+        got = str(exc).removeprefix(f"batch.readings.{channel}").split(":")[0]
+    assert got == expected
+    if isinstance(got, list):
+        assert all(v is None or type(v) is float for v in got)

@@ -1,0 +1,68 @@
+"""Compacting a month from the days kept in memory gives the file that reading them back gives,
+and a daily file changed behind the cache's back is read from disk."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from research.store import layout
+from research.store.writer import DayCache, compact_month, write_atomic, write_day
+
+HID = "h-" + "b" * 26
+OTHER = "h-" + "c" * 26
+
+
+def _day(d: date, value: float) -> dict[str, pa.Table]:
+    readings = pa.table({"day": pa.array([d] * 3, pa.date32()), "value": [value, value + 1, None]})
+    batches = pa.table({"day": pa.array([d], pa.date32()), "batch_id": [f"{HID}/{d}"]})
+    return {"readings": readings, "batches": batches}
+
+
+def _month(store: Path, table: str) -> pa.Table:
+    return pq.read_table(layout.month_file(store, table, HID, "2026-03"))
+
+
+def test_compaction_from_memory_equals_compaction_from_disk(tmp_path: Path) -> None:
+    cached, plain = tmp_path / "cached", tmp_path / "plain"
+    cache = DayCache()
+    for day in range(1, 8):
+        d = date(2026, 3, day)
+        write_day(cached, _day(d, day), HID, d, cache)
+        write_day(plain, _day(d, day), HID, d)
+    assert len(cache) == 14
+    for table in layout.TABLES:
+        assert compact_month(cached, table, HID, "2026-03", cache)
+        assert compact_month(plain, table, HID, "2026-03")
+        assert _month(cached, table).equals(_month(plain, table))
+    assert len(cache) == 0  # what was merged is not kept twice
+    assert not list((cached / "readings").rglob("day-*.parquet"))
+
+
+def test_a_file_replaced_behind_the_cache_is_read_from_disk(tmp_path: Path) -> None:
+    cache = DayCache()
+    d = date(2026, 3, 2)
+    write_day(tmp_path, _day(d, 1.0), HID, d, cache)
+    # another writer (e.g. a repair) replaces the day's readings; the cache still holds the old table
+    path = layout.day_file(tmp_path, "readings", HID, d)
+    write_atomic(_day(d, 50.0)["readings"], path)
+    assert compact_month(tmp_path, "readings", HID, "2026-03", cache)
+    assert _month(tmp_path, "readings").column("value").to_pylist() == [50.0, 51.0, None]
+
+
+def test_the_cache_is_bounded_and_forgets_a_household(tmp_path: Path) -> None:
+    one = _day(date(2026, 3, 1), 1.0)
+    size = one["readings"].nbytes + one["batches"].nbytes
+    cache = DayCache(max_bytes=3 * size)
+    for day in range(1, 6):
+        d = date(2026, 3, day)
+        write_day(tmp_path, _day(d, day), HID, d, cache)
+    assert len(cache) <= 6
+    kept = layout.day_file(tmp_path, "readings", HID, date(2026, 3, 5))
+    assert cache.drop(kept) is not None  # the newest are the ones kept
+    write_day(tmp_path, _day(date(2026, 3, 6), 6.0), OTHER, date(2026, 3, 6), cache)
+    cache.forget_household(HID)
+    assert len(cache) == 2  # only the other household's day is left
