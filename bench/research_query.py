@@ -12,6 +12,8 @@ Each figure is the median of --repeat runs (the first run is reported too: nothi
 requests except the operating system's file cache).
 
 Usage: python bench/research_query.py [--dir /tmp/hems-research-query] [--households 100] [--days 62]
+       python bench/research_query.py --data /tmp/hems-research-bench/year   # a store already built
+       (e.g. the year of `bench/research_ingest.py`: 100 households x 365 days, one resigned)
 """
 
 from __future__ import annotations
@@ -36,12 +38,13 @@ ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from research_ingest import ALPHABET, POSTCODES, Server, batch, upload  # noqa: E402
+from research_ingest import ALPHABET, POSTCODES, Server, batch, bodies, upload  # noqa: E402
 
 from hems.api.tls import make_certificate  # noqa: E402
 from research import accounts  # noqa: E402
 from research.enrol import enrol  # noqa: E402
 from research.paths import DataDir  # noqa: E402
+from research.store.layout import households_in_store  # noqa: E402
 from research.store.released import released_connection  # noqa: E402
 
 MONTH_QUERY = (
@@ -70,14 +73,16 @@ def main() -> int:
     ap.add_argument("--days", type=int, default=62)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=3)
+    ap.add_argument("--data", type=Path, help="an existing data directory: query it, store nothing")
     args = ap.parse_args()
     base = Path(args.dir)
     shutil.rmtree(base, ignore_errors=True)
     certs = make_certificate(base / "tls", "localhost")
     ctx = ssl.create_default_context(cafile=str(certs.cert))
-    n = args.households
-    data = DataDir(base / "data").ensure()
-    homes = [(enrol(data, POSTCODES[i % len(POSTCODES)], now=datetime.now(UTC)), i) for i in range(n)]
+    data = DataDir(args.data or base / "data").ensure()
+    n = len(households_in_store(data.store)) if args.data else args.households
+    new = 0 if args.data else n
+    homes = [(enrol(data, POSTCODES[i % len(POSTCODES)], now=datetime.now(UTC)), i) for i in range(new)]
     rngs = [random.Random(i) for i in range(n)]  # one generator per household: distinct ids
     ids = ["h-" + "".join(rngs[i].choice(ALPHABET) for _ in range(26)) for i in range(n)]
     first = date(2025, 1, 1)
@@ -91,14 +96,16 @@ def main() -> int:
     server = Server(data.root, certs.cert, certs.key)
     rows: list[tuple[str, str, str]] = []
     try:
-        t0 = time.perf_counter()
-        count, _ = upload(f"https://localhost:{server.port}/v1", ctx, jobs(), args.threads)
-        print(
-            f"stored {count} batches ({n} households x {args.days} days) in {time.perf_counter() - t0:.0f} s"
-        )
+        if homes:
+            t0 = time.perf_counter()
+            count, _ = upload(f"https://localhost:{server.port}/v1", ctx, bodies(jobs()), args.threads)
+            took = time.perf_counter() - t0
+            print(f"stored {count} batches ({n} households x {args.days} days) in {took:.0f} s")
+        days = sum(1 for _ in data.store.glob("batches/household=*/month=*/*.parquet"))
+        print(f"the store: {n} households, {days} batch files, in {data.root}")
         now = datetime.now(UTC)
         user = accounts.apply(
-            data, name="Bench", email="bench@uio.no", institution="UiO", purpose="bench",
+            data, name="Bench", email=f"bench-{os.getpid()}@uio.no", institution="UiO", purpose="bench",
             password="a long bench password", now=now,
         )  # fmt: skip
         accounts.decide(data, user, "approved", now)
@@ -130,7 +137,11 @@ def main() -> int:
             assert csrf is not None
             r = c.post(
                 "/login",
-                data={"csrf": csrf.group(1), "email": "bench@uio.no", "password": "a long bench password"},
+                data={
+                    "csrf": csrf.group(1),
+                    "email": f"bench-{os.getpid()}@uio.no",
+                    "password": "a long bench password",
+                },
             )
             assert r.status_code in (200, 303), r.status_code
             page = c.get("/query")
