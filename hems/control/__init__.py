@@ -95,7 +95,7 @@ def build_control(
     """
     from hems.control.book import ScheduleBook
     from hems.control.core import Control
-    from hems.control.scenario import SiteFacts, default_planner, flat_prices
+    from hems.control.scenario import SiteFacts, default_planner, flat_prices, prewarm_planner
     from hems.mqtt import topics
     from hems.mqtt.bridge import MqttBridge
 
@@ -129,6 +129,8 @@ def build_control(
         from hems.control.transport import LocalTransport
 
         bridge = LocalTransport(bus, site.id, filters)
+    if planner is None and config.appliance:
+        prewarm_planner()
     control = Control(
         site=site.id,
         clock=clock,

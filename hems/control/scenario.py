@@ -297,10 +297,18 @@ def power_at(schedule_start: datetime, slot_minutes: int, power_kw: list[float],
 
 
 def default_planner(scenario: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    """The optimiser in a spawned worker process (pyomo never enters the daemon)."""
-    from optimiser.worker import plan_in_subprocess
+    """The optimiser in the daemon's warm worker process (pyomo never enters the daemon; the worker
+    is replaced when it dies, overruns or grows: `optimiser.worker.PlanningWorker`)."""
+    from optimiser.worker import shared_worker
 
-    return plan_in_subprocess(scenario, timeout_s)
+    return shared_worker().plan(scenario, timeout_s)
+
+
+def prewarm_planner() -> None:
+    """Start the warm worker now, so the first plan does not wait for its imports."""
+    from optimiser.worker import shared_worker
+
+    shared_worker().start()
 
 
 def flat_prices(price_per_kwh: float = 1.0) -> PriceFn:
