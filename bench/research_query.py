@@ -98,7 +98,7 @@ def main() -> int:
     try:
         if homes:
             t0 = time.perf_counter()
-            count, _ = upload(f"https://localhost:{server.port}/v1", ctx, bodies(jobs()), args.threads)
+            count, _ = upload(f"https://localhost:{server.port}/v1", certs.cert, bodies(jobs()), args.threads)
             took = time.perf_counter() - t0
             print(f"stored {count} batches ({n} households x {args.days} days) in {took:.0f} s")
         days = sum(1 for _ in data.store.glob("batches/household=*/month=*/*.parquet"))

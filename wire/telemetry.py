@@ -207,7 +207,10 @@ def _fast_values(values: list[Any], low: float, high: float) -> list[float | Non
         return list(values)
     if min(numbers) < low or max(numbers) > high:
         return None
-    if not math.isfinite(sum(numbers)):  # NaN or an infinity anywhere (in range, sums stay finite)
+    try:  # NaN or an infinity anywhere (in range, the sum stays finite); NaN fools min and max
+        if not math.isfinite(sum(numbers)):
+            return None
+    except OverflowError:  # beside a NaN, an integer too large for a float got past min and max
         return None
     if int in kinds:
         return [None if v is None else float(v) for v in values]

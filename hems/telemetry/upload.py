@@ -19,7 +19,7 @@ from hems.reports.summary import StorageReader
 from hems.telemetry import transport
 from hems.telemetry.batch import batch_id, build_batch, day_bounds, encode
 from hems.telemetry.config import TelemetryConfig
-from hems.telemetry.outbox import Outbox
+from hems.telemetry.outbox import Outbox, OutboxItem
 from hems.telemetry.privacy import SiteFacts
 from wire.telemetry import DELETION_SCHEMA, parse_batch, parse_deletion
 
@@ -151,11 +151,25 @@ def send_due(
     if rejected is not None and rejected.startswith(fingerprint + " "):
         result.error = rejected.split(" ", 1)[1]
         return
-    base = timedelta(minutes=config.retry_base_minutes)
-    ceiling = timedelta(hours=config.retry_max_hours)
     items = outbox.due(now, limit=1000, kind="deletion")
     if batches and consent_blocker(config, outbox) is None:
         items += outbox.due(now, limit=config.max_batches_per_attempt, kind="batch")
+    with transport.Session(endpoint) as session:  # one connection for the round's requests
+        _send_items(config, outbox, now, result, endpoint, session, items)
+
+
+def _send_items(
+    config: TelemetryConfig,
+    outbox: Outbox,
+    now: datetime,
+    result: UploadResult,
+    endpoint: transport.Endpoint,
+    session: transport.Session,
+    items: list[OutboxItem],
+) -> None:
+    fingerprint = _token_fingerprint(config.token)
+    base = timedelta(minutes=config.retry_base_minutes)
+    ceiling = timedelta(hours=config.retry_max_hours)
     for item in items:
         # consent and the row are checked again before every request: `hems consent withdraw` in
         # another process must stop an upload that is under way, not after it
@@ -164,9 +178,9 @@ def send_due(
             break
         try:
             if item.kind == "deletion":
-                transport.send_deletion(endpoint, item.id.removeprefix("deletion:"), item.body)
+                transport.send_deletion(endpoint, item.id.removeprefix("deletion:"), item.body, session)
             else:
-                transport.send_batch(endpoint, item.id, item.body)
+                transport.send_batch(endpoint, item.id, item.body, session)
         except transport.TokenRejected as exc:
             outbox.set_state("auth_error", f"{fingerprint} {exc}")
             result.error = str(exc)

@@ -77,6 +77,7 @@ class StoredBatch:
 
 
 def readings_table(batch: StoredBatch) -> pa.Table:
+    """One row per channel and slot (channels in name order); whole columns built by Arrow."""
     n = batch.slots
     channels = sorted(batch.readings)
     rows = n * len(channels)
@@ -86,15 +87,16 @@ def readings_table(batch: StoredBatch) -> pa.Table:
     values: list[float | None] = []
     for c in channels:
         values.extend(batch.readings[c])
+    which = np.repeat(np.arange(len(channels), dtype=np.int32), n)
     return pa.table(
         [
-            pa.array([batch.household_id] * rows, pa.string()),
-            pa.array([batch.day] * rows, pa.date32()),
-            pa.array(np.repeat(np.array(channels, dtype=object), n), pa.string()),
+            pa.repeat(pa.scalar(batch.household_id, pa.string()), rows),
+            pa.repeat(pa.scalar(batch.day, pa.date32()), rows),
+            pa.array(channels, pa.string()).take(pa.array(which)),
             pa.array(slot, pa.int32()),
             pa.array(ts, pa.timestamp("ms", tz="UTC")),
             pa.array(values, pa.float64()),
-            pa.array(np.full(rows, batch.resolution_s, dtype=np.int32), pa.int32()),
+            pa.repeat(pa.scalar(batch.resolution_s, pa.int32()), rows),
         ],
         schema=READINGS_SCHEMA,
     )
