@@ -15,7 +15,7 @@ this machine's cores with the server, so the figures are conservative:
 4. Deleting one household out of 100 x 365 days (`resign`: files, index, VACUUM) — target <= 10 s.
 
 Usage: python bench/research_ingest.py [--dir /tmp/hems-research-bench] [--households 100]
-       [--days 365] [--threads 3]
+       [--days 365] [--threads 3] [--workers 1]
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def batch(hid: str, day: date, prefix: str, resolution_s: int, rng: random.Rando
 
 
 class Server:
-    def __init__(self, data: Path, cert: Path, key: Path) -> None:
+    def __init__(self, data: Path, cert: Path, key: Path, workers: int = 1) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -135,7 +135,7 @@ class Server:
             "--port",
             str(self.port),
         ]
-        cmd += ["--cert", str(cert), "--key", str(key)]
+        cmd += ["--cert", str(cert), "--key", str(key), "--workers", str(workers)]
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         self.proc = subprocess.Popen(cmd, env=env)
         for _ in range(600):
@@ -218,6 +218,7 @@ def main() -> int:
     ap.add_argument("--households", type=int, default=100)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--threads", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=1, help="the server's worker processes (default 1)")
     args = ap.parse_args()
     base = Path(args.dir)
     shutil.rmtree(base, ignore_errors=True)
@@ -230,7 +231,7 @@ def main() -> int:
     homes = [(enrol(raw, POSTCODES[i % len(POSTCODES)], now=datetime.now(UTC)), i) for i in range(n)]
     rngs = [random.Random(i) for i in range(n)]  # one generator per household: distinct ids
     ids = ["h-" + "".join(rngs[i].choice(ALPHABET) for _ in range(26)) for i in range(n)]
-    server = Server(raw.root, certs.cert, certs.key)
+    server = Server(raw.root, certs.cert, certs.key, args.workers)
     day = date(2026, 1, 15)
     built = list(bodies((e.token, batch(ids[i], day, e.prefix, 10, random.Random(i))) for e, i in homes))
     t0 = time.perf_counter()
@@ -254,7 +255,7 @@ def main() -> int:
     # 2. a year of 15-min batches
     year = DataDir(base / "year").ensure()
     homes = [(enrol(year, POSTCODES[i % len(POSTCODES)], now=datetime.now(UTC)), i) for i in range(n)]
-    server = Server(year.root, certs.cert, certs.key)
+    server = Server(year.root, certs.cert, certs.key, args.workers)
     first = date(2025, 1, 1)
 
     def year_jobs() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -313,7 +314,7 @@ def main() -> int:
     )
 
     load = os.getloadavg()
-    print(f"\nresearch server bench ({os.cpu_count()} cores, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f})")
+    print(f"\nresearch server bench ({os.cpu_count()} cores, {args.workers} server workers, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f})")
     width = max(len(r[0]) for r in rows)
     print(f"{'what':{width}}  {'measured':>10}  target")
     for what, value, target, _ in rows:

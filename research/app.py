@@ -6,6 +6,9 @@ one import and one list entry.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +19,7 @@ import fastapi
 from research.accounts import researcher_from_api_key
 from research.comparison.routes import build_router as comparison_router
 from research.ingest.routes import build_router as ingest_router
-from research.ingest.service import Limits, utc_now
+from research.ingest.service import Limits, store_lock, utc_now
 from research.jobs.routes import build_router as jobs_router
 from research.paths import DataDir
 from research.portal.routes import build_router as portal_router
@@ -56,10 +59,25 @@ def create_app(
 ) -> fastapi.FastAPI:
     """The server over ``data_dir`` (created if missing); repairs what a crash left in the store."""
     data = DataDir(Path(data_dir)).ensure()
-    recover(data.store)
+    with store_lock(data):  # another worker process may be writing already
+        recover(data.store, data.staging)
     ctx = AppContext(data, k, clock, limits or Limits())
     app = fastapi.FastAPI(title="hems research server", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.context = ctx
     for _, build in ROUTERS:
         app.include_router(build(ctx))
     return app
+
+
+def from_environment() -> fastapi.FastAPI:
+    """One worker's app when `hems research serve --workers N` runs several (research.server.serve
+    sets the variables). A token's request budget is shared out: each worker allows 1/N of it."""
+    workers = int(os.environ["HEMS_RESEARCH_WORKERS"])
+    limits = Limits(**json.loads(os.environ["HEMS_RESEARCH_LIMITS"]))
+    per_worker = dataclasses.replace(
+        limits,
+        requests_per_minute=limits.requests_per_minute / workers,
+        burst=max(1, limits.burst // workers),
+    )
+    data = Path(os.environ["HEMS_RESEARCH_DATA"])
+    return create_app(data, k=int(os.environ["HEMS_RESEARCH_K"]), limits=per_worker)

@@ -10,6 +10,7 @@
     DIR/jobs.sqlite       research jobs, box results, signing key reference
     DIR/keys/             server signing key
     DIR/store/            Parquet, partitioned so one household is removed by removing its files
+    DIR/staging/          a batch's files being written, before the store lock moves them in
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class DataDir:
     @property
     def store(self) -> Path:
         return self.root / "store"
+
+    @property
+    def staging(self) -> Path:
+        return self.root / "staging"
 
     def ensure(self) -> DataDir:
         """Create the directory and the store (owner-only permissions); returns self."""

@@ -5,6 +5,9 @@ only (behind a TLS-terminating proxy, as docs/research.md shows)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +27,11 @@ class ServeOptions:
     key: Path | None = None
     k: int = 5
     limits: Limits = field(default_factory=Limits)
+    workers: int = 1  #: processes serving requests (each a core); the store's writes stay serial
 
     def check(self) -> None:
+        if not 1 <= self.workers <= 64:
+            raise ValueError(f"--workers {self.workers}: expected 1 to 64")
         if (self.cert is None) != (self.key is None):
             raise ValueError("--cert and --key go together")
         if self.cert is None and self.host not in LOOPBACK:
@@ -38,17 +44,12 @@ class ServeOptions:
                 raise ValueError(f"{f}: no such file")
 
 
-def _config(opts: ServeOptions) -> Any:
-    import uvicorn
-
-    from research.app import create_app
-
+def _settings(opts: ServeOptions) -> dict[str, Any]:
     opts.check()
     tls: dict[str, Any] = {}
     if opts.cert is not None and opts.key is not None:
         tls = {"ssl_certfile": str(opts.cert), "ssl_keyfile": str(opts.key)}
-    return uvicorn.Config(
-        create_app(opts.data, k=opts.k, limits=opts.limits),
+    return dict(
         host=opts.host,
         port=opts.port,
         loop="asyncio",
@@ -64,11 +65,33 @@ def _config(opts: ServeOptions) -> Any:
     )
 
 
-def serve(opts: ServeOptions) -> None:
-    """Serve in the foreground until SIGINT/SIGTERM (uvicorn's own signal handling)."""
+def _config(opts: ServeOptions) -> Any:
     import uvicorn
 
-    uvicorn.Server(_config(opts)).run()
+    from research.app import create_app
+
+    return uvicorn.Config(create_app(opts.data, k=opts.k, limits=opts.limits), **_settings(opts))
+
+
+def serve(opts: ServeOptions) -> None:
+    """Serve in the foreground until SIGINT/SIGTERM (uvicorn's own signal handling); with more than
+    one worker, uvicorn's supervisor runs them on one listening socket (`research.app.from_environment`
+    builds each worker's app)."""
+    import uvicorn
+
+    if opts.workers == 1:
+        uvicorn.Server(_config(opts)).run()
+        return
+    settings = _settings(opts)
+    os.environ.update(
+        {
+            "HEMS_RESEARCH_DATA": str(opts.data),
+            "HEMS_RESEARCH_K": str(opts.k),
+            "HEMS_RESEARCH_WORKERS": str(opts.workers),
+            "HEMS_RESEARCH_LIMITS": json.dumps(dataclasses.asdict(opts.limits)),
+        }
+    )
+    uvicorn.run("research.app:from_environment", factory=True, workers=opts.workers, **settings)
 
 
 class ThreadedServer:

@@ -1,4 +1,4 @@
-"""`hems research serve --data DIR [--host H] [--port P] [--cert FILE --key FILE] [--k K]`."""
+"""`hems research serve --data DIR [--host H] [--port P] [--cert FILE --key FILE] [--k K] [--workers N]`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--k", type=int, default=5, help="smallest released postcode-prefix group (default 5)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes serving requests, one per core to spare (default 1); a token's rate limit is "
+        "shared out among them",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         cert=Path(args.cert) if args.cert else None,
         key=Path(args.key) if args.key else None,
         k=args.k,
+        workers=args.workers,
     )
     opts.check()
     serve(opts)

@@ -29,7 +29,7 @@ from research.paths import DataDir
 from research.serverdb import connect_server_db
 from research.store import layout
 from research.store.tables import batches_table, readings_table
-from research.store.writer import DayCache, compact_household, write_day
+from research.store.writer import DayCache, compact_household, discard, publish, stage_day
 from wire.errors import WireError
 from wire.telemetry import parse_deletion as parse_wire_deletion
 
@@ -131,19 +131,25 @@ class Receiver:
             )
         digest = hashlib.sha256(raw).hexdigest()
         quality = conformity.check(batch)
-        with self._lock, store_lock(self.data):
-            db = self._db()
-            self._bind(db, household, batch.household_id)
-            seen = db.execute("SELECT 1 FROM batches WHERE batch_id = ?", (batch.batch_id,)).fetchone()
-            if seen:
-                db.execute("UPDATE batches SET repeats = repeats + 1 WHERE batch_id = ?", (batch.batch_id,))
-                return batch.batch_id
-            tables = {"readings": readings_table(batch), "batches": batches_table(batch, now, quality)}
-            write_day(self.data.store, tables, batch.household_id, batch.day, self._days)
-            self._index(db, household, batch.batch_id, batch.household_id, batch.day.isoformat(), digest, now)
-            # a month is compacted once its last day is in (and any earlier month with daily files)
-            tomorrow = batch.day + timedelta(days=1)
-            compact_household(self.data.store, batch.household_id, layout.month_of(tomorrow), self._days)
+        tables = {"readings": readings_table(batch), "batches": batches_table(batch, now, quality)}
+        # written and fsync'd before the lock: under it, only moves, the index and compaction
+        staged = stage_day(self.data.staging, self.data.store, tables, batch.household_id, batch.day)
+        try:
+            with self._lock, store_lock(self.data):
+                db = self._db()
+                self._bind(db, household, batch.household_id)
+                key = (batch.batch_id,)
+                if db.execute("SELECT 1 FROM batches WHERE batch_id = ?", key).fetchone():
+                    db.execute("UPDATE batches SET repeats = repeats + 1 WHERE batch_id = ?", key)
+                    return batch.batch_id
+                publish(staged, self._days)
+                day = batch.day.isoformat()
+                self._index(db, household, batch.batch_id, batch.household_id, day, digest, now)
+                # a month is compacted once its last day is in (and any earlier month with daily files)
+                tomorrow = batch.day + timedelta(days=1)
+                compact_household(self.data.store, batch.household_id, layout.month_of(tomorrow), self._days)
+        finally:
+            discard(staged)  # what was not moved into the store (a refusal, a repeat, a failure)
         return batch.batch_id
 
     def forget(self, household_id: str) -> None:

@@ -11,9 +11,12 @@ the cache no longer holds it, or holds a different version of it).
 from __future__ import annotations
 
 import os
+import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -87,11 +90,17 @@ class DayCache:
         return len(self._tables)
 
 
-def write_atomic(table: pa.Table, path: Path) -> int:
-    """Write ``table`` to ``path`` durably and atomically; the file's size [bytes]."""
+#: a day's one-row ``batches`` file: compressing 23 columns of one row saves nothing and cost half of
+#: its write (it is compressed with the rest of its month when the month is compacted)
+ONE_ROW: dict[str, Any] = {"compression": "none", "write_statistics": False, "use_dictionary": False}
+
+
+def write_atomic(table: pa.Table, path: Path, **options: Any) -> int:
+    """Write ``table`` to ``path`` durably and atomically; the file's size [bytes]. ``options`` go to
+    `pyarrow.parquet.write_table` (default: zstd)."""
     _make_dirs(path.parent)
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression=COMPRESSION)
+    pq.write_table(table, tmp, **({"compression": COMPRESSION} | options))
     fd = os.open(tmp, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -100,6 +109,60 @@ def write_atomic(table: pa.Table, path: Path) -> int:
     os.replace(tmp, path)
     _fsync_dir(path.parent)
     return path.stat().st_size
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A table written and fsync'd in the staging directory, waiting to be moved to ``path``."""
+
+    tmp: Path
+    path: Path
+    table: pa.Table
+
+
+def stage_day(
+    staging: Path, store: Path, tables: dict[str, pa.Table], household_id: str, day: date
+) -> list[Staged]:
+    """Write one day's tables durably into ``staging`` (outside the store lock: other batches are
+    stored meanwhile); `publish` moves them into the store, `discard` drops them. The file names
+    carry the writer's process id, so `recover` knows which ones a dead process left."""
+    staging.mkdir(exist_ok=True)
+    out = []
+    try:
+        for name in sorted(tables, key=lambda t: t == "batches"):
+            table = tables[name]
+            tmp = staging / f"{os.getpid()}-{uuid.uuid4().hex}.parquet.tmp"
+            out.append(Staged(tmp, layout.day_file(store, name, household_id, day), table))
+            options = {"compression": COMPRESSION} | (ONE_ROW if table.num_rows == 1 else {})
+            pq.write_table(table, tmp, **options)
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    except BaseException:
+        discard(out)
+        raise
+    return out
+
+
+def publish(staged: list[Staged], cache: DayCache | None = None) -> int:
+    """Move staged files into the store (in order: ``batches`` last) and make the moves durable;
+    bytes published. Call under the store lock."""
+    written = 0
+    for s in staged:
+        _make_dirs(s.path.parent)
+        os.replace(s.tmp, s.path)
+        _fsync_dir(s.path.parent)
+        written += s.path.stat().st_size
+        if cache is not None:
+            cache.put(s.path, s.table)
+    return written
+
+
+def discard(staged: list[Staged]) -> None:
+    for s in staged:
+        s.tmp.unlink(missing_ok=True)
 
 
 def write_day(
@@ -112,7 +175,7 @@ def write_day(
     written = 0
     for name in sorted(tables, key=lambda t: t == "batches"):
         path = layout.day_file(store, name, household_id, day)
-        written += write_atomic(tables[name], path)
+        written += write_atomic(tables[name], path, **(ONE_ROW if tables[name].num_rows == 1 else {}))
         if cache is not None:
             cache.put(path, tables[name])
     return written
@@ -160,10 +223,25 @@ def compact_household(
     return done
 
 
-def recover(store: Path) -> list[Path]:
-    """Repair what a crash can leave: stale ``*.tmp`` files, and daily files already merged into
-    their monthly file. The paths removed."""
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover(store: Path, staging: Path | None = None) -> list[Path]:
+    """Repair what a crash can leave: stale ``*.tmp`` files, staged files of processes that are gone,
+    and daily files already merged into their monthly file. The paths removed."""
     removed = []
+    for tmp in staging.glob("*.tmp") if staging is not None else []:
+        pid = tmp.name.split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
     for tmp in store.glob("*/household=*/month=*/*.tmp"):
         tmp.unlink()
         removed.append(tmp)

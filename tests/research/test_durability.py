@@ -30,7 +30,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(data: Path, port: int, pki: Any) -> subprocess.Popen[bytes]:
+def serve(data: Path, port: int, pki: Any, workers: int = 1) -> subprocess.Popen[bytes]:
     log = data.parent / "serve.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -48,6 +48,8 @@ def serve(data: Path, port: int, pki: Any) -> subprocess.Popen[bytes]:
                 str(pki.cert_file),
                 "--key",
                 str(pki.key_file),
+                "--workers",
+                str(workers),
             ],
             stdout=out,
             stderr=out,
@@ -104,3 +106,37 @@ def test_no_acknowledged_batch_is_lost_when_the_server_is_killed(tmp_path: Path,
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_two_worker_processes_store_every_batch_once(tmp_path: Path, pki: Any) -> None:
+    """`--workers 2`: batches of 5 households arrive at once, each twice; every day is stored once,
+    the finished month is compacted, nothing is left staged, and a resignation removes it all."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from research.resign import resign
+
+    data = DataDir(tmp_path / "research").ensure()
+    homes = [(enrol(data, "1081", now=datetime.now(UTC)), household_id()) for _ in range(5)]
+    port = free_port()
+    url = f"https://localhost:{port}/v1"
+    docs = [
+        (Uploader(url, e.token, pki.ca_file), batch(hid, START + timedelta(days=n)))
+        for n in range(12)
+        for e, hid in homes
+    ]
+    proc = serve(data.root, port, pki, workers=2)
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            codes = list(pool.map(lambda item: item[0].send(item[1]).status_code, docs + docs))
+        assert set(codes) == {200}
+        con = released_connection(data, 1)
+        assert con.execute("SELECT count(*), count(DISTINCT batch_id) FROM batches").fetchone() == (60, 60)
+        assert con.execute("SELECT count(*) FROM readings").fetchone() == (60 * 5 * 96,)
+        assert list(data.store.glob("readings/household=*/month=2025-11/month-*.parquet"))  # compacted
+        assert not list(data.staging.glob("*"))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    now = datetime.now(UTC)
+    resign(data, homes[0][0].enrolment, requested_by="administrator", requested_at=now, now=now)
+    assert not [p for p in data.root.rglob("*") if homes[0][1] in str(p)]

@@ -3,6 +3,7 @@ and a daily file changed behind the cache's back is read from disk."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -66,3 +67,31 @@ def test_the_cache_is_bounded_and_forgets_a_household(tmp_path: Path) -> None:
     write_day(tmp_path, _day(date(2026, 3, 6), 6.0), OTHER, date(2026, 3, 6), cache)
     cache.forget_household(HID)
     assert len(cache) == 2  # only the other household's day is left
+
+
+def test_staged_files_are_moved_in_or_dropped_and_a_dead_writers_are_recovered(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from research.store.writer import discard, publish, recover, stage_day
+
+    store, staging = tmp_path / "store", tmp_path / "staging"
+    d = date(2026, 3, 2)
+    staged = stage_day(staging, store, _day(d, 1.0), HID, d)
+    assert len(list(staging.glob("*.tmp"))) == 2 and not store.exists()  # nothing in the store yet
+    publish(staged)
+    assert not list(staging.glob("*.tmp"))
+    assert pq.read_table(layout.day_file(store, "readings", HID, d)).column("value").to_pylist()[0] == 1.0
+    dropped = stage_day(staging, store, _day(d, 2.0), HID, d)
+    discard(dropped)  # refused under the lock: nothing of it stays
+    assert not list(staging.glob("*.tmp"))
+    # a writer that died mid-batch left its staged file; a live writer's file is kept
+    code = "import os; print(os.getpid())"
+    dead = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    left = staging / f"{dead.stdout.strip()}-abc.parquet.tmp"
+    left.write_bytes(b"half a file")
+    working = staging / f"{os.getppid()}-def.parquet.tmp"  # another worker process, alive
+    working.write_bytes(b"being written")
+    removed = recover(store, staging)
+    assert left in removed and not left.exists()
+    assert working.exists() and working not in removed
