@@ -314,7 +314,8 @@ def main() -> int:
     )
 
     load = os.getloadavg()
-    print(f"\nresearch server bench ({os.cpu_count()} cores, {args.workers} server workers, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f})")
+    cores = f"{os.cpu_count()} cores, {args.workers} server worker(s)"
+    print(f"\nresearch server bench ({cores}, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f})")
     width = max(len(r[0]) for r in rows)
     print(f"{'what':{width}}  {'measured':>10}  target")
     for what, value, target, _ in rows:
