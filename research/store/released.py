@@ -44,7 +44,9 @@ def _source(con: duckdb.DuckDBPyConnection, data: DataDir, table: str, schema: p
     """A FROM-clause over the table's files, or over an empty table of its schema when there are none."""
     if layout.table_files(data.store, table):
         glob = layout.table_glob(data.store, table).replace("'", "''")
-        return f"read_parquet('{glob}', union_by_name = true)"
+        # batches gained columns (heating, pv, ev): its files are read by name, which opens every
+        # file to bind; readings' columns never changed, so binding reads one file (0.3 s less a year)
+        return f"read_parquet('{glob}', union_by_name = {str(table == 'batches').lower()})"
     con.register(f"_empty_{table}", pa.Table.from_pylist([], schema=schema))
     con.execute(f"CREATE TABLE _none_{table} AS SELECT * FROM _empty_{table}")
     con.unregister(f"_empty_{table}")
@@ -72,7 +74,7 @@ def released_labels(households: list[tuple[str, str | None, bool]], k: int) -> d
     return labels
 
 
-_found: dict[str, tuple[tuple[int, int, int], list[tuple[str, str | None, bool]]]] = {}
+_found: dict[str, tuple[tuple[int, int, int], list[tuple[str, str | None, bool]], set[str]]] = {}
 _found_lock = threading.Lock()
 
 
@@ -86,19 +88,21 @@ def batch_files_state(data: DataDir) -> tuple[int, int, int]:
 
 def _households(
     con: duckdb.DuckDBPyConnection, data: DataDir, batches: str
-) -> list[tuple[str, str | None, bool]]:
-    """`household_prefixes` of the store, read again only when its batch files changed."""
+) -> tuple[list[tuple[str, str | None, bool]], set[str]]:
+    """`household_prefixes` of the store and the batch files' columns, read again only when its
+    batch files changed (the columns: `union_by_name` opens every file, 0.5 s for a year's)."""
     key = str(data.store.resolve())
     state = batch_files_state(data)
     with _found_lock:
         cached = _found.get(key)
     if cached is not None and cached[0] == state:
-        return list(cached[1])
+        return list(cached[1]), set(cached[2])
     found = household_prefixes(con, batches)
+    present = {d[0] for d in con.execute(f"SELECT * FROM {batches} LIMIT 0").description}
     if batch_files_state(data) == state:  # nothing was written while it was read
         with _found_lock:
-            _found[key] = (state, found)
-    return found
+            _found[key] = (state, found, present)
+    return found, present
 
 
 def released_connection(
@@ -109,7 +113,7 @@ def released_connection(
     con = duckdb.connect(":memory:")
     batches = _source(con, data, "batches", BATCHES_SCHEMA)
     readings = _source(con, data, "readings", READINGS_SCHEMA)
-    found = _households(con, data, batches)
+    found, present = _households(con, data, batches)
     labels = released_labels(found, k)
     sim = {h: s for h, _, s in found}
     con.register(
@@ -124,7 +128,6 @@ def released_connection(
     )
     con.execute("CREATE TABLE households AS SELECT * FROM _labels")
     con.unregister("_labels")
-    present = {d[0] for d in con.execute(f"SELECT * FROM {batches} LIMIT 0").description}
     columns = ", ".join(
         f"b.{c}" if c in present else f"CAST(NULL AS {_SQL_TYPES[c]}) AS {c}"  # a store older than c
         for c in _BATCH_COLUMNS
