@@ -62,9 +62,16 @@ def capacity_cost(p: Problem, imp: np.ndarray) -> tuple[float, list[MonthCapacit
     months = []
     for g, month in enumerate(cap.months):
         peaks = []
-        for d, hours in enumerate(month.hours):
-            floor = month.first_day_floor_kw if d == 0 else 0.0
-            peaks.append(max([floor] + [float(np.mean(imp[list(hr)])) for hr in hours]))
+        index = month.hour_index
+        if index is not None:  # every hour's mean at once, then each day's largest
+            flat, offsets, lengths, firsts = index
+            day_max = np.maximum.reduceat(np.add.reduceat(imp[flat], offsets) / lengths, firsts)
+            floors = [month.first_day_floor_kw] + [0.0] * (len(day_max) - 1)
+            peaks = [max(floor, float(v)) for floor, v in zip(floors, day_max, strict=True)]
+        else:
+            for d, hours in enumerate(month.hours):
+                floor = month.first_day_floor_kw if d == 0 else 0.0
+                peaks.append(max([floor] + [float(np.mean(imp[list(hr)])) for hr in hours]))
         mean = top3_mean([*month.recorded_kw, *peaks * cap.peak_repeats])
         step = cap.step_index(mean)
         cost = cap.step_price[step] - cap.base_price(cap.months[g])

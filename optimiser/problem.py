@@ -11,6 +11,7 @@ import math
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 
 import numpy as np
 
@@ -117,6 +118,19 @@ class Month:
     hours: tuple[tuple[tuple[int, ...], ...], ...]  #: per day: slot indices of each clock hour
     recorded_kw: tuple[float, ...]  #: top three recorded daily peaks of the month [kW]
     first_day_floor_kw: float  #: today's peak before the horizon (first month only) [kW]
+
+    @cached_property
+    def hour_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Every clock hour's slots flattened, each hour's offset and length, each day's first hour
+        (for whole-array hourly means); None when a day has no hour."""
+        if not self.hours or any(not day for day in self.hours):
+            return None
+        hours = [hr for day in self.hours for hr in day]
+        lengths = np.array([len(hr) for hr in hours], dtype=float)
+        offsets = np.concatenate(([0], np.cumsum(lengths[:-1]))).astype(np.intp)
+        firsts = np.concatenate(([0], np.cumsum([len(day) for day in self.hours])[:-1])).astype(np.intp)
+        flat = np.array([t for hr in hours for t in hr], dtype=np.intp)
+        return flat, offsets, lengths, firsts
 
 
 @dataclass(frozen=True)

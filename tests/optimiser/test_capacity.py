@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from optimiser_helpers import solve_checked, tiny
 
 T0 = "2026-01-15T00:00:00+01:00"
@@ -119,3 +122,41 @@ def test_horizon_crossing_a_month_starts_a_new_set_of_peaks() -> None:
     r = solve_checked(sc)  # January stays at mean 3 (no change); February: mean 3/3 = 1 → 20 − 10
     assert r["capacity_cost"] == pytest.approx(10.0)
     assert r["objective"] == pytest.approx(72.0 + 10.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["2026-10-24T00:00:00+02:00", "2026-03-28T00:00:00+01:00", "2026-01-30T06:00:00+01:00"]),
+    st.sampled_from([15, 60]),
+    st.data(),
+)
+def test_hourly_means_taken_at_once_equal_the_contracts_words(start: str, minutes: int, data: Any) -> None:
+    """`capacity_cost` takes every clock hour's mean in one pass (a week's explanation called np.mean
+    300 000 times); across DST days and a month's end it equals the checker's hour-by-hour sums."""
+    from checker import capacity_cost as by_the_contract
+
+    from optimiser.evaluate import capacity_cost
+    from optimiser.problem import resolve
+    from optimiser.scenario import parse_scenario
+
+    n = 3 * 24 * 60 // minutes
+    scenario = tiny(n, [1.0] * n)
+    scenario["horizon"] |= {"start": start, "slot_minutes": minutes}
+    scenario["capacity_tariff"] = {
+        "step_upper_kw": [2, 5, 10],
+        "step_price": [100, 200, 340, 470],
+        "month_peaks_kw": data.draw(st.lists(st.floats(0, 12), max_size=3)),
+        "today_peak_kw": data.draw(st.floats(0, 8)),
+    }
+    imports = data.draw(st.lists(st.floats(0, 15), min_size=n, max_size=n))
+    problem = resolve(parse_scenario(scenario))
+    imp = np.array(imports)
+    got, months = capacity_cost(problem, imp)
+    assert got == pytest.approx(by_the_contract(scenario, imports), abs=1e-9)
+    assert problem.capacity is not None
+    for month, detail in zip(problem.capacity.months, months, strict=True):  # each day's peak, hour by hour
+        one_by_one = [
+            max([month.first_day_floor_kw if d == 0 else 0.0] + [float(np.mean(imp[list(hr)])) for hr in day])
+            for d, day in enumerate(month.hours)
+        ]
+        assert detail.day_peaks_kw == pytest.approx(one_by_one, abs=1e-9)
