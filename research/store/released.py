@@ -19,12 +19,14 @@ Views:
 
 k counts real households only: a simulated household (``"simulated": true``, the digital twin) never
 makes a group look bigger than it is; a prefix that only simulated households use is released as is.
-A household that appears after the connection opened is left out of it until the next one.
+A household that appears after the connection opened is left out of it until the next one. The
+views are built once per state of the batch files and shared by cursors (`released_connection`).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 import duckdb
@@ -105,11 +107,49 @@ def _households(
     return found, present
 
 
+#: released databases by (store, k, memory limit, threads): the batch files' state they were built
+#: for, and the database; a connection is a cursor on it (its own temp objects and interrupts)
+_Key = tuple[str, int, str | None, int | None]
+_built: dict[_Key, tuple[tuple[int, int, int], duckdb.DuckDBPyConnection]] = {}
+#: replaced databases stay open a while for the queries still running on them (closing a database
+#: closes its cursors); closed once older than this [s]
+RETIRE_S = 600.0
+_retired: list[tuple[float, duckdb.DuckDBPyConnection]] = []
+_built_lock = threading.Lock()
+
+
 def released_connection(
     data: DataDir, k: int, *, memory_limit: str | None = None, threads: int | None = None
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with read-only views over the store, prefixes below ``k`` generalised;
-    ``memory_limit`` (e.g. ``"512MB"``) and ``threads`` bound what a query may take."""
+    ``memory_limit`` (e.g. ``"512MB"``) and ``threads`` bound what a query may take.
+
+    The views are built once per state of the batch files (every upload, compaction and deletion
+    changes it) and each caller gets a cursor of its own: opening them took 0.3–0.5 s on a year's
+    store, a cursor takes microseconds. Close the connection when done."""
+    key = (str(data.store.resolve()), k, memory_limit, threads)
+    state = batch_files_state(data)
+    with _built_lock:
+        cached = _built.get(key)
+        if cached is not None and cached[0] == state:
+            return cached[1].cursor()
+    con = _build(data, k, memory_limit=memory_limit, threads=threads)
+    if batch_files_state(data) != state:  # written while it was built: this one is not kept
+        return con
+    now = time.monotonic()
+    with _built_lock:
+        old = _built.get(key)
+        _built[key] = (state, con)
+        if old is not None:
+            _retired.append((now, old[1]))
+        while _retired and now - _retired[0][0] > RETIRE_S:
+            _retired.pop(0)[1].close()
+    return con.cursor()
+
+
+def _build(
+    data: DataDir, k: int, *, memory_limit: str | None = None, threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     batches = _source(con, data, "batches", BATCHES_SCHEMA)
     readings = _source(con, data, "readings", READINGS_SCHEMA)
