@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -101,8 +102,13 @@ def login_form(form_token: str, message: str | None = None) -> str:
     )
 
 
-def datasets(docs: list[dict[str, Any]]) -> str:
+def datasets(docs: list[dict[str, Any]], as_of: datetime | None = None) -> str:
     out = []
+    if as_of is not None:
+        out.append(
+            f'<p class="note" id="as-of">Coverage as computed at {as_of:%Y-%m-%d %H:%M:%S} UTC: new days '
+            "have arrived since and are being counted; reload in a moment for the figures with them.</p>"
+        )
     for d in docs:
         cov = d.get("coverage")
         rows = [("rows", d["rows"])]

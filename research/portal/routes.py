@@ -24,7 +24,7 @@ from research.gate import RateLimiter
 from research.paths import DataDir
 from research.portal import pages
 from research.query.check import QueryRefused
-from research.query.datasets import dataset_names, overview
+from research.query.datasets import dataset_names, overview_at_once
 from research.query.run import FORMATS, MEDIA, QueryLimits, encode, run_query
 
 SESSION = "hems_session"
@@ -171,9 +171,10 @@ def build_router(data: DataDir, clock: Callable[[], datetime], k: int, limits: Q
         who = await current(request)
         if who is None:
             return login_first()
-        docs = await run_in_threadpool(overview, data, k)
+        docs, as_of = await run_in_threadpool(overview_at_once, data, k)
         await run_in_threadpool(log, who[0], "datasets", "", None, "ok")
-        return _html(pages.page("Datasets", pages.datasets(docs), user=who[0].name, csrf=who[1]))
+        body = pages.datasets(docs, as_of)
+        return _html(pages.page("Datasets", body, user=who[0].name, csrf=who[1]))
 
     @router.get("/datasets/{name}/download", response_model=None)
     async def download(name: str, request: Request, format: str = "parquet") -> Response:

@@ -10,13 +10,18 @@ so describing the readings never scans them: their rows are the days' slots × c
 from __future__ import annotations
 
 import copy
+import logging
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
 from research.paths import DataDir
+from research.store.layout import households_in_store
 from research.store.released import batch_files_state, released_connection
+
+log = logging.getLogger(__name__)
 
 DESCRIPTIONS = {
     "households": "one row per household: pseudonymous id, released postcode prefix, simulated",
@@ -94,7 +99,10 @@ def _describe(
     return doc
 
 
-_overviews: dict[tuple[str, int], tuple[tuple[int, int, int], list[dict[str, Any]]]] = {}
+#: (store, k) → (batch files' state, households in the store, when computed, the overview)
+_Overview = tuple[tuple[int, int, int], frozenset[str], datetime, list[dict[str, Any]]]
+_overviews: dict[tuple[str, int], _Overview] = {}
+_refreshing: set[tuple[str, int]] = set()
 _lock = threading.Lock()
 
 
@@ -106,7 +114,8 @@ def overview(data: DataDir, k: int) -> list[dict[str, Any]]:
     with _lock:
         cached = _overviews.get(key)
     if cached is not None and cached[0] == state:
-        return copy.deepcopy(cached[1])
+        return copy.deepcopy(cached[3])
+    homes = frozenset(households_in_store(data.store))
     con = released_connection(data, k)
     try:
         facts = _batch_facts(con)
@@ -114,5 +123,36 @@ def overview(data: DataDir, k: int) -> list[dict[str, Any]]:
     finally:
         con.close()
     with _lock:
-        _overviews[key] = (state, docs)
+        _overviews[key] = (state, homes, datetime.now(UTC), docs)
     return copy.deepcopy(docs)
+
+
+def overview_at_once(data: DataDir, k: int) -> tuple[list[dict[str, Any]], datetime | None]:
+    """The overview for a page: exact, or — when only new days of the same households arrived since
+    the last one — the last one at once, with the time it was computed, while it is computed again
+    in the background (a year's store takes 1.5 s). A household that came or went is never shown
+    stale: the overview is then computed before the answer."""
+    key = (str(data.root.resolve()), k)
+    state = batch_files_state(data)
+    with _lock:
+        cached = _overviews.get(key)
+    if cached is None or cached[0] == state:
+        return overview(data, k), None
+    if cached[1] != frozenset(households_in_store(data.store)):
+        return overview(data, k), None
+    with _lock:
+        start = key not in _refreshing
+        _refreshing.add(key)
+    if start:
+        threading.Thread(target=_refresh, args=(data, k, key), daemon=True, name="datasets-refresh").start()
+    return copy.deepcopy(cached[3]), cached[2]
+
+
+def _refresh(data: DataDir, k: int, key: tuple[str, int]) -> None:
+    try:
+        overview(data, k)
+    except Exception:  # the next page asks again; a failure here must not go unnoticed in the log
+        log.exception("the datasets overview could not be computed")
+    finally:
+        with _lock:
+            _refreshing.discard(key)

@@ -52,3 +52,37 @@ def test_cursors_share_the_views_but_not_their_own_objects_and_follow_the_store(
     assert gone.fetchone() == (0,)
     for con in (one, two, three, four):
         con.close()
+
+
+def test_the_datasets_page_shows_the_last_overview_at_once_while_new_days_are_counted(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    from research.query.datasets import overview, overview_at_once
+
+    data = DataDir(tmp_path / "research").ensure()
+    receiver = Receiver(data, lambda: datetime.now(UTC), Limits())
+    homes = []
+    for _ in range(5):
+        e = enrol(data, "1081", now=datetime.now(UTC))
+        homes.append((Household(e.enrolment, None, e.prefix), household_id(), e.enrolment))
+    for home, hid, _ in homes:
+        _store(receiver, home, hid, DAY)
+    first, as_of = overview_at_once(data, 5)
+    assert as_of is None and first[1]["coverage"]["household_days"] == 5  # computed: nothing before
+    _store(receiver, homes[0][0], homes[0][1], DAY + timedelta(days=1))  # a new day, the same homes
+    shown, as_of = overview_at_once(data, 5)
+    assert as_of is not None and shown == first  # the last figures, saying when they were computed
+    for _ in range(200):  # counted in the background
+        now, as_of = overview_at_once(data, 5)
+        if as_of is None:
+            break
+        time.sleep(0.02)
+    assert as_of is None and now[1]["coverage"]["household_days"] == 6
+    assert now == overview(data, 5)
+    # a household that leaves is never shown stale: its resignation is in the very next figures
+    moment = datetime.now(UTC)
+    resign(data, homes[1][2], requested_by="administrator", requested_at=moment, now=moment)
+    after, as_of = overview_at_once(data, 5)
+    assert as_of is None and after[1]["coverage"]["households"] == 4
