@@ -23,6 +23,7 @@ from research.ingest.service import Limits, store_lock, utc_now
 from research.jobs.routes import build_router as jobs_router
 from research.paths import DataDir
 from research.portal.routes import build_router as portal_router
+from research.query.datasets import warm_in_background
 from research.query.routes import build_router as query_router
 from research.query.run import QueryLimits
 from research.store.writer import recover
@@ -79,5 +80,7 @@ def from_environment() -> fastapi.FastAPI:
         requests_per_minute=limits.requests_per_minute / workers,
         burst=max(1, limits.burst // workers),
     )
-    data = Path(os.environ["HEMS_RESEARCH_DATA"])
-    return create_app(data, k=int(os.environ["HEMS_RESEARCH_K"]), limits=per_worker)
+    data, k = Path(os.environ["HEMS_RESEARCH_DATA"]), int(os.environ["HEMS_RESEARCH_K"])
+    app = create_app(data, k=k, limits=per_worker)
+    warm_in_background(DataDir(data), k)
+    return app

@@ -80,7 +80,9 @@ def serve(opts: ServeOptions) -> None:
     import uvicorn
 
     if opts.workers == 1:
-        uvicorn.Server(_config(opts)).run()
+        config = _config(opts)
+        _warm(opts.data, opts.k)
+        uvicorn.Server(config).run()
         return
     settings = _settings(opts)
     os.environ.update(
@@ -92,6 +94,13 @@ def serve(opts: ServeOptions) -> None:
         }
     )
     uvicorn.run("research.app:from_environment", factory=True, workers=opts.workers, **settings)
+
+
+def _warm(data: Path, k: int) -> None:
+    from research.paths import DataDir
+    from research.query.datasets import warm_in_background
+
+    warm_in_background(DataDir(Path(data)), k)
 
 
 class ThreadedServer:
