@@ -84,9 +84,9 @@ def readings_table(batch: StoredBatch) -> pa.Table:
     start_ms = int(batch.start.timestamp() * 1000)
     slot = np.tile(np.arange(n, dtype=np.int32), len(channels))
     ts = start_ms + slot.astype(np.int64) * batch.resolution_s * 1000
-    values: list[float | None] = []
-    for c in channels:
-        values.extend(batch.readings[c])
+    # None becomes NaN on the way into numpy and a null again through the mask (a received value
+    # is always finite: wire/telemetry.py refuses NaN and infinities)
+    values = np.concatenate([np.array(batch.readings[c], dtype=np.float64) for c in channels])
     which = np.repeat(np.arange(len(channels), dtype=np.int32), n)
     return pa.table(
         [
@@ -95,7 +95,7 @@ def readings_table(batch: StoredBatch) -> pa.Table:
             pa.array(channels, pa.string()).take(pa.array(which)),
             pa.array(slot, pa.int32()),
             pa.array(ts, pa.timestamp("ms", tz="UTC")),
-            pa.array(values, pa.float64()),
+            pa.array(values, pa.float64(), mask=np.isnan(values)),
             pa.repeat(pa.scalar(batch.resolution_s, pa.int32()), rows),
         ],
         schema=READINGS_SCHEMA,
