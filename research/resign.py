@@ -22,6 +22,7 @@ from research.paths import DataDir
 from research.register import forget_contact
 from research.serverdb import compact_file, open_server_db
 from research.store.delete import delete_household
+from research.store.writer import clear_staging
 
 
 class UnknownEnrolment(LookupError):
@@ -57,6 +58,7 @@ def resign(
         if household_id is not None:
             removed = delete_household(data.store, household_id)
             files, size = removed.files, removed.bytes
+            clear_staging(data.staging, own=False)  # what a crashed writer left, whoever's it was
             what[:0] = [f"store table {t!r} (every month)" for t in removed.tables]
         forget_job_results(data, enrolment)
         db.execute("BEGIN IMMEDIATE")

@@ -237,15 +237,24 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def clear_staging(staging: Path, *, own: bool) -> list[Path]:
+    """Remove staged files whose writer is gone (and this process's own with ``own``: at start, when
+    it has none in flight); the paths removed. A resignation calls it too: a crash's leftovers hold
+    household data."""
+    removed = []
+    for tmp in staging.glob("*.tmp"):
+        pid = tmp.name.split("-", 1)[0]
+        mine = pid.isdigit() and int(pid) == os.getpid()
+        if not pid.isdigit() or (mine and own) or (not mine and not _alive(int(pid))):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 def recover(store: Path, staging: Path | None = None) -> list[Path]:
     """Repair what a crash can leave: stale ``*.tmp`` files, staged files of processes that are gone,
     and daily files already merged into their monthly file. The paths removed."""
-    removed = []
-    for tmp in staging.glob("*.tmp") if staging is not None else []:
-        pid = tmp.name.split("-", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid() or not _alive(int(pid)):
-            tmp.unlink(missing_ok=True)
-            removed.append(tmp)
+    removed = clear_staging(staging, own=True) if staging is not None else []
     for tmp in store.glob("*/household=*/month=*/*.tmp"):
         tmp.unlink()
         removed.append(tmp)

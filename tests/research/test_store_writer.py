@@ -95,3 +95,30 @@ def test_staged_files_are_moved_in_or_dropped_and_a_dead_writers_are_recovered(t
     removed = recover(store, staging)
     assert left in removed and not left.exists()
     assert working.exists() and working not in removed
+
+
+def test_a_resignation_clears_what_a_crashed_writer_left_staged(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+
+    from research.enrol import enrol
+    from research.paths import DataDir
+    from research.resign import resign
+    from research.serverdb import open_server_db
+    from research.store.writer import stage_day
+
+    data = DataDir(tmp_path / "research").ensure()
+    e = enrol(data, "1081", now=datetime.now(UTC))
+    with open_server_db(data) as db:
+        db.execute("UPDATE enrolments SET household_id = ? WHERE enrolment = ?", (HID, e.enrolment))
+    d = date(2026, 3, 2)
+    code = "import os; print(os.getpid())"
+    dead = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    left = data.staging / f"{dead.stdout.strip()}-abc.parquet.tmp"
+    in_flight = stage_day(data.staging, data.store, _day(d, 1.0), HID, d)  # this process: a live writer
+    left.write_bytes(HID.encode())  # a crash's leftover holds the household's data
+    now = datetime.now(UTC)
+    resign(data, e.enrolment, requested_by="administrator", requested_at=now, now=now)
+    assert not left.exists()
+    assert all(s.tmp.exists() for s in in_flight)  # another request's batch: it is refused under the lock
