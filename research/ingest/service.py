@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -29,9 +30,19 @@ from research.paths import DataDir
 from research.serverdb import connect_server_db
 from research.store import layout
 from research.store.tables import batches_table, readings_table
-from research.store.writer import DayCache, compact_household, discard, publish, stage_day
+from research.store.writer import (
+    DayCache,
+    discard,
+    merge_month,
+    months_due,
+    publish,
+    replace_month,
+    stage_day,
+)
 from wire.errors import WireError
 from wire.telemetry import parse_deletion as parse_wire_deletion
+
+log = logging.getLogger(__name__)
 
 
 class Refused(Exception):
@@ -134,6 +145,7 @@ class Receiver:
         tables = {"readings": readings_table(batch), "batches": batches_table(batch, now, quality)}
         # written and fsync'd before the lock: under it, only moves, the index and compaction
         staged = stage_day(self.data.staging, self.data.store, tables, batch.household_id, batch.day)
+        due: list[tuple[str, str]] = []
         try:
             with self._lock, store_lock(self.data):
                 db = self._db()
@@ -146,11 +158,28 @@ class Receiver:
                 day = batch.day.isoformat()
                 self._index(db, household, batch.batch_id, batch.household_id, day, digest, now)
                 # a month is compacted once its last day is in (and any earlier month with daily files)
-                tomorrow = batch.day + timedelta(days=1)
-                compact_household(self.data.store, batch.household_id, layout.month_of(tomorrow), self._days)
+                tomorrow = layout.month_of(batch.day + timedelta(days=1))
+                due = months_due(self.data.store, batch.household_id, tomorrow)
         finally:
             discard(staged)  # what was not moved into the store (a refusal, a repeat, a failure)
+        for table, month in due:
+            self._compact(batch.household_id, table, month)
         return batch.batch_id
+
+    def _compact(self, household_id: str, table: str, month: str) -> None:
+        """Merge a month outside the store lock, put it in place under it. The batch is stored and
+        acknowledged whatever happens here: a month not compacted now is at a later upload."""
+        try:
+            merged = merge_month(self.data.staging, self.data.store, table, household_id, month, self._days)
+            if merged is None:
+                return
+            try:
+                with self._lock, store_lock(self.data):
+                    replace_month(merged)
+            finally:
+                merged.tmp.unlink(missing_ok=True)
+        except Exception:
+            log.exception("compacting %s %s %s failed; a later upload retries", table, household_id, month)
 
     def forget(self, household_id: str) -> None:
         """Drop what is held in memory of a household whose data was deleted."""

@@ -11,6 +11,7 @@ the cache no longer holds it, or holds a different version of it).
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -57,14 +58,16 @@ class DayCache:
         self.max_bytes = max_bytes
         self._tables: OrderedDict[Path, tuple[pa.Table, tuple[int, int]]] = OrderedDict()
         self._bytes = 0
+        self._lock = threading.Lock()  # a month is merged outside the store lock
 
     def put(self, path: Path, table: pa.Table) -> None:
-        self.drop(path)
         st = path.stat()
-        self._tables[path] = (table, (st.st_size, st.st_mtime_ns))
-        self._bytes += table.nbytes
-        while self._bytes > self.max_bytes and self._tables:
-            self.drop(next(iter(self._tables)))
+        with self._lock:
+            self._drop(path)
+            self._tables[path] = (table, (st.st_size, st.st_mtime_ns))
+            self._bytes += table.nbytes
+            while self._bytes > self.max_bytes and self._tables:
+                self._drop(next(iter(self._tables)))
 
     def take(self, path: Path) -> pa.Table:
         """The table of ``path`` (from memory when it is still the file on disk); forgotten after."""
@@ -76,6 +79,10 @@ class DayCache:
         return pq.read_table(path)
 
     def drop(self, path: Path) -> tuple[pa.Table, tuple[int, int]] | None:
+        with self._lock:
+            return self._drop(path)
+
+    def _drop(self, path: Path) -> tuple[pa.Table, tuple[int, int]] | None:
         entry = self._tables.pop(path, None)
         if entry is not None:
             self._bytes -= entry[0].nbytes
@@ -83,8 +90,9 @@ class DayCache:
 
     def forget_household(self, household_id: str) -> None:
         """Drop every table of a household (its data is being deleted)."""
-        for path in [p for p in self._tables if f"household={household_id}" in p.parts]:
-            self.drop(path)
+        with self._lock:
+            for path in [p for p in self._tables if f"household={household_id}" in p.parts]:
+                self._drop(path)
 
     def __len__(self) -> int:
         return len(self._tables)
@@ -192,25 +200,17 @@ def _day_of(path: Path) -> str | None:
 def compact_month(
     store: Path, table: str, household_id: str, month: str, cache: DayCache | None = None
 ) -> bool:
-    """Merge a month's daily files (and its monthly file, if any) into one monthly file.
-
-    True when something was compacted. The monthly file replaces the old one atomically before the
-    daily files are removed, so a crash in between leaves days that `recover` removes.
-    """
+    """Merge a month's daily files (and its monthly file, if any) into one monthly file, in one go
+    (the caller holds the store lock); True when something was compacted. The server merges outside
+    the lock instead (`merge_month`, then `replace_month` under it)."""
     folder = layout.month_dir(store, table, household_id, month)
-    daily = sorted(p for p in folder.glob("day-*.parquet"))
-    if not daily:
+    merged = merge_month(folder, store, table, household_id, month, cache)
+    if merged is None:
         return False
-    target = layout.month_file(store, table, household_id, month)
-    days = [cache.take(p) if cache is not None else pq.read_table(p) for p in daily]
-    parts = ([pq.read_table(target)] if target.exists() else []) + days
-    # files written before a column was added (e.g. batches' heating, pv, ev) get it as nulls
-    merged = pa.concat_tables(parts, promote_options="default").sort_by([("day", "ascending")])
-    write_atomic(merged, target)
-    for p in daily:
-        p.unlink()
-    _fsync_dir(folder)
-    return True
+    try:
+        return replace_month(merged)
+    finally:
+        merged.tmp.unlink(missing_ok=True)
 
 
 def compact_household(
@@ -225,6 +225,82 @@ def compact_household(
             if month < before_month and compact_month(store, table, household_id, month, cache):
                 done += 1
     return done
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A month merged into a staged file, waiting to replace the files it was merged from."""
+
+    tmp: Path
+    target: Path  #: the monthly file
+    sources: tuple[tuple[Path, tuple[int, int] | None], ...]  #: each file merged, as it was
+
+
+def months_due(store: Path, household_id: str, before_month: str) -> list[tuple[str, str]]:
+    """(table, month) of every month earlier than ``before_month`` that has daily files."""
+    due = []
+    for table in layout.TABLES:
+        for folder in sorted(layout.household_dir(store, table, household_id).glob("month=*")):
+            month = folder.name.removeprefix("month=")
+            if month < before_month and any(folder.glob("day-*.parquet")):
+                due.append((table, month))
+    return due
+
+
+def merge_month(
+    staging: Path, store: Path, table: str, household_id: str, month: str, cache: DayCache | None = None
+) -> Merged | None:
+    """Outside the store lock: a month's daily files (and its monthly file) merged into a staged,
+    fsync'd file; None when there is nothing to merge or a file went away meanwhile."""
+    folder = layout.month_dir(store, table, household_id, month)
+    target = layout.month_file(store, table, household_id, month)
+    daily = sorted(folder.glob("day-*.parquet"))
+    sources = tuple((p, _stat(p)) for p in [target, *daily])
+    if not daily:
+        return None
+    try:
+        days = [cache.take(p) if cache is not None else pq.read_table(p) for p in daily]
+        parts = ([pq.read_table(target)] if sources[0][1] is not None else []) + days
+    except FileNotFoundError:  # compacted or deleted meanwhile
+        return None
+    # files written before a column was added (e.g. batches' heating, pv, ev) get it as nulls
+    merged = pa.concat_tables(parts, promote_options="default").sort_by([("day", "ascending")])
+    staging.mkdir(exist_ok=True)
+    tmp = staging / f"{os.getpid()}-{uuid.uuid4().hex}.parquet.tmp"
+    try:
+        pq.write_table(merged, tmp, compression=COMPRESSION)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return Merged(tmp, target, sources)
+
+
+def replace_month(m: Merged) -> bool:
+    """Under the store lock: the merged file replaces the month's files when they are still the ones
+    it was merged from (no day came, went or changed); False (and the merge dropped) otherwise."""
+    folder = m.target.parent
+    now = tuple((p, _stat(p)) for p in [m.target, *sorted(folder.glob("day-*.parquet"))])
+    if now != m.sources:
+        m.tmp.unlink(missing_ok=True)
+        return False
+    os.replace(m.tmp, m.target)  # the month first: a crash before the days go leaves days recover drops
+    for p, _ in m.sources[1:]:
+        p.unlink()
+    _fsync_dir(folder)
+    return True
 
 
 def _alive(pid: int) -> bool:

@@ -122,3 +122,23 @@ def test_a_resignation_clears_what_a_crashed_writer_left_staged(tmp_path: Path) 
     resign(data, e.enrolment, requested_by="administrator", requested_at=now, now=now)
     assert not left.exists()
     assert all(s.tmp.exists() for s in in_flight)  # another request's batch: it is refused under the lock
+
+
+def test_a_month_merged_outside_the_lock_is_not_put_in_place_when_a_day_came_meanwhile(
+    tmp_path: Path,
+) -> None:
+    from research.store.writer import merge_month, months_due, replace_month
+
+    store, staging = tmp_path / "store", tmp_path / "staging"
+    for day in range(1, 4):
+        write_day(store, _day(date(2026, 3, day), float(day)), HID, date(2026, 3, day))
+    assert months_due(store, HID, "2026-04") == [("readings", "2026-03"), ("batches", "2026-03")]
+    merged = merge_month(staging, store, "readings", HID, "2026-03")
+    assert merged is not None
+    write_day(store, _day(date(2026, 3, 4), 4.0), HID, date(2026, 3, 4))  # a late day, meanwhile
+    assert not replace_month(merged) and not merged.tmp.exists()
+    assert len(list(layout.month_dir(store, "readings", HID, "2026-03").glob("day-*.parquet"))) == 4
+    again = merge_month(staging, store, "readings", HID, "2026-03")
+    assert again is not None and replace_month(again)
+    assert _month(store, "readings").column("day").to_pylist()[::3] == [date(2026, 3, d) for d in range(1, 5)]
+    assert months_due(store, HID, "2026-04") == [("batches", "2026-03")]
