@@ -61,17 +61,12 @@ def capacity_cost(p: Problem, imp: np.ndarray) -> tuple[float, list[MonthCapacit
         return 0.0, []
     months = []
     for g, month in enumerate(cap.months):
-        peaks = []
-        index = month.hour_index
-        if index is not None:  # every hour's mean at once, then each day's largest
-            flat, offsets, lengths, firsts = index
+        peaks: list[float] = []
+        if month.hours:  # every hour's mean at once, then each day's largest
+            flat, offsets, lengths, firsts = month.hour_index
             day_max = np.maximum.reduceat(np.add.reduceat(imp[flat], offsets) / lengths, firsts)
             floors = [month.first_day_floor_kw] + [0.0] * (len(day_max) - 1)
             peaks = [max(floor, float(v)) for floor, v in zip(floors, day_max, strict=True)]
-        else:
-            for d, hours in enumerate(month.hours):
-                floor = month.first_day_floor_kw if d == 0 else 0.0
-                peaks.append(max([floor] + [float(np.mean(imp[list(hr)])) for hr in hours]))
         mean = top3_mean([*month.recorded_kw, *peaks * cap.peak_repeats])
         step = cap.step_index(mean)
         cost = cap.step_price[step] - cap.base_price(cap.months[g])

@@ -120,11 +120,11 @@ class Month:
     first_day_floor_kw: float  #: today's peak before the horizon (first month only) [kW]
 
     @cached_property
-    def hour_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    def hour_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every clock hour's slots flattened, each hour's offset and length, each day's first hour
-        (for whole-array hourly means); None when a day has no hour."""
-        if not self.hours or any(not day for day in self.hours):
-            return None
+        (for whole-array hourly means). A day of the month has at least one hour inside the horizon
+        (days are found from the slots)."""
+        assert self.hours and all(self.hours), "a month of days, each with an hour"
         hours = [hr for day in self.hours for hr in day]
         lengths = np.array([len(hr) for hr in hours], dtype=float)
         offsets = np.concatenate(([0], np.cumsum(lengths[:-1]))).astype(np.intp)

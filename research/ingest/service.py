@@ -143,7 +143,7 @@ class Receiver:
         digest = hashlib.sha256(raw).hexdigest()
         quality = conformity.check(batch)
         tables = {"readings": readings_table(batch), "batches": batches_table(batch, now, quality)}
-        # written and fsync'd before the lock: under it, only moves, the index and compaction
+        # written and fsync'd before the lock: under it, only the moves and the index row
         staged = stage_day(self.data.staging, self.data.store, tables, batch.household_id, batch.day)
         due: list[tuple[str, str]] = []
         try:

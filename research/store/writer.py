@@ -2,7 +2,9 @@
 `write_day` returns (temporary file, fsync, atomic rename, fsync of the directory).
 
 Daily files of finished months (last day in, or a later month begun) are compacted into one
-monthly file per table (`compact_household`); a crash half-way through compaction is repaired by
+monthly file per table: the server merges a month outside its store lock and puts it in place under
+it (`merge_month`, `replace_month`); `compact_household` does both in one go for tools that write
+the store directly. A crash half-way through compaction is repaired by
 `recover` (run when the server starts), so a day is never read twice. A `DayCache` keeps the tables
 just written, so compacting a month does not read its daily files back (it reads a file only when
 the cache no longer holds it, or holds a different version of it).
@@ -27,12 +29,39 @@ from research.store import layout
 COMPRESSION = "zstd"
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Make a file's bytes, or a directory's entries, durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    """A file's size and modification time (None: it is gone): what tells one version from another."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _write_durable(table: pa.Table, tmp: Path, **options: Any) -> None:
+    """Write ``table`` to ``tmp`` and fsync it (zstd unless ``options`` say otherwise); nothing is
+    left of ``tmp`` when that fails."""
+    try:
+        pq.write_table(table, tmp, **({"compression": COMPRESSION} | options))
+        _fsync(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _staged_path(staging: Path) -> Path:
+    """A new file name in ``staging``, carrying this process's id (`clear_staging` reads it)."""
+    staging.mkdir(exist_ok=True)
+    return staging / f"{os.getpid()}-{uuid.uuid4().hex}.parquet.tmp"
 
 
 def _make_dirs(path: Path) -> None:
@@ -44,7 +73,7 @@ def _make_dirs(path: Path) -> None:
         p = p.parent
     for d in reversed(missing):
         d.mkdir(exist_ok=True)
-        _fsync_dir(d.parent)
+        _fsync(d.parent)
 
 
 class DayCache:
@@ -61,10 +90,12 @@ class DayCache:
         self._lock = threading.Lock()  # a month is merged outside the store lock
 
     def put(self, path: Path, table: pa.Table) -> None:
-        st = path.stat()
+        version = _stat(path)
+        if version is None:
+            raise FileNotFoundError(path)
         with self._lock:
             self._drop(path)
-            self._tables[path] = (table, (st.st_size, st.st_mtime_ns))
+            self._tables[path] = (table, version)
             self._bytes += table.nbytes
             while self._bytes > self.max_bytes and self._tables:
                 self._drop(next(iter(self._tables)))
@@ -72,10 +103,8 @@ class DayCache:
     def take(self, path: Path) -> pa.Table:
         """The table of ``path`` (from memory when it is still the file on disk); forgotten after."""
         entry = self.drop(path)
-        if entry is not None:
-            st = path.stat()
-            if entry[1] == (st.st_size, st.st_mtime_ns):
-                return entry[0]
+        if entry is not None and entry[1] == _stat(path):
+            return entry[0]
         return pq.read_table(path)
 
     def drop(self, path: Path) -> tuple[pa.Table, tuple[int, int]] | None:
@@ -112,14 +141,9 @@ def write_atomic(table: pa.Table, path: Path, **options: Any) -> int:
     `pyarrow.parquet.write_table` (default: zstd)."""
     _make_dirs(path.parent)
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, **({"compression": COMPRESSION} | options))
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _write_durable(table, tmp, **options)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    _fsync(path.parent)
     return path.stat().st_size
 
 
@@ -138,20 +162,12 @@ def stage_day(
     """Write one day's tables durably into ``staging`` (outside the store lock: other batches are
     stored meanwhile); `publish` moves them into the store, `discard` drops them. The file names
     carry the writer's process id, so `recover` knows which ones a dead process left."""
-    staging.mkdir(exist_ok=True)
     out = []
     try:
         for name in sorted(tables, key=lambda t: t == "batches"):
-            table = tables[name]
-            tmp = staging / f"{os.getpid()}-{uuid.uuid4().hex}.parquet.tmp"
-            out.append(Staged(tmp, layout.day_file(store, name, household_id, day), table))
-            options = {"compression": COMPRESSION} | DAY_OPTIONS.get(name, {})
-            pq.write_table(table, tmp, **options)
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            tmp = _staged_path(staging)
+            out.append(Staged(tmp, layout.day_file(store, name, household_id, day), tables[name]))
+            _write_durable(tables[name], tmp, **DAY_OPTIONS.get(name, {}))
     except BaseException:
         discard(out)
         raise
@@ -165,7 +181,7 @@ def publish(staged: list[Staged], cache: DayCache | None = None) -> int:
     for s in staged:
         _make_dirs(s.path.parent)
         os.replace(s.tmp, s.path)
-        _fsync_dir(s.path.parent)
+        _fsync(s.path.parent)
         written += s.path.stat().st_size
         if cache is not None:
             cache.put(s.path, s.table)
@@ -227,14 +243,6 @@ def compact_household(
     return done
 
 
-def _stat(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
 @dataclass(frozen=True)
 class Merged:
     """A month merged into a staged file, waiting to replace the files it was merged from."""
@@ -273,18 +281,8 @@ def merge_month(
         return None
     # files written before a column was added (e.g. batches' heating, pv, ev) get it as nulls
     merged = pa.concat_tables(parts, promote_options="default").sort_by([("day", "ascending")])
-    staging.mkdir(exist_ok=True)
-    tmp = staging / f"{os.getpid()}-{uuid.uuid4().hex}.parquet.tmp"
-    try:
-        pq.write_table(merged, tmp, compression=COMPRESSION)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    tmp = _staged_path(staging)
+    _write_durable(merged, tmp)
     return Merged(tmp, target, sources)
 
 
@@ -299,7 +297,7 @@ def replace_month(m: Merged) -> bool:
     os.replace(m.tmp, m.target)  # the month first: a crash before the days go leaves days recover drops
     for p, _ in m.sources[1:]:
         p.unlink()
-    _fsync_dir(folder)
+    _fsync(folder)
     return True
 
 

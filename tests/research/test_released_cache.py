@@ -24,7 +24,8 @@ def _store(receiver: Receiver, home: Household, hid: str, day: date) -> None:
     receiver.batch(home, doc["batch_id"], gz(doc))
 
 
-def test_cursors_share_the_views_but_not_their_own_objects_and_follow_the_store(tmp_path: Path) -> None:
+def _five_homes(tmp_path: Path) -> tuple[DataDir, Receiver, list[tuple[Household, str, str]]]:
+    """Five households of 108x, each with DAY stored: (household, its id, its enrolment)."""
     data = DataDir(tmp_path / "research").ensure()
     receiver = Receiver(data, lambda: datetime.now(UTC), Limits())
     homes = []
@@ -33,6 +34,11 @@ def test_cursors_share_the_views_but_not_their_own_objects_and_follow_the_store(
         homes.append((Household(e.enrolment, None, e.prefix), household_id(), e.enrolment))
     for home, hid, _ in homes:
         _store(receiver, home, hid, DAY)
+    return data, receiver, homes
+
+
+def test_cursors_share_the_views_but_not_their_own_objects_and_follow_the_store(tmp_path: Path) -> None:
+    data, receiver, homes = _five_homes(tmp_path)
     one, two = released_connection(data, 5), released_connection(data, 5)
     assert one.execute("SELECT postcode_prefix, households FROM prefixes").fetchall() == [("108x", 5)]
     one.execute("CREATE TEMP TABLE mine AS SELECT 1 AS x")
@@ -61,14 +67,7 @@ def test_the_datasets_page_shows_the_last_overview_at_once_while_new_days_are_co
 
     from research.query.datasets import overview, overview_at_once
 
-    data = DataDir(tmp_path / "research").ensure()
-    receiver = Receiver(data, lambda: datetime.now(UTC), Limits())
-    homes = []
-    for _ in range(5):
-        e = enrol(data, "1081", now=datetime.now(UTC))
-        homes.append((Household(e.enrolment, None, e.prefix), household_id(), e.enrolment))
-    for home, hid, _ in homes:
-        _store(receiver, home, hid, DAY)
+    data, receiver, homes = _five_homes(tmp_path)
     first, as_of = overview_at_once(data, 5)
     assert as_of is None and first[1]["coverage"]["household_days"] == 5  # computed: nothing before
     _store(receiver, homes[0][0], homes[0][1], DAY + timedelta(days=1))  # a new day, the same homes
