@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from hems.cli import main
+from hems.clock import SystemClock
 
 CONTACT = {"name": "Ola Nordmann", "address": "Kirkeveien 3", "email": "ola@example.no"}
 
@@ -32,6 +36,15 @@ def write_config(tmp_path: Path, db: Path, server=None, consent: bool = True) ->
     return path
 
 
+@pytest.fixture
+def day_after_the_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's wall clock at noon the day after the test database's last day.
+
+    On the real wall clock "yesterday" is complete only from 00:15 Oslo time (the settle
+    margin): a run between midnight and 00:15 had nothing to send and failed in CI."""
+    monkeypatch.setattr(SystemClock, "now", lambda self: datetime(2026, 3, 6, 12, tzinfo=UTC))
+
+
 def test_preview_prints_the_batch_without_identity(household_db: Path, tmp_path: Path, capsys) -> None:
     cfg = write_config(tmp_path, household_db)
     assert main(["telemetry", "preview", "--config", str(cfg), "--date", "2026-03-02", "--json"]) == 0
@@ -42,12 +55,13 @@ def test_preview_prints_the_batch_without_identity(household_db: Path, tmp_path:
         assert value not in out
 
 
+@pytest.mark.usefixtures("day_after_the_data")
 def test_send_and_withdraw_through_the_cli(server, household_db: Path, tmp_path: Path, capsys) -> None:
     cfg = write_config(tmp_path, household_db, server)
     assert main(["telemetry", "send", "--config", str(cfg), "--json"]) == 0
     sent = json.loads(capsys.readouterr().out)["sent"]
-    # the first run with consent queues yesterday (backfill_days = 0); the CLI runs on the wall clock
-    assert len(sent) == 1 and sent[0].count("/") == 1
+    # the first run with consent queues yesterday, 5 March (backfill_days = 0)
+    assert len(sent) == 1 and sent[0].count("/") == 1 and sent[0].endswith("2026-03-05")
     assert set(server.received.batches) == set(sent)
     assert main(["consent", "withdraw", "--config", str(cfg)]) == 0
     out = capsys.readouterr().out
@@ -75,6 +89,7 @@ def test_privacy_check_command(tmp_path: Path, capsys) -> None:
     assert "cannot read" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("day_after_the_data")
 def test_a_withdrawal_that_worked_exits_0_and_status_says_no_consent(
     server, household_db: Path, tmp_path: Path, capsys
 ) -> None:
