@@ -1,6 +1,6 @@
 """Benchmark: what the box saves, and how fast the evaluation runs (by hand; prints a table).
 
-    python bench/evaluate.py [--seeds 1,2,3] [--days 30] [--cases january,july]
+    python bench/evaluate.py [--seeds 1,2,3] [--days 30] [--cases january,july] [--drivers]
 
 The loop issue's targets, measured with `hems evaluate` (the same code as the command):
 
@@ -10,6 +10,9 @@ The loop issue's targets, measured with `hems evaluate` (the same code as the co
 - july: 30 July days from 2026-07-01, the same house with 8 kWp PV and a 10 kWh / 5 kW battery: the
   same, and PV self-consumption up (hems over none);
 - 30 days × 4 strategies in ≤ 120 s wall time (the "s" column: world, oracle and all four runs).
+
+``--drivers``: the hems box drives the water heater through its real Shelly driver (a simulated
+Shelly on the in-process bus), as `hems evaluate --drivers` does.
 
 Other engineers share the CPU: the load average is printed with the table.
 """
@@ -29,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hems.config import parse_config  # noqa: E402
-from hems.evaluate import evaluate  # noqa: E402
+from hems.evaluate import EVALUATE_DRIVEN, evaluate  # noqa: E402
 
 APPLIANCES = [
     {"id": "dishwasher", "kind": "shiftable", "circuit": "dishwasher", "line": "L1"},
@@ -86,10 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--cases", default="january,july")
+    parser.add_argument("--drivers", action="store_true", help="the water heater behind its Shelly driver")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     seeds = [int(s) for s in args.seeds.split(",")]
     command = f"python bench/evaluate.py --seeds {args.seeds} --days {args.days}"
+    command += " --drivers" if args.drivers else ""
+    drivers = EVALUATE_DRIVEN if args.drivers else ()
     print(f"# {command}   load average at start: {load()}")
     head = (
         f"{'case':<8} {'seed':>4} "
@@ -104,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = parse_config(doc_cfg)
         for seed in seeds:
             began = time.perf_counter()
-            doc, _ = evaluate(cfg, first, args.days, seed=seed, zone="NO1")
+            doc, _ = evaluate(cfg, first, args.days, seed=seed, zone="NO1", drivers=drivers)
             seconds = time.perf_counter() - began
             s = doc["strategies"]
             share = doc["hems_share_of_oracle_savings"]

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -40,22 +41,42 @@ TWIN_SHELLY = "shellyplus1pm-twin"  #: the water heater's simulated Shelly (``--
 TWIN_CHARGE_POINT = "twin-ev"  #: the EV's simulated OCPP charge point (``--drivers``)
 
 
-def twin_appliances(network: str, drivers: bool = False) -> list[dict[str, Any]]:
+#: the driven water heater's daily needs: the twin's tank is refilled after the morning showers (by
+#: 17:00) and after the evening ones (by 06:00), at most ~5.7 and ~2.6 kWh (devices/simulated/behaviour.py);
+#: a relay cannot tell the box what the tank lacks, so each window asks for 6 kWh and the
+#: thermostat stops the element when the tank is full
+TWIN_HEATER_WINDOWS = "08:15-17:00, 22:45-06:00"
+TWIN_DRIVEN = ("water-heater", "ev")  #: the twin's appliances that can sit behind a real driver
+
+
+def twin_appliances(network: str, drivers: Collection[str] = ()) -> list[dict[str, Any]]:
     """The [[appliance]] tables of the twin's smart appliances, on its circuits' lines; ``drivers``:
-    the water heater behind a simulated Shelly and the EV behind a simulated OCPP charge point, so
-    the box drives them with its real drivers (docs/appliances.md)."""
-    out = _twin_appliances(network)
-    if drivers:
-        heater = next(a for a in out if a["id"] == "water-heater")
-        heater.update(
-            driver="shelly", device={"topic": TWIN_SHELLY, "energy_kwh": 6.0, "window": "22:00-07:00"}
-        )
-        ev = next(a for a in out if a["id"] == "ev")
-        ev.update(
-            driver="ocpp",
-            power_kw=11.0,
-            device={"charge_point": TWIN_CHARGE_POINT, "password": "twin-ev-secret", "energy_kwh": 20.0},
-        )
+    which of `TWIN_DRIVEN` the box drives with its real drivers (`drive`)."""
+    return drive(_twin_appliances(network), drivers)
+
+
+def drive(tables: list[dict[str, Any]], drivers: Collection[str]) -> list[dict[str, Any]]:
+    """``tables`` (the twin's appliances, or a configuration's for them) with ``drivers`` — of
+    `TWIN_DRIVEN` — behind their real drivers (docs/appliances.md): the water heater behind a
+    simulated Shelly, the EV behind a simulated OCPP charge point."""
+    unknown = set(drivers) - set(TWIN_DRIVEN)
+    ids = {a["id"] for a in tables}
+    if unknown or not set(drivers) <= ids:
+        missing = sorted(unknown or set(drivers) - ids)
+        raise ValueError(f"the twin has no driven appliance {missing} (it has {list(TWIN_DRIVEN)})")
+    out = [dict(a) for a in tables]
+    for a in out:
+        if a["id"] == "water-heater" and "water-heater" in drivers:
+            a.update(
+                driver="shelly",
+                device={"topic": TWIN_SHELLY, "energy_kwh": 6.0, "window": TWIN_HEATER_WINDOWS},
+            )
+        elif a["id"] == "ev" and "ev" in drivers:
+            a.update(
+                driver="ocpp",
+                power_kw=11.0,
+                device={"charge_point": TWIN_CHARGE_POINT, "password": "twin-ev-secret", "energy_kwh": 20.0},
+            )
     return out
 
 
@@ -90,7 +111,7 @@ def _twin_appliances(network: str) -> list[dict[str, Any]]:
     ]
 
 
-def twin_config(cfg: HemsConfig, drivers: bool = False) -> tuple[HemsConfig, list[str]]:
+def twin_config(cfg: HemsConfig, drivers: Collection[str] = ()) -> tuple[HemsConfig, list[str]]:
     """``cfg`` for the twin (see the module docstring), and notes on what was filled in; ``drivers``:
     see `twin_appliances`."""
     from devices.modbus.config import CircuitConfig
@@ -103,14 +124,19 @@ def twin_config(cfg: HemsConfig, drivers: bool = False) -> tuple[HemsConfig, lis
         for c in household_circuits(cfg.site.network)
     ]
     update: dict[str, Any] = {"circuit": circuits, "meter": None}
-    if not cfg.appliance:
-        tables = twin_appliances(cfg.site.network, drivers)
+    if not cfg.appliance or drivers:
+        if cfg.appliance:
+            tables = drive([a.model_dump(exclude_unset=True) for a in cfg.appliance], drivers)
+        else:
+            tables = twin_appliances(cfg.site.network, drivers)
+            notes.append("smart appliances: the twin's dishwasher, washer, EV charger and water heater")
         update["appliance"] = [ApplianceConfig.model_validate(a) for a in tables]
-        notes.append("smart appliances: the twin's dishwasher, washer, EV charger and water heater")
-        if drivers:
+        if "water-heater" in drivers:
+            notes.append("drivers: the water heater behind a simulated Shelly (its real driver)")
+        if "ev" in drivers:
             from devices.appliances.drivers.config import OcppConfig
 
-            notes.append("drivers: the water heater behind a simulated Shelly, the EV behind OCPP")
+            notes.append("drivers: the EV behind a simulated OCPP charge point (its real driver)")
             update["ocpp"] = cfg.ocpp or OcppConfig(host="127.0.0.1", port=_free_port())
     if cfg.pv is None:
         from optimiser.forecast.config import PvArrayConfig, PvConfig, WeatherConfig
@@ -158,7 +184,7 @@ def connect_appliances(
         if cfg_of.driver != "hems":
             link.close()
             twin.attach(
-                _peer(device, cfg_of, cfg, bus, mqtt, twin.clock.now)
+                driven_peer(device, cfg_of, cfg, bus, mqtt, twin.clock.now)
             )  # the device behind its real protocol
         else:
             twin.attach(ApplianceAgent(device, link, cfg.site.id))
@@ -174,7 +200,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class _Peer:
+class DrivenPeer:
     """A twin appliance behind a simulated relay or charge point (what `Twin.attach` ticks)."""
 
     def __init__(self, device: Any, relay: Any = None, task: Any = None) -> None:
@@ -184,6 +210,15 @@ class _Peer:
         if self.relay is not None:
             self.relay.tick(now)
 
+    def pending(self) -> bool:
+        """Whether messages wait for the relay (a fast-forwarding simulation ticks it again)."""
+        return self.relay is not None and bool(getattr(self.relay.link, "inbox", None))
+
+    def next_event(self, now: datetime) -> datetime | None:
+        """The next instant the appliance changes by itself (its thermostat)."""
+        t = self.device.next_change(now)
+        return t if t is not None and t > now else None
+
     def disconnect(self, clean: bool = False) -> None:
         if self.relay is not None:
             self.relay.link.close(clean=clean)
@@ -191,9 +226,11 @@ class _Peer:
             self.task.cancel()
 
 
-def _peer(
+def driven_peer(
     device: Any, a: Any, cfg: HemsConfig, bus: LocalBus | None, mqtt: tuple[str, int] | None, now: Any
-) -> Any:
+) -> DrivenPeer:
+    """Twin ``device`` behind the simulated device its driver ``a.driver`` talks to (on ``bus`` or
+    the broker at ``mqtt``); ``now``: the twin's clock."""
     from devices.appliances.drivers.config import RELAY_DRIVERS
 
     if a.driver in RELAY_DRIVERS:
@@ -208,11 +245,15 @@ def _peer(
             assert mqtt is not None
             link = MqttLink(mqtt[0], mqtt[1], f"twin-relay-{cfg.site.id}-{a.id}")
         device.set_power(now(), 0.0)  # the relay starts off
-        return _Peer(device, SIM_RELAYS[a.driver](link, a.device.topic, TwinLoad(device), a.device.channel))
+        return DrivenPeer(
+            device, SIM_RELAYS[a.driver](link, a.device.topic, TwinLoad(device), a.device.channel)
+        )
     if a.driver == "ocpp" and cfg.ocpp is not None:
         import asyncio
 
-        return _Peer(device, task=asyncio.get_running_loop().create_task(_charge_point(device, a, cfg, now)))
+        return DrivenPeer(
+            device, task=asyncio.get_running_loop().create_task(_charge_point(device, a, cfg, now))
+        )
     raise ValueError(f"the twin has no simulated {a.driver!r} device for {a.id}")
 
 

@@ -34,6 +34,17 @@ class _Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+class Speaker(Protocol):
+    """What speaks for one of the twin's appliances: its `ApplianceAgent` (the box's protocol), or
+    the simulated relay or charge point in front of it (a real driver's peer, `hems.twin`)."""
+
+    device: Any
+
+    def tick(self, now: datetime) -> None: ...
+
+    def disconnect(self, clean: bool = False) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class TwinState:
     """Everything of one instant: circuit powers [W], PV [W], line currents [A], voltages [V]."""
@@ -68,7 +79,7 @@ class Twin:
     household: Household = field(init=False)
     appliances: list[Any] = field(init=False)  #: the smart appliances (`ApplianceDevice`s)
     battery: SimBattery | None = field(init=False, default=None)
-    agents: dict[str, ApplianceAgent] = field(init=False, default_factory=dict)
+    agents: dict[str, Speaker] = field(init=False, default_factory=dict)
     _solar: SolarCache | None = field(init=False, default=None)
     _state: TwinState | None = field(init=False, default=None)
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
@@ -132,7 +143,7 @@ class Twin:
             return []
         return await self._solar.get(day)
 
-    def attach(self, agent: ApplianceAgent) -> None:
+    def attach(self, agent: Speaker) -> None:
         """Let ``agent`` speak for its device (replacing the one running it on its own)."""
         self.agents[agent.device.id] = agent
 

@@ -2,7 +2,7 @@
 the same household, weather and prices (docs/evaluate.md).
 
 ``hems evaluate [--config FILE] --start YYYY-MM-DD --days N [--seed S] [--zone NO1..NO5]
-[--strategies none,rule,hems,oracle] [--db-dir DIR] [--json] [--png FILE]``
+[--strategies none,rule,hems,oracle] [--drivers] [--db-dir DIR] [--json] [--png FILE]``
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated, from none, rule, hems, oracle (default: all four)",
     )
     parser.add_argument(
+        "--drivers",
+        action="store_true",
+        help="the hems box drives the twin's water heater through its real Shelly driver "
+        "(a simulated Shelly on the in-process bus; docs/appliances.md)",
+    )
+    parser.add_argument(
         "--db-dir", help="keep each strategy's database here as DIR/NAME.db (hems report reads it)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -57,7 +63,7 @@ def _strategies(text: str) -> tuple[str, ...]:
 def run(args: argparse.Namespace) -> int:
     from hems.config import HemsConfig, load_config
     from hems.durations import parse_date
-    from hems.evaluate import evaluate
+    from hems.evaluate import EVALUATE_DRIVEN, evaluate
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("hems.control").setLevel(logging.ERROR)  # a month of shedding is not news here
@@ -83,7 +89,14 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--db-dir: cannot create {db_dir}: {exc}") from None
     try:
         doc, detail = evaluate(
-            cfg, first, args.days, seed=args.seed, zone=zone, strategies=strategies, db_dir=db_dir
+            cfg,
+            first,
+            args.days,
+            seed=args.seed,
+            zone=zone,
+            strategies=strategies,
+            db_dir=db_dir,
+            drivers=EVALUATE_DRIVEN if args.drivers else (),
         )
     except ValueError as exc:
         where = "" if str(exc).startswith("--") else f"{args.config or '<defaults>'}: "

@@ -188,6 +188,11 @@ class DriverHost:
             self._record("appliance.fault", "ocpp", f"OCPP server on {host}:{port} not started: {exc}")
             self.central = None
 
+    def pending(self) -> bool:
+        """Whether messages wait on the in-process bus for the drivers (a fast-forwarding simulation
+        cycles the box again at the same instant; a broker's messages come in their own time)."""
+        return any(getattr(link, "inbox", None) for link in self._links)
+
     def on_cycle(self, snapshot: Snapshot) -> None:
         """Read back, drive, report (see the module docstring)."""
         now = snapshot.time

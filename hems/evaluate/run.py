@@ -30,7 +30,7 @@ from hems.evaluate.world import SLOT_S, World, warmup_slots
 from hems.mqtt import topics
 from hems.snapshot import Snapshot
 from hems.storage import SampleWriter, Storage, WriterSettings
-from hems.twin import battery_of
+from hems.twin import DrivenPeer, battery_of, driven_peer
 
 HOT_SHARE = 0.9  #: a line above this share of the main fuse is watched every 10 s
 
@@ -77,8 +77,15 @@ class Runner:
         self.storage.mark_simulated(f"hems evaluate: strategy {name}, seed {world.seed}")
         self.writer = SampleWriter(self.storage, WriterSettings(batch_cycles=96, batch_seconds=1e9))
         configured = {a.id for a in cfg.appliance}
+        # the hems box drives these with its real drivers; the other strategies speak the protocol
+        driven = {a.id: a for a in cfg.appliance if a.driver != "hems"} if name == "hems" else {}
         self.agents = []
+        self.peers: list[DrivenPeer] = []  #: twin appliances behind a simulated relay or charger
         for device in self.twin.devices:
+            if device.id in driven:
+                assert self.bus is not None
+                self.peers.append(driven_peer(device, driven[device.id], cfg, self.bus, None, self.clock.now))
+                continue
             link = None
             if self.bus is not None and (name != "hems" or device.id in configured):
                 will = (topics.appliance(self.site, device.id, "state"), b"offline", True)
@@ -139,8 +146,8 @@ class Runner:
 
     def _box_has_mail(self) -> bool:
         if self.control is not None:
-            bridge = self.control.bridge
-            return bridge is not None and bridge.pending()
+            bridge, drivers = self.control.bridge, self.control.drivers
+            return (bridge is not None and bridge.pending()) or bool(drivers and drivers.pending())
         return self.box is not None and self.box.pending()
 
     def _hot(self) -> bool:
@@ -157,10 +164,14 @@ class Runner:
             await self.control.start()
         while t < world.end:
             self.clock.set(t)
+            for peer in self.peers:  # a relay reports as time passes, before the box reads it
+                peer.tick(t)
             await self._box(snapshot, t)
-            for _ in range(4):  # requests, schedules, acks: until nothing is left to say
+            for _ in range(6):  # requests, schedules, commands, acks: until nothing is left to say
                 for agent in self.agents:
                     agent.tick(t)
+                for peer in self.peers:
+                    peer.tick(t)
                 if not self._box_has_mail():
                     break
                 if self.control is not None:  # the same cycle again, for what just arrived
@@ -178,12 +189,15 @@ class Runner:
                 self.outcome.fine_steps += 1
             t = t1
         self.clock.set(t)
+        for peer in self.peers:
+            peer.tick(t)
         await self._box(snapshot, t)
         return await self._finish()
 
     def _next(self, t: datetime, powers: dict[str, float]) -> datetime:
         candidates = [next_boundary(t), self.world.end]
-        for agent in self.agents:
+        drivers = self.control.drivers if self.control is not None else None
+        for agent in [*self.agents, *self.peers, *(drivers.agents.values() if drivers else ())]:
             e = agent.next_event(t)
             if e is not None:
                 candidates.append(e)

@@ -279,12 +279,13 @@ class DrivenDevice:
 
 @dataclass(frozen=True)
 class DailyNeed:
-    """A need every day: ``energy_kwh`` between local minute-of-day ``window[0]`` and ``window[1]``
-    (the next day's when it is earlier), e.g. a water heater's 6 kWh between 22:00 and 07:00."""
+    """A need every day in each of ``windows``: ``energy_kwh`` between local minutes-of-day
+    ``(start, end)`` (the next day's end when it is earlier), e.g. a water heater's 6 kWh between
+    22:00 and 07:00, or after the morning showers and again after the evening ones."""
 
     appliance_id: str
     energy_kwh: float
-    window: tuple[int, int]
+    windows: tuple[tuple[int, int], ...]
     tz: str
     max_w: float
     min_w: float = 0.0
@@ -294,23 +295,24 @@ class DailyNeed:
 
         zone = ZoneInfo(self.tz)
         local = now.astimezone(zone)
-        a, b = self.window
         for back in (1, 0):
             day = local.date() - timedelta(days=back)
             midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
-            start = midnight + timedelta(minutes=a)
-            end = midnight + timedelta(days=0 if b > a else 1, minutes=b)
-            if start <= now < end:
-                return Need(
-                    self.appliance_id,
-                    f"{self.appliance_id}:{day.isoformat()}",
-                    "energy",
-                    start,
-                    end,
-                    start,
-                    energy_wh=self.energy_kwh * 1000.0,
-                    min_w=self.min_w,
-                    max_w=self.max_w,
-                    interruptible=True,
-                )
+            for i, (a, b) in enumerate(self.windows):
+                start = midnight + timedelta(minutes=a)
+                end = midnight + timedelta(days=0 if b > a else 1, minutes=b)
+                if start <= now < end:
+                    key = f"{self.appliance_id}:{day.isoformat()}" + (f":{i + 1}" if i else "")
+                    return Need(
+                        self.appliance_id,
+                        key,
+                        "energy",
+                        start,
+                        end,
+                        start,
+                        energy_wh=self.energy_kwh * 1000.0,
+                        min_w=self.min_w,
+                        max_w=self.max_w,
+                        interruptible=True,
+                    )
         return None

@@ -34,8 +34,9 @@ class DeviceOptions(BaseModel):
     host: str | None = None  #: a SunSpec inverter's address
     port: int = Field(502, ge=1, le=65535)
     unit_id: int = Field(1, ge=0, le=247)
-    energy_kwh: float | None = Field(None, gt=0)  #: a day's need (relay) / a car's session (OCPP)
-    window: str | None = Field(None, pattern=r"^\d\d:\d\d-\d\d:\d\d$")  #: the daily need's "22:00-07:00"
+    energy_kwh: float | None = Field(None, gt=0)  #: each window's need (relay) / a car's session (OCPP)
+    #: the daily need's local times, "22:00-07:00", or several: "08:15-17:00, 22:45-06:00"
+    window: str | None = Field(None, pattern=r"^\d\d:\d\d-\d\d:\d\d(\s*,\s*\d\d:\d\d-\d\d:\d\d)*$")
     ready_by: str = Field("07:00", pattern=_HHMM)  #: a plugged-in car's departure (local time)
     boost_hours: float = Field(4.0, ge=0, le=24)  #: SG Ready comfort limits
     block_hours: float = Field(4.0, ge=0, le=24)
@@ -45,18 +46,28 @@ class DeviceOptions(BaseModel):
 
     @model_validator(mode="after")
     def _window(self) -> DeviceOptions:
-        if self.window is not None:
-            a, b = self.window.split("-")
-            for part in (a, b):
-                if not re.match(_HHMM, part):
-                    raise ValueError(f"window {self.window!r}: times are HH:MM")
+        if self.window is None:
+            return self
+        taken: set[int] = set()
+        for part in self.window.split(","):
+            a, b = part.strip().split("-")
+            if not (re.match(_HHMM, a) and re.match(_HHMM, b)):
+                raise ValueError(f"window {self.window!r}: times are HH:MM")
+            if a == b:
+                raise ValueError(f"window {part.strip()!r}: starts and ends at the same time")
+            span = range(minutes(a), minutes(b) if b > a else minutes(b) + 1440)
+            mins = {m % 1440 for m in span}
+            if mins & taken:
+                raise ValueError(f"window {self.window!r}: the windows overlap")
+            taken |= mins
         return self
 
-    def window_minutes(self) -> tuple[int, int] | None:
+    def window_minutes(self) -> tuple[tuple[int, int], ...] | None:
+        """Each window's (start, end) in local minutes of the day (None: no window)."""
         if self.window is None:
             return None
-        a, b = self.window.split("-")
-        return minutes(a), minutes(b)
+        pairs = (part.strip().split("-") for part in self.window.split(","))
+        return tuple((minutes(a), minutes(b)) for a, b in pairs)
 
 
 def check_driver(appliance: str, kind: str, driver: str, o: DeviceOptions) -> None:
