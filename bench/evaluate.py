@@ -12,7 +12,8 @@ The loop issue's targets, measured with `hems evaluate` (the same code as the co
 - 30 days × 4 strategies in ≤ 120 s wall time (the "s" column: world, oracle and all four runs).
 
 ``--drivers``: the hems box drives the water heater through its real Shelly driver (a simulated
-Shelly on the in-process bus), as `hems evaluate --drivers` does.
+Shelly on the in-process bus) and the EV through its real OCPP driver (a simulated charge point on a
+websocket), as `hems evaluate --drivers` does.
 
 Other engineers share the CPU: the load average is printed with the table.
 """
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--cases", default="january,july")
-    parser.add_argument("--drivers", action="store_true", help="the water heater behind its Shelly driver")
+    parser.add_argument("--drivers", action="store_true", help="the water heater and EV behind their drivers")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     seeds = [int(s) for s in args.seeds.split(",")]

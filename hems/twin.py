@@ -46,6 +46,11 @@ TWIN_CHARGE_POINT = "twin-ev"  #: the EV's simulated OCPP charge point (``--driv
 #: a relay cannot tell the box what the tank lacks, so each window asks for 6 kWh and the
 #: thermostat stops the element when the tank is full
 TWIN_HEATER_WINDOWS = "08:15-17:00, 22:45-06:00"
+#: the driven EV: a charger cannot tell the box what the car lacks, so the household's setting is a
+#: session the twin's car never exceeds (≤ 22.4 kWh) ready by its earliest departure (06:30), at the
+#: twin car's 10 A on three phases
+TWIN_EV_SESSION = {"energy_kwh": 24.0, "ready_by": "06:30"}
+TWIN_EV_KW = 6.9
 TWIN_DRIVEN = ("water-heater", "ev")  #: the twin's appliances that can sit behind a real driver
 
 
@@ -72,11 +77,8 @@ def drive(tables: list[dict[str, Any]], drivers: Collection[str]) -> list[dict[s
                 device={"topic": TWIN_SHELLY, "energy_kwh": 6.0, "window": TWIN_HEATER_WINDOWS},
             )
         elif a["id"] == "ev" and "ev" in drivers:
-            a.update(
-                driver="ocpp",
-                power_kw=11.0,
-                device={"charge_point": TWIN_CHARGE_POINT, "password": "twin-ev-secret", "energy_kwh": 20.0},
-            )
+            device = {"charge_point": TWIN_CHARGE_POINT, "password": "twin-ev-secret"}
+            a.update(driver="ocpp", power_kw=TWIN_EV_KW, device={**device, **TWIN_EV_SESSION})
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,14 +105,17 @@ async def run_charge_point(
     version: str = "1.6",
     car_w: float = 11_000.0,
     mode: str = "ok",
-    meter_s: float = 1.0,
+    meter_s: float | None = 1.0,
     car: Any = None,
     now: Any = None,
     ssl_context: Any = None,
     state: dict[str, Any] | None = None,
+    ready: Callable[[Meter], None] | None = None,
 ) -> None:
     """Connect to the central system at ``url`` and act as charger ``cp_id`` speaking OCPP
-    ``version`` ("1.6" or "2.0.1") until cancelled; ``state`` (optional) is filled as `Car` says."""
+    ``version`` ("1.6" or "2.0.1") until cancelled; ``state`` (optional) is filled as `Car` says.
+    It meters every ``meter_s`` real seconds, or (``meter_s=None``) whenever its `Meter`, handed to
+    ``ready`` once it has booted, is stepped (a simulation whose clock jumps)."""
     from websockets.asyncio.client import connect
     from websockets.typing import Subprotocol
 
@@ -136,25 +140,41 @@ async def run_charge_point(
         runner = asyncio.create_task(cp.start())
         try:
             await cp.boot()
-            meter = asyncio.create_task(_meter_loop(cp, sim, meter_s))
+            metering = Meter(cp, sim)
+            if ready is not None:
+                ready(metering)
+            meter = asyncio.create_task(metering.every(meter_s)) if meter_s is not None else None
             try:
                 await runner
             finally:
-                meter.cancel()
+                if meter is not None:
+                    meter.cancel()
         finally:
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await runner
 
 
-async def _meter_loop(cp: Any, sim: Car, meter_s: float) -> None:
-    last = sim.clock()
-    while True:
-        await asyncio.sleep(meter_s)
+class Meter:
+    """The charger's metering: the car come or gone, the limit followed, the energy register, and
+    MeterValues sent — every ``meter_s`` (`every`) or when stepped (`step`)."""
+
+    def __init__(self, cp: Any, sim: Car) -> None:
+        self.cp, self.sim = cp, sim
+        self.last = sim.clock()
+
+    async def step(self) -> None:
+        sim = self.sim
         t = sim.clock()
+        # the power held since the last step, then what it is now
+        sim.st["energy_wh"] += sim.st["p_w"] * max((t - self.last).total_seconds(), 0.0) / 3600.0
+        self.last = t
         if sim.came_or_left():
-            await cp.plugged(sim.plugged)
+            await self.cp.plugged(sim.plugged)
         sim.follow()
-        sim.st["energy_wh"] += sim.st["p_w"] * max((t - last).total_seconds(), 0.0) / 3600.0
-        last = t
-        await cp.send_meter()
+        await self.cp.send_meter()
+
+    async def every(self, meter_s: float) -> None:
+        while True:
+            await asyncio.sleep(meter_s)
+            await self.step()

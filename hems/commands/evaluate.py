@@ -38,8 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--drivers",
         action="store_true",
-        help="the hems box drives the twin's water heater through its real Shelly driver "
-        "(a simulated Shelly on the in-process bus; docs/appliances.md)",
+        help="the hems box drives the twin's water heater through its real Shelly driver and its EV "
+        "through its real OCPP driver (simulated devices; docs/appliances.md)",
     )
     parser.add_argument(
         "--db-dir", help="keep each strategy's database here as DIR/NAME.db (hems report reads it)"

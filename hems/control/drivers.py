@@ -189,9 +189,16 @@ class DriverHost:
             self.central = None
 
     def pending(self) -> bool:
-        """Whether messages wait on the in-process bus for the drivers (a fast-forwarding simulation
-        cycles the box again at the same instant; a broker's messages come in their own time)."""
-        return any(getattr(link, "inbox", None) for link in self._links)
+        """Whether messages wait on the in-process bus for the drivers, or a charger said something
+        the box has not read yet (a fast-forwarding simulation cycles the box again at the same
+        instant; a broker's messages come in their own time)."""
+        if any(getattr(link, "inbox", None) for link in self._links):
+            return True
+        for device in self.devices.values():
+            heard = getattr(device.actuator, "heard", None)
+            if heard is not None and (device.reading is None or device.reading.at != heard):
+                return True
+        return False
 
     def on_cycle(self, snapshot: Snapshot) -> None:
         """Read back, drive, report (see the module docstring)."""

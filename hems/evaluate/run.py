@@ -14,6 +14,7 @@ are 10-s cycles replayed.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,12 +26,13 @@ from devices.appliances.agent import ApplianceAgent
 from devices.appliances.link import LocalBus
 from hems.clock import ManualClock
 from hems.evaluate.boxes import StrategyBox, oracle_decider, rule_decider
+from hems.evaluate.peers import ChargePointPeer, Settler
 from hems.evaluate.physics import FastTwin, Interval, next_boundary, next_step, snapshot_parts
 from hems.evaluate.world import SLOT_S, World, warmup_slots
 from hems.mqtt import topics
 from hems.snapshot import Snapshot
 from hems.storage import SampleWriter, Storage, WriterSettings
-from hems.twin import DrivenPeer, battery_of, driven_peer
+from hems.twin import battery_of, driven_peer
 
 HOT_SHARE = 0.9  #: a line above this share of the main fuse is watched every 10 s
 
@@ -80,11 +82,18 @@ class Runner:
         # the hems box drives these with its real drivers; the other strategies speak the protocol
         driven = {a.id: a for a in cfg.appliance if a.driver != "hems"} if name == "hems" else {}
         self.agents = []
-        self.peers: list[DrivenPeer] = []  #: twin appliances behind a simulated relay or charger
+        self.peers: list[Any] = []  #: twin appliances behind a simulated relay or charge point
+        self.settler: Settler | None = None  #: with a charge point: waits for its websocket exchanges
         for device in self.twin.devices:
-            if device.id in driven:
+            a = driven.get(device.id)
+            if a is not None and a.driver == "ocpp":
+                assert cfg.ocpp is not None
+                self.peers.append(ChargePointPeer(device, a, cfg.ocpp.port, self.clock.now))
+                self.settler = Settler()
+            elif a is not None:
                 assert self.bus is not None
-                self.peers.append(driven_peer(device, driven[device.id], cfg, self.bus, None, self.clock.now))
+                self.peers.append(driven_peer(device, a, cfg, self.bus, None, self.clock.now))
+            if a is not None:
                 continue
             link = None
             if self.bus is not None and (name != "hems" or device.id in configured):
@@ -144,6 +153,29 @@ class Runner:
         if self.box is not None:
             self.box.handle(t)
 
+    async def _connect(self) -> None:
+        """Connect the simulated charge points to the box's OCPP server (listening by now)."""
+        for peer in self.peers:
+            if isinstance(peer, ChargePointPeer):
+                await peer.start()
+        if self.settler is not None:
+            await asyncio.sleep(0.05)  # the box's first answers to the boot
+            self.settler.mark()
+            await self._settle()
+
+    async def _tick_peers(self, t: datetime, again: bool = False) -> None:
+        """Relays handle what came and report when due; a charge point meters (``again``: only the
+        relays, for what the box just said — a charger's answers come over its websocket)."""
+        for peer in self.peers:
+            if not (again and isinstance(peer, ChargePointPeer)):
+                peer.tick(t)
+        if not again:
+            await self._settle()
+
+    async def _settle(self) -> None:
+        if self.settler is not None:
+            await self.settler.settle()
+
     def _box_has_mail(self) -> bool:
         if self.control is not None:
             bridge, drivers = self.control.bridge, self.control.drivers
@@ -162,16 +194,16 @@ class Runner:
         snapshot: Snapshot | None = None
         if self.control is not None:
             await self.control.start()
+        await self._connect()
         while t < world.end:
             self.clock.set(t)
-            for peer in self.peers:  # a relay reports as time passes, before the box reads it
-                peer.tick(t)
+            await self._tick_peers(t)  # a relay or charger reports as time passes, before the box reads
             await self._box(snapshot, t)
-            for _ in range(6):  # requests, schedules, commands, acks: until nothing is left to say
+            for _ in range(8):  # requests, schedules, commands, acks: until nothing is left to say
+                await self._settle()
                 for agent in self.agents:
                     agent.tick(t)
-                for peer in self.peers:
-                    peer.tick(t)
+                await self._tick_peers(t, again=True)
                 if not self._box_has_mail():
                     break
                 if self.control is not None:  # the same cycle again, for what just arrived
@@ -189,9 +221,9 @@ class Runner:
                 self.outcome.fine_steps += 1
             t = t1
         self.clock.set(t)
-        for peer in self.peers:
-            peer.tick(t)
+        await self._tick_peers(t)
         await self._box(snapshot, t)
+        await self._settle()
         return await self._finish()
 
     def _next(self, t: datetime, powers: dict[str, float]) -> datetime:
@@ -253,6 +285,8 @@ class Runner:
         return {"price.import_per_kwh": imp[i], "price.export_per_kwh": exp[i]}
 
     async def _finish(self) -> Outcome:
+        for peer in self.peers:
+            peer.disconnect(clean=True)
         for device in self.twin.devices:  # settle what ended with the period (windows close by then)
             device.need(self.world.end)
         if self.control is not None:

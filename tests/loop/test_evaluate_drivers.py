@@ -1,7 +1,8 @@
 """`hems evaluate --drivers`: the hems box drives the twin's water heater through its real Shelly
-driver (a simulated Shelly Plus 1PM on the in-process bus), and the loop's figures hold: every
-hot-water refill done, no fault, the relay's own meter agreeing with the tank's heat, and a bill
-that still beats the household on its own."""
+driver (a simulated Shelly Plus 1PM on the in-process bus) and its EV through its real OCPP driver
+(the `ocpp` package's ChargePoint on a real websocket, following the evaluation's clock), and the
+loop's figures hold: every refill and charge done, no fault, the devices' own meters agreeing with
+what the appliances took, and a bill that still beats the household on its own."""
 
 from __future__ import annotations
 
@@ -52,10 +53,35 @@ def test_the_water_heater_runs_through_the_shelly_driver(tmp_path: Path) -> None
     assert r.deadlines_missed == 0 and r.appliance_kwh_delivered == pytest.approx(r.appliance_kwh_requested)
 
 
+def test_the_ev_charges_through_the_ocpp_driver(tmp_path: Path) -> None:
+    cfg, notes = twin_config(parse_config(CFG), drivers=("ev",))
+    cfg = cfg.model_copy(update={"mqtt": None})
+    assert any("OCPP" in n for n in notes) and cfg.ocpp is not None
+    world = build_world(cfg, FIRST, 2, 1, "NO1")
+    runner = Runner(world, "hems", tmp_path / "hems.db")
+    (peer,) = runner.peers
+    outcome = asyncio.run(runner.run())
+    st = peer.state
+    assert st["booted"] and st["profiles"] >= 1 and st["schedule"] is not None  # the plan, as a profile
+    ev = next(d for d in outcome.twin.devices if d.id == "ev")
+    done = [(need, wh, at) for need, wh, at in ev.sessions if need.latest_end <= world.end]
+    assert done, "the car came home and left within the period"
+    for need, wh, at in done:
+        assert wh == pytest.approx(need.energy_wh) and at is not None and at <= need.latest_end
+    # the charger's energy register counted what the car took
+    assert st["energy_wh"] == pytest.approx(sum(ev.delivered_wh.values()), rel=0.01)
+    assert runner.settler is not None and runner.settler.given_up == 0
+    with Storage.open(tmp_path / "hems.db", readonly=True) as db:
+        kinds = {e.kind for e in db.events(world.start, world.end + timedelta(days=1))}
+    assert not kinds & {"appliance.fault", "appliance.problem"}
+    r = result(world, outcome)
+    assert r.deadlines_missed == 0 and r.appliance_kwh_delivered == pytest.approx(r.appliance_kwh_requested)
+
+
 def test_driven_and_protocol_boxes_both_save() -> None:
     common = dict(seed=1, zone="NO1", strategies=("none", "hems"), parallel=False)
     native, _ = evaluate(parse_config(CFG), FIRST, 2, **common)
-    driven, _ = evaluate(parse_config(CFG), FIRST, 2, drivers=("water-heater",), **common)
+    driven, _ = evaluate(parse_config(CFG), FIRST, 2, drivers=("water-heater", "ev"), **common)
     none, hems, hems_driven = (
         native["strategies"]["none"],
         native["strategies"]["hems"],
@@ -65,15 +91,15 @@ def test_driven_and_protocol_boxes_both_save() -> None:
     for box in (hems, hems_driven):
         assert box["deadlines_missed"] == 0 and box["runs_completed"] == box["runs_requested"]
         assert box["bill"]["total"] < none["bill"]["total"]
-    # a relay cannot tell the box how much the tank lacks; the plan is still within 2 % of the
-    # box that hears it from the appliance itself
+    # a relay and a charger cannot tell the box how much the tank and the car lack; the plans are
+    # still within 2 % of the box that hears it from the appliances themselves
     assert hems_driven["bill"]["total"] == pytest.approx(hems["bill"]["total"], rel=0.02)
-    assert any("Shelly" in n for n in driven["notes"])
+    assert any("Shelly" in n for n in driven["notes"]) and any("OCPP" in n for n in driven["notes"])
 
 
 def test_drivers_flag_and_its_refusals(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"can drive .*water-heater.* not .*'ev'"):
-        evaluate(parse_config(CFG), FIRST, 1, drivers=("ev",), strategies=("none",))
+    with pytest.raises(ValueError, match=r"can drive .*water-heater.* not .*'washer'"):
+        evaluate(parse_config(CFG), FIRST, 1, drivers=("washer",), strategies=("none",))
     own = {**CFG, "appliance": [{"id": "wh", "kind": "thermal", "power_kw": 2.0}]}
     with pytest.raises(ValueError, match=r"no driven appliance \['water-heater'\]"):
         evaluate(parse_config(own), FIRST, 1, drivers=("water-heater",), strategies=("none",))
@@ -92,4 +118,4 @@ def test_drivers_flag_and_its_refusals(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     assert doc["strategies"]["hems"]["deadlines_missed"] == 0
-    assert any("Shelly" in n for n in doc["notes"])
+    assert any("Shelly" in n for n in doc["notes"]) and any("OCPP" in n for n in doc["notes"])
