@@ -56,12 +56,14 @@ def station_class() -> Any:
             asyncio.get_running_loop().create_task(self.end(transaction_id))
             return call_result.RemoteStopTransaction(status=RemoteStartStopStatus.accepted)
 
-        async def end(self, transaction_id: int) -> None:
+        async def end(self, transaction_id: int, reason: str = "Remote") -> None:
             self.sim.st["started"], self.transaction = False, None
             self.sim.follow()
             now, meter = self.sim.clock().isoformat(), round(self.sim.st["energy_wh"])
             await self.call(
-                call.StopTransaction(meter_stop=meter, timestamp=now, transaction_id=transaction_id)
+                call.StopTransaction(
+                    meter_stop=meter, timestamp=now, transaction_id=transaction_id, reason=reason
+                )
             )
             await self.status(ChargePointStatus.finishing)
 
@@ -83,6 +85,8 @@ def station_class() -> Any:
             await self.status(ChargePointStatus.charging)
 
         async def plugged(self, plugged: bool) -> None:
+            if not plugged and self.transaction is not None:  # unplugged while charging: it ends
+                await self.end(self.transaction, "EVDisconnected")
             await self.status(ChargePointStatus.preparing if plugged else ChargePointStatus.available)
 
         async def status(self, status: Any) -> None:
