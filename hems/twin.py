@@ -46,10 +46,10 @@ TWIN_CHARGE_POINT = "twin-ev"  #: the EV's simulated OCPP charge point (``--driv
 #: a relay cannot tell the box what the tank lacks, so each window asks for 6 kWh and the
 #: thermostat stops the element when the tank is full
 TWIN_HEATER_WINDOWS = "08:15-17:00, 22:45-06:00"
-#: the driven EV: a charger cannot tell the box what the car lacks, so the household's setting is a
-#: session the twin's car never exceeds (≤ 22.4 kWh) ready by its earliest departure (06:30), at the
-#: twin car's 10 A on three phases
-TWIN_EV_SESSION = {"energy_kwh": 24.0, "ready_by": "06:30"}
+#: the driven EV: the household's setting is a session the twin's car never exceeds (≤ 22.4 kWh),
+#: ready by its earliest departure (06:30), at the twin car's 10 A on three phases; its charger
+#: reports the car's state of charge (a 60 kWh battery), so each session asks for what the car lacks
+TWIN_EV_SESSION = {"energy_kwh": 24.0, "ready_by": "06:30", "car_kwh": 60.0}
 TWIN_EV_KW = 6.9
 TWIN_DRIVEN = ("water-heater", "ev")  #: the twin's appliances that can sit behind a real driver
 
@@ -277,6 +277,7 @@ async def _charge_point(device: Any, a: Any, cfg: HemsConfig, now: Any) -> None:
                 now=now,
                 meter_s=1.0,
                 car_w=(a.power_kw or 11.0) * 1000.0,
+                car_kwh=a.device.car_kwh,
             )
         except asyncio.CancelledError:
             raise

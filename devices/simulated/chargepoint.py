@@ -56,8 +56,11 @@ class Car:
     limit_w, p_w, energy_wh, profiles, started, booted, schedule (the last Absolute profile's
     start and its (startPeriod, W) periods)."""
 
-    def __init__(self, car_w: float, mode: str, car: Any, clock: Any, st: dict[str, Any]) -> None:
+    def __init__(
+        self, car_w: float, mode: str, car: Any, clock: Any, st: dict[str, Any], car_kwh: float | None = None
+    ) -> None:
         self.car_w, self.mode, self.car, self.clock, self.st = car_w, mode, car, clock, st
+        self.car_kwh = car_kwh  #: the car's battery: the charger reports its SoC (None: it cannot)
         self.volts_phases = 230.0 * 3
         self.profiles = Profiles(self.volts_phases)
         self.plugged = car is None or car.need(clock()) is not None
@@ -88,6 +91,25 @@ class Car:
             p = float(self.car.power_w(self.clock()))
         st["p_w"] = p
 
+    def soc_pct(self) -> int | None:
+        """The plugged-in car's state of charge as the charger reports it (whole %; None: not
+        reported): full less what the twin's car still lacks."""
+        if self.car_kwh is None or self.car is None or not self.plugged:
+            return None
+        lacks_kwh = float(self.car.remaining_wh()) / 1000.0
+        return max(0, min(100, int(100.0 * (1.0 - lacks_kwh / self.car_kwh))))
+
+    def sampled(self) -> list[tuple[str, float, str]]:
+        """(measurand, value, unit) of a meter reading: power [W], register [Wh], SoC [%] if known."""
+        out = [
+            ("Power.Active.Import", round(self.st["p_w"]), "W"),
+            ("Energy.Active.Import.Register", round(self.st["energy_wh"]), "Wh"),
+        ]
+        soc = self.soc_pct()
+        if soc is not None:
+            out.append(("SoC", soc, "Percent"))
+        return out
+
     def came_or_left(self) -> bool:
         """Whether the twin's car came or left since the last look."""
         if self.car is None or (self.car.need(self.clock()) is not None) == self.plugged:
@@ -111,11 +133,13 @@ async def run_charge_point(
     ssl_context: Any = None,
     state: dict[str, Any] | None = None,
     ready: Callable[[Meter], None] | None = None,
+    car_kwh: float | None = None,
 ) -> None:
     """Connect to the central system at ``url`` and act as charger ``cp_id`` speaking OCPP
     ``version`` ("1.6" or "2.0.1") until cancelled; ``state`` (optional) is filled as `Car` says.
     It meters every ``meter_s`` real seconds, or (``meter_s=None``) whenever its `Meter`, handed to
-    ``ready`` once it has booted, is stepped (a simulation whose clock jumps)."""
+    ``ready`` once it has booted, is stepped (a simulation whose clock jumps). With ``car_kwh`` (the
+    twin car's battery) its meter values carry the car's state of charge."""
     from websockets.asyncio.client import connect
     from websockets.typing import Subprotocol
 
@@ -124,7 +148,7 @@ async def run_charge_point(
     else:
         from devices.simulated.chargepoint16 import station_class
     clock = now or (lambda: datetime.now(UTC))
-    sim = Car(car_w, mode, car, clock, state if state is not None else {})
+    sim = Car(car_w, mode, car, clock, state if state is not None else {}, car_kwh)
     headers = {}
     if password is not None:
         headers["Authorization"] = "Basic " + base64.b64encode(f"{cp_id}:{password}".encode()).decode()

@@ -98,15 +98,9 @@ def station_class() -> Any:
             )
 
         async def send_meter(self) -> None:
-            st = self.sim.st
             self.sim.follow()
             values = [
-                {"measurand": "Power.Active.Import", "unit": "W", "value": f"{st['p_w']:.0f}"},
-                {
-                    "measurand": "Energy.Active.Import.Register",
-                    "unit": "Wh",
-                    "value": f"{st['energy_wh']:.0f}",
-                },
+                {"measurand": m, "unit": unit, "value": f"{v:.0f}"} for m, v, unit in self.sim.sampled()
             ]
             mv = [{"timestamp": self.sim.clock().isoformat(), "sampled_value": values}]
             await self.call(call.MeterValues(connector_id=1, meter_value=mv))

@@ -98,19 +98,12 @@ def station_class() -> Any:
                 self.transaction = None
 
         def values(self) -> list[dict[str, Any]]:
-            st = self.sim.st
-            sampled = [
-                {
-                    "value": round(st["p_w"]),
-                    "measurand": "Power.Active.Import",
-                    "unit_of_measure": {"unit": "W"},
-                },
-                {
-                    "value": round(st["energy_wh"] / 1000.0, 3),
-                    "measurand": "Energy.Active.Import.Register",
-                    "unit_of_measure": {"unit": "kWh"},
-                },
-            ]
+            kwh = {"Wh": ("kWh", 1e-3)}  # 2.0.1 chargers often count in kWh
+            sampled = []
+            for measurand, v, unit in self.sim.sampled():
+                unit, scale = kwh.get(unit, (unit, 1.0))
+                value = round(v * scale, 3) if scale != 1.0 else v
+                sampled.append({"value": value, "measurand": measurand, "unit_of_measure": {"unit": unit}})
             return [{"timestamp": self.sim.clock().isoformat(), "sampled_value": sampled}]
 
         async def send_meter(self) -> None:

@@ -149,7 +149,7 @@ class DriverHost:
             )
             chargers[charger.cp_id] = (charger, o.password)
             minutes = int(o.ready_by[:2]) * 60 + int(o.ready_by[3:])
-            session = OcppSession(charger, o.energy_kwh or 20.0, minutes, tz, a.min_kw * 1000.0)
+            session = OcppSession(charger, o.energy_kwh or 20.0, minutes, tz, a.min_kw * 1000.0, o.car_kwh)
             device = _D(a.id, "energy", charger, session, now, relay=False, confirm_s=max(o.confirm_s, 30.0))
         else:  # sunspec
             from devices.appliances.drivers.sunspec import SunSpecBattery

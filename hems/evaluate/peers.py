@@ -47,6 +47,7 @@ class ChargePointPeer:
                 car_w=(self.appliance.power_kw or 11.0) * 1000.0,
                 state=self.state,
                 ready=self._ready,
+                car_kwh=o.car_kwh,
             )
         )
         loop = asyncio.get_running_loop()

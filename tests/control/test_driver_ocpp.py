@@ -271,3 +271,48 @@ async def test_a_charger_that_reconnects_gets_the_schedule_again(
     async with plugged(central, version) as second:
         await until(lambda: second["schedule"] is not None)
         assert second["schedule"] == first["schedule"] and second["profiles"] == 1
+
+
+class CarBattery:
+    """A plugged-in car with a 60 kWh battery lacking 12 kWh (what `chargepoint.Car` drives)."""
+
+    def __init__(self) -> None:
+        self.lacks_wh, self.p_w = 12_000.0, 0.0
+
+    def need(self, now: datetime) -> object:
+        return "plugged in"
+
+    def remaining_wh(self) -> float:
+        return self.lacks_wh
+
+    def set_power(self, now: datetime, kw: float | None) -> None:
+        self.p_w = (kw or 0.0) * 1000.0
+
+    def power_w(self, now: datetime) -> float:
+        return self.p_w
+
+
+async def test_a_charger_reporting_soc_sizes_the_session(
+    central: tuple[CentralSystem, OcppCharger], version: str
+) -> None:
+    cs, charger = central
+    url = f"ws://127.0.0.1:{cs.port}"
+    state: dict[str, Any] = {}
+    cp = run_charge_point(
+        url, "cp-1", "s3cret-pass", version=version, meter_s=0.2, state=state, car=CarBattery(), car_kwh=60.0
+    )
+    task = asyncio.create_task(cp)
+    try:
+        await until(lambda: charger.plugged_at is not None and charger.soc_pct is not None)
+        assert charger.soc_pct == 80.0
+        now = datetime.now(UTC)
+        sized = OcppSession(charger, 24.0, 7 * 60, "Europe/Oslo", 4140.0, car_kwh=60.0).need(now)
+        # what the car lacks (20 % of 60 kWh) and 1 % for the charger's rounding, not the worst case
+        assert sized is not None and sized.energy_wh == pytest.approx(12_600.0) and sized.key.endswith(":soc")
+        blind = OcppSession(charger, 24.0, 7 * 60, "Europe/Oslo", 4140.0).need(now)
+        assert blind is not None and blind.energy_wh == 24_000.0  # no battery size given: the setting
+    finally:
+        await _stop(task)
+    # the car leaves: its SoC goes with it
+    charger.on_status(datetime.now(UTC), "Available")
+    assert charger.soc_pct is None and charger.plugged_at is None

@@ -70,6 +70,9 @@ def test_the_ev_charges_through_the_ocpp_driver(tmp_path: Path) -> None:
     assert len(done) >= 2
     for need, wh, at in done:
         assert wh == pytest.approx(need.energy_wh) and at is not None and at <= need.latest_end
+    # the charger reported the car's state of charge, so the box sized each session by it
+    box_side = runner.control.drivers.devices["ev"]
+    assert box_side.delivered_wh and all(key.endswith(":soc") for key in box_side.delivered_wh)
     # the charger's energy register counted what the car took
     assert st["energy_wh"] == pytest.approx(sum(ev.delivered_wh.values()), rel=0.01)
     assert runner.settler is not None and runner.settler.given_up == 0

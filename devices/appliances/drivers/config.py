@@ -38,6 +38,7 @@ class DeviceOptions(BaseModel):
     #: the daily need's local times, "22:00-07:00", or several: "08:15-17:00, 22:45-06:00"
     window: str | None = Field(None, pattern=r"^\d\d:\d\d-\d\d:\d\d(\s*,\s*\d\d:\d\d-\d\d:\d\d)*$")
     ready_by: str = Field("07:00", pattern=_HHMM)  #: a plugged-in car's departure (local time)
+    car_kwh: float | None = Field(None, gt=0, le=250)  #: the car's battery: sessions sized by its SoC
     boost_hours: float = Field(4.0, ge=0, le=24)  #: SG Ready comfort limits
     block_hours: float = Field(4.0, ge=0, le=24)
     max_block_h: float = Field(2.0, ge=0, le=24)

@@ -36,6 +36,7 @@ PLUGGED = {"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing",
 STARTABLE = ("Preparing", "SuspendedEVSE", "Occupied", "EVConnected")  #: plugged, no transaction yet
 STALE_S = 300.0  #: no word from a charger for this long: its reading is dropped [s]
 SCHEDULE, OVERRIDE = 1, 2  #: the profiles' ids (and stack levels)
+SOC_MARGIN = 1.0  #: a session sized by the car's SoC asks for this share of its battery more [%]
 
 
 class Wire(Protocol):
@@ -81,6 +82,7 @@ class OcppCharger:
         self.transaction: str | None = None
         self.p_w: float | None = None
         self.energy_wh: float | None = None
+        self.soc_pct: float | None = None  #: the plugged-in car's state of charge, if the charger says
         self.heard: datetime | None = None
         self.want_w: float | None = None
         self.plan: Ahead | None = None
@@ -217,7 +219,7 @@ class OcppCharger:
         if status in PLUGGED and self.plugged_at is None:
             self.plugged_at = now
         elif status not in PLUGGED:
-            self.plugged_at = None
+            self.plugged_at, self.soc_pct = None, None
         self.status, self.heard = status, now
 
     def on_meter(self, now: datetime, meter_value: list[dict[str, Any]]) -> None:
@@ -232,18 +234,27 @@ class OcppCharger:
                     self.p_w = value * (1000.0 if kilo else 1.0)
                 elif measurand == "Energy.Active.Import.Register" and sv.get("phase") is None:
                     self.energy_wh = value * (1000.0 if kilo else 1.0)
+                elif measurand == "SoC" and 0.0 <= value <= 100.0:
+                    self.soc_pct = value
         self.heard = now
 
 
 @dataclass
 class OcppSession:
-    """The need of a car on ``charger``: ``session_kwh`` from the plug-in to the next ``ready_by``."""
+    """The need of a car on ``charger``: ``session_kwh`` from the plug-in to the next ``ready_by``.
+
+    With ``car_kwh`` (the car's battery) and a charger that reports the car's state of charge, the
+    session asks for what the car lacks at its first report instead (and `SOC_MARGIN` of the
+    battery more, for the charger's whole-percent rounding; never more than ``session_kwh``): the
+    box then plans the night around the car's real need, not the household's worst case."""
 
     charger: OcppCharger
     session_kwh: float
     ready_by_min: int  #: local minute of the day
     tz: str
     min_w: float
+    car_kwh: float | None = None
+    _sized: tuple[datetime, float] | None = None  #: (plug-in, kWh the car lacked at its first SoC)
 
     def need(self, now: datetime) -> Need | None:
         at = self.charger.plugged_at
@@ -257,14 +268,24 @@ class OcppSession:
         if now >= end:
             return None  # past its departure: nothing more to plan until it is plugged in again
         c = self.charger
+        kwh, key = self.session_kwh, f"{c.id}:{at.isoformat()}"
+        if (
+            self.car_kwh is not None
+            and (self._sized is None or self._sized[0] != at)
+            and c.soc_pct is not None
+        ):
+            lacks = (100.0 - c.soc_pct + SOC_MARGIN) / 100.0 * self.car_kwh
+            self._sized = (at, min(max(lacks, 0.0), self.session_kwh))
+        if self._sized is not None and self._sized[0] == at:
+            kwh, key = self._sized[1], f"{key}:soc"  # a new need: the box is asked again
         return Need(
             c.id,
-            f"{c.id}:{at.isoformat()}",
+            key,
             "energy",
             at,
             end.astimezone(UTC),
             at,
-            energy_wh=self.session_kwh * 1000.0,
+            energy_wh=kwh * 1000.0,
             min_w=self.min_w,
             max_w=c.max_w,
             interruptible=True,
