@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -29,8 +28,6 @@ if TYPE_CHECKING:
     from hems.clock import Clock
     from hems.storage import Storage
     from tariffs.pricesim import SimulatedMarket
-
-log = logging.getLogger(__name__)
 
 DEFAULT_GRID_COMPANY = "Elvia"
 TWIN_PV_KWP = 6.0  #: the twin's roof when the configuration has no [pv] [kWp]
@@ -51,7 +48,9 @@ TWIN_HEATER_WINDOWS = "08:15-17:00, 22:45-06:00"
 #: reports the car's state of charge (a 60 kWh battery), so each session asks for what the car lacks
 TWIN_EV_SESSION = {"energy_kwh": 24.0, "ready_by": "06:30", "car_kwh": 60.0}
 TWIN_EV_KW = 6.9
-TWIN_DRIVEN = ("water-heater", "ev")  #: the twin's appliances that can sit behind a real driver
+#: the twin's appliances that can sit behind a real driver ("battery": the configured battery, kind
+#: "battery", whatever its id)
+TWIN_DRIVEN = ("water-heater", "ev", "battery")
 
 
 def twin_appliances(network: str, drivers: Collection[str] = ()) -> list[dict[str, Any]]:
@@ -60,17 +59,27 @@ def twin_appliances(network: str, drivers: Collection[str] = ()) -> list[dict[st
     return drive(_twin_appliances(network), drivers)
 
 
+def drivable(cfg: HemsConfig) -> tuple[str, ...]:
+    """Which of `TWIN_DRIVEN` ``cfg``'s appliances (or the twin's own, when it names none) have."""
+    if not cfg.appliance:
+        return ("water-heater", "ev")
+    have = {"battery" if a.kind == "battery" else a.id for a in cfg.appliance}
+    return tuple(d for d in TWIN_DRIVEN if d in have)
+
+
 def drive(tables: list[dict[str, Any]], drivers: Collection[str]) -> list[dict[str, Any]]:
     """``tables`` (the twin's appliances, or a configuration's for them) with ``drivers`` — of
     `TWIN_DRIVEN` — behind their real drivers (docs/appliances.md): the water heater behind a
     simulated Shelly, the EV behind a simulated OCPP charge point."""
     unknown = set(drivers) - set(TWIN_DRIVEN)
-    ids = {a["id"] for a in tables}
+    ids = {"battery" if a.get("kind") == "battery" else a["id"] for a in tables}
     if unknown or not set(drivers) <= ids:
         missing = sorted(unknown or set(drivers) - ids)
         raise ValueError(f"the twin has no driven appliance {missing} (it has {list(TWIN_DRIVEN)})")
     out = [dict(a) for a in tables]
     for a in out:
+        if a.get("kind") == "battery" and "battery" in drivers:
+            a.update(driver="sunspec", device={"host": "127.0.0.1", "port": _free_port(), "unit_id": 1})
         if a["id"] == "water-heater" and "water-heater" in drivers:
             a.update(
                 driver="shelly",
@@ -135,6 +144,8 @@ def twin_config(cfg: HemsConfig, drivers: Collection[str] = ()) -> tuple[HemsCon
         update["appliance"] = [ApplianceConfig.model_validate(a) for a in tables]
         if "water-heater" in drivers:
             notes.append("drivers: the water heater behind a simulated Shelly (its real driver)")
+        if "battery" in drivers:
+            notes.append("drivers: the battery behind a simulated SunSpec inverter (Modbus TCP)")
         if "ev" in drivers:
             from devices.appliances.drivers.config import OcppConfig
 
@@ -164,6 +175,7 @@ def connect_appliances(
     or a broker at ``mqtt``); the ids connected."""
     from devices.appliances.agent import ApplianceAgent
     from hems.mqtt import topics
+    from hems.twin_peers import driven_peer
 
     configured = {a.id for a in cfg.appliance}
     out = []
@@ -200,90 +212,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class DrivenPeer:
-    """A twin appliance behind a simulated relay or charge point (what `Twin.attach` ticks)."""
-
-    def __init__(self, device: Any, relay: Any = None, task: Any = None) -> None:
-        self.device, self.relay, self.task = device, relay, task
-
-    def tick(self, now: datetime) -> None:
-        if self.relay is not None:
-            self.relay.tick(now)
-
-    def pending(self) -> bool:
-        """Whether messages wait for the relay (a fast-forwarding simulation ticks it again)."""
-        return self.relay is not None and bool(getattr(self.relay.link, "inbox", None))
-
-    def next_event(self, now: datetime) -> datetime | None:
-        """The next instant the appliance changes by itself (its thermostat)."""
-        t = self.device.next_change(now)
-        return t if t is not None and t > now else None
-
-    def disconnect(self, clean: bool = False) -> None:
-        if self.relay is not None:
-            self.relay.link.close(clean=clean)
-        if self.task is not None:
-            self.task.cancel()
-
-
-def driven_peer(
-    device: Any, a: Any, cfg: HemsConfig, bus: LocalBus | None, mqtt: tuple[str, int] | None, now: Any
-) -> DrivenPeer:
-    """Twin ``device`` behind the simulated device its driver ``a.driver`` talks to (on ``bus`` or
-    the broker at ``mqtt``); ``now``: the twin's clock."""
-    from devices.appliances.drivers.config import RELAY_DRIVERS
-
-    if a.driver in RELAY_DRIVERS:
-        from devices.simulated.relays import SIM_RELAYS, TwinLoad
-
-        link: Any
-        if bus is not None:
-            link = bus.client(f"twin-relay-{a.id}")
-        else:
-            from devices.appliances.mqtt_link import MqttLink
-
-            assert mqtt is not None
-            link = MqttLink(mqtt[0], mqtt[1], f"twin-relay-{cfg.site.id}-{a.id}")
-        device.set_power(now(), 0.0)  # the relay starts off
-        return DrivenPeer(
-            device, SIM_RELAYS[a.driver](link, a.device.topic, TwinLoad(device), a.device.channel)
-        )
-    if a.driver == "ocpp" and cfg.ocpp is not None:
-        import asyncio
-
-        return DrivenPeer(
-            device, task=asyncio.get_running_loop().create_task(_charge_point(device, a, cfg, now))
-        )
-    raise ValueError(f"the twin has no simulated {a.driver!r} device for {a.id}")
-
-
-async def _charge_point(device: Any, a: Any, cfg: HemsConfig, now: Any) -> None:
-    """The twin's EV on a simulated charge point, connecting (again) until the box's server answers."""
-    import asyncio
-
-    from devices.simulated.chargepoint import run_charge_point
-
-    assert cfg.ocpp is not None
-    url = f"ws://127.0.0.1:{cfg.ocpp.port}"
-    while True:
-        try:
-            await run_charge_point(
-                url,
-                a.device.charge_point,
-                a.device.password,
-                car=device,
-                now=now,
-                meter_s=1.0,
-                car_w=(a.power_kw or 11.0) * 1000.0,
-                car_kwh=a.device.car_kwh,
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.info("twin charge point: %s; connecting again", type(exc).__name__)
-        await asyncio.sleep(1.0)
 
 
 def publish_prices(storage: Storage, market: SimulatedMarket, zone: str, now: datetime) -> None:

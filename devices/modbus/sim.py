@@ -70,13 +70,13 @@ def sim_device(unit_id: int, image: Mapping[int, int], function: str = "input", 
     return SimDevice(id=unit_id, simdata=(empty_bits, empty_bits, hr, ir), action=action)
 
 
-async def start_tcp_server(devices: Iterable[Any], framer: str = "socket") -> tuple[Any, int]:
-    """A running `ModbusTcpServer` on 127.0.0.1 at a free port: ``(server, port)``."""
+async def start_tcp_server(devices: Iterable[Any], framer: str = "socket", port: int = 0) -> tuple[Any, int]:
+    """A running `ModbusTcpServer` on 127.0.0.1 at ``port`` (0: a free one): ``(server, port)``."""
     from pymodbus import FramerType
     from pymodbus.server import ModbusTcpServer
 
     ft = FramerType.RTU if framer == "rtu" else FramerType.SOCKET
-    server = ModbusTcpServer(list(devices), address=("127.0.0.1", 0), framer=ft)
+    server = ModbusTcpServer(list(devices), address=("127.0.0.1", port), framer=ft)
     await server.serve_forever(background=True)
     for _ in range(200):
         sockets = getattr(server.transport, "sockets", None)  # an asyncio Server once listening

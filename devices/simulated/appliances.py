@@ -327,6 +327,7 @@ class SimBattery:
         self.soc_kwh = capacity_kwh / 2 if initial_kwh is None else initial_kwh
         self.setpoint_kw: float | None = None  #: None: self-consumption
         self.planned_kw: float | None = None  #: the plan's own power in the slot (`battery_guard`)
+        self.direct_w: float | None = None  #: a power its inverter was told over Modbus (+ charging) [W]
         self._last: datetime | None = None
         self._power_w = 0.0  #: + charging, − discharging [W]
         self.charged_kwh = 0.0
@@ -348,10 +349,13 @@ class SimBattery:
         (import +, export −), so what the forecast got wrong is taken up by the battery, within its
         power and charge, as far as `battery_guard` lets it; without one it aims at zero."""
         self.advance(t)
-        target_w = 0.0 if self.setpoint_kw is None else self.setpoint_kw * 1000.0
-        want = target_w - house_net_w
         limit = self.max_kw * 1000.0
-        want = max(-limit, min(limit, battery_guard(want, house_net_w, self.planned_kw)))
+        if self.direct_w is not None:  # told a power (a SunSpec storage control): that, within limits
+            want = max(-limit, min(limit, self.direct_w))
+        else:
+            target_w = 0.0 if self.setpoint_kw is None else self.setpoint_kw * 1000.0
+            want = target_w - house_net_w
+            want = max(-limit, min(limit, battery_guard(want, house_net_w, self.planned_kw)))
         if want > 0 and self.soc_kwh >= self.capacity_kwh - 1e-6:
             want = 0.0
         if want < 0 and self.soc_kwh <= 1e-6:

@@ -1,7 +1,8 @@
 """A simulated SunSpec battery inverter: a pymodbus server holding models 1, 103 and 124 at 40000
 (devices/appliances/drivers/sunspec.py reads and writes them). It follows its storage controls
 at once within its power and charge (``mode="ignore"``: takes writes but keeps its own control, as
-an inverter switched to manual would), and keeps its state of charge.
+an inverter switched to manual would), and keeps its state of charge — or, given the twin's
+battery (``battery``), passes the controls to it and reports its charge and power.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ class SimSunSpec:
         soc_pct: float = 50.0,
         mode: str = "ok",
         now: Any = None,
+        battery: Any = None,
     ) -> None:
         self.capacity_kwh, self.max_w, self.mode = capacity_kwh, max_w, mode
+        self.battery = battery  #: the twin's `SimBattery`: its charge and power are the inverter's
         self.soc_kwh = capacity_kwh * soc_pct / 100.0
         self.now = now or (lambda: datetime.now(UTC))
         self.p_w = 0.0  #: + charging
@@ -60,7 +63,9 @@ class SimSunSpec:
         self, fc: int, start: int, address: int, count: int, regs: list[int], values: Any
     ) -> None:
         now = self.now()
-        if self._last is not None:
+        if self.battery is not None:
+            self.soc_kwh = self.battery.soc_kwh
+        elif self._last is not None:
             hours = (now - self._last).total_seconds() / 3600.0
             self.soc_kwh = min(max(self.soc_kwh + self.p_w * hours / 1000.0, 0.0), self.capacity_kwh)
         self._last = now
@@ -77,9 +82,13 @@ class SimSunSpec:
             v = self._reg(regs, start, 124, name)
             return (v - 0x10000 if v >= 0x8000 else v) / 1000.0
 
-        p = {1: pct("InWRte") * self.max_w, 2: -pct("OutWRte") * self.max_w, 3: 0.0}.get(mode, self.self_w)
+        told = {1: pct("InWRte") * self.max_w, 2: -pct("OutWRte") * self.max_w, 3: 0.0}.get(mode)
+        p = self.self_w if told is None else told
         if (p > 0 and self.soc_kwh >= self.capacity_kwh) or (p < 0 and self.soc_kwh <= 0):
             p = 0.0
+        if self.battery is not None:  # the twin's battery does it (its own control when not told)
+            self.battery.direct_w = told
+            p = float(self.battery.status(now).p_w) if told is None else p
         self.p_w = p
         m103, m124 = self.addr[103], self.addr[124]
         regs[m103 + MODELS[103]["W"][0] - start] = round(-p) & 0xFFFF  # + to the grid

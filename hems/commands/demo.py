@@ -68,8 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--drivers",
         action="store_true",
-        help="the water heater behind a simulated Shelly, the EV behind a simulated OCPP charge point "
-        "(the box drives them with its real drivers; docs/appliances.md)",
+        help="the water heater behind a simulated Shelly, the EV behind a simulated OCPP charge point, "
+        "a configured battery behind a simulated SunSpec inverter (the box drives them with its real "
+        "drivers; docs/appliances.md)",
     )
     parser.add_argument(
         "--upload",
@@ -301,12 +302,12 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.speed < 0:
         raise UsageError(f"--speed: expected a positive number (0: as fast as possible), got {args.speed}")
-    from hems.twin import TWIN_DRIVEN, twin_config
+    from hems.twin import drivable, twin_config
 
     cfg = load_config(args.config) if args.config else HemsConfig()
     _check_fail(args.fail, cfg)
     _broker(args.mqtt)  # a malformed --mqtt is an error before anything starts
-    cfg, notes = twin_config(cfg, drivers=TWIN_DRIVEN if args.drivers else ())
+    cfg, notes = twin_config(cfg, drivers=drivable(cfg) if args.drivers else ())
     if args.mqtt:
         host, port = _broker(args.mqtt) or ("localhost", 1883)
         mqtt = (

@@ -32,7 +32,8 @@ from hems.evaluate.world import SLOT_S, World, warmup_slots
 from hems.mqtt import topics
 from hems.snapshot import Snapshot
 from hems.storage import SampleWriter, Storage, WriterSettings
-from hems.twin import battery_of, driven_peer
+from hems.twin import battery_of
+from hems.twin_peers import driven_peer
 
 HOT_SHARE = 0.9  #: a line above this share of the main fuse is watched every 10 s
 
