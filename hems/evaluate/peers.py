@@ -18,6 +18,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CONNECT_S = 10.0  #: the charge point must have booted within this (real time) [s]
+WAIT_S = 0.0005  #: how long a look waits while an exchange is in flight [s]
 SETTLE_S = 10.0  #: an exchange that has not ended by then (real time) is given up on [s]
 
 
@@ -97,9 +98,12 @@ class Settler:
         loop = asyncio.get_running_loop()
         until = loop.time() + SETTLE_S
         me = asyncio.current_task()
-        quiet = 0
-        while quiet < 2:  # two looks in a row with nothing in flight (every party is in this process,
-            await asyncio.sleep(0)  # so a look is a turn of the loop, its sockets' reads included)
+        quiet, busy = 0, [me]
+        while quiet < 2:  # two looks in a row with nothing in flight
+            # every party is in this process, so a look is a turn of the loop (its sockets' reads
+            # included); while something is in flight the turn waits a little, without the GIL: the
+            # ocpp package checks each message against its schema in a worker thread
+            await asyncio.sleep(WAIT_S if busy else 0)
             busy = [t for t in asyncio.all_tasks() if t is not me and t not in self.baseline and not t.done()]
             quiet = 0 if busy else quiet + 1
             if busy and loop.time() > until:
