@@ -98,18 +98,22 @@ class Settler:
         loop = asyncio.get_running_loop()
         until = loop.time() + SETTLE_S
         me = asyncio.current_task()
-        quiet, busy = 0, [me]
+        quiet, busy = 0, True
         while quiet < 2:  # two looks in a row with nothing in flight
             # every party is in this process, so a look is a turn of the loop (its sockets' reads
             # included); while something is in flight the turn waits a little, without the GIL: the
             # ocpp package checks each message against its schema in a worker thread
             await asyncio.sleep(WAIT_S if busy else 0)
-            busy = [t for t in asyncio.all_tasks() if t is not me and t not in self.baseline and not t.done()]
+            busy = False
+            in_flight = [
+                t for t in asyncio.all_tasks() if t is not me and t not in self.baseline and not t.done()
+            ]
+            busy = bool(in_flight)
             quiet = 0 if busy else quiet + 1
             if busy and loop.time() > until:
                 self.given_up += 1
                 log.warning(
-                    "evaluate: %d OCPP exchanges still open after %g s; going on", len(busy), SETTLE_S
+                    "evaluate: %d OCPP exchanges still open after %g s; going on", len(in_flight), SETTLE_S
                 )
-                self.baseline |= set(busy)
+                self.baseline |= set(in_flight)
                 return
