@@ -22,7 +22,7 @@ from optimiser.evaluate import (
     split_grid,
     stability_cost,
 )
-from optimiser.model import Built
+from optimiser.model import Built, group_starts
 from optimiser.problem import Problem
 from optimiser.solve import Outcome
 
@@ -65,10 +65,13 @@ def extract_plan(built: Built) -> Plan:
     kw: dict[str, np.ndarray] = {}
     stored: dict[str, np.ndarray] = {}
     line_of: dict[str, str] = {}
+    grouped = group_starts(built, _val)
     for a, app in enumerate(p.shiftables):
         line_of[app.id] = app.line
         if app.fixed_start is not None:
             start: int | None = app.fixed_start
+        elif a in grouped:
+            start = grouped[a]
         else:
             start = _chosen_start(m, a, app.starts)
         starts[app.id] = start

@@ -72,6 +72,10 @@ def improve_cut_short(built: Built, outcome: Outcome, gap: float, deadline: floa
         if a in starts and not var.fixed:
             var.fix(1.0 if s == starts[a] else 0.0)
             fixed.append(var)
+    for (gi, s), var in m.count.items():  # identical programs: how many of them start at s
+        if not var.fixed:
+            var.fix(float(sum(1 for a in built.groups[gi] if starts.get(a) == s)))
+            fixed.append(var)
     try:
         quick = solve_model(built, gap=gap, time_limit=max(deadline - time.perf_counter(), 0.05))
     finally:

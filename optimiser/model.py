@@ -34,6 +34,7 @@ class Built:
     step_cost: dict[tuple[int, int], float] = field(default_factory=dict)  #: (month, step) → [currency]
     step_upper: dict[tuple[int, int], float] = field(default_factory=dict)  #: (month, step) → [kW]
     top3_sum: dict[int, Any] = field(default_factory=dict)  #: month → expression of S [kW]
+    groups: list[list[int]] = field(default_factory=list)  #: identical programs (`identical_groups`)
     deadline: float | None = None  #: time.perf_counter() by which the build must be done
 
     def check_time(self, stage: str) -> None:
@@ -46,31 +47,72 @@ class BuildTimeout(RuntimeError):
     """Building the model took the whole time limit; ``args[0]`` says how far it got."""
 
 
+def identical_groups(p: Problem) -> list[list[int]]:
+    """Programs that only their ids tell apart — the same profile, line, candidate starts, hours
+    outside the window, and no published start to keep — in groups of two or more (indices)."""
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for a, app in enumerate(p.shiftables):
+        if app.starts and app.fixed_start is None and (app.published_start is None or not p.move_penalty):
+            groups[(app.profile_kw, app.line, app.starts, app.outside_h)].append(a)
+    return [g for g in groups.values() if len(g) > 1]
+
+
 def define_shiftables(b: Built) -> None:
-    """One binary per candidate start; Σ starts = 1; power is Σ_s y_s·profile[t-s] (no power var)."""
+    """One binary per candidate start; Σ starts = 1; power is Σ_s y_s·profile[t-s] (no power var).
+
+    Identical programs (`identical_groups`) share one integer per candidate start instead: how many
+    of them start there, Σ = their number. Their plans are the same either way, but one binary each
+    makes every permutation of them a different plan to the solver (50 washing machines: 50! ways
+    to write the best plan, and a branch and bound that cannot prove it in minutes)."""
     m, p = b.model, b.problem
-    index = [(a, s) for a, app in enumerate(p.shiftables) for s in app.starts]
+    b.groups = identical_groups(p)
+    grouped = {a for g in b.groups for a in g}
+    index = [(a, s) for a, app in enumerate(p.shiftables) if a not in grouped for s in app.starts]
     m.start = pyo.Var(index, domain=pyo.Binary)
     m.one_start = pyo.Constraint(
-        [a for a, app in enumerate(p.shiftables) if app.starts],
+        [a for a, app in enumerate(p.shiftables) if app.starts and a not in grouped],
         rule=lambda m, a: sum(m.start[a, s] for s in p.shiftables[a].starts) == 1,
+    )
+    first = {g[0]: (gi, len(g)) for gi, g in enumerate(b.groups)}
+    gindex = [(gi, s) for gi, g in enumerate(b.groups) for s in p.shiftables[g[0]].starts]
+    m.count = pyo.Var(gindex, domain=pyo.NonNegativeIntegers, bounds=lambda m, gi, s: (0, len(b.groups[gi])))
+    m.all_start = pyo.Constraint(
+        range(len(b.groups)),
+        rule=lambda m, gi: (
+            sum(m.count[gi, s] for s in p.shiftables[b.groups[gi][0]].starts) == len(b.groups[gi])
+        ),
     )
     for a, app in enumerate(p.shiftables):
         if a % 50 == 49:
             b.check_time(f"after {a + 1} of {len(p.shiftables)} shiftable appliances")
-        for s in app.starts:
+        if a in grouped and a not in first:
+            continue  # its group's first program stands for all of them
+        gi, many = first.get(a, (None, 1))
+        for i, s in enumerate(app.starts):
+            var = m.start[a, s] if gi is None else m.count[gi, s]
             for k, kw in enumerate(app.profile_kw):
                 if s + k < p.n and kw:
-                    b.terms.append((s + k, kw, m.start[a, s], app.line))
-            outside = app.outside_h[app.starts.index(s)]
-            if outside:
-                b.objective_terms.append(RELAX_PRICE * outside * m.start[a, s])
+                    b.terms.append((s + k, kw, var, app.line))
+            if app.outside_h[i]:
+                b.objective_terms.append(RELAX_PRICE * app.outside_h[i] * var)
             if p.move_penalty and app.published_start is not None and s != app.published_start:
-                b.objective_terms.append(p.move_penalty * m.start[a, s])
+                b.objective_terms.append(p.move_penalty * var)
         assert b.max_kw is not None
         if app.starts:
             for t in range(p.n):
-                b.max_kw[t] += max(app.power_at(s, t) for s in app.starts)
+                b.max_kw[t] += many * max(app.power_at(s, t) for s in app.starts)
+
+
+def group_starts(b: Built, value: Any) -> dict[int, int]:
+    """Program index → start slot for the grouped programs, from ``value(count var)``: each group's
+    starts, earliest first, handed to its programs in their order."""
+    out: dict[int, int] = {}
+    for gi, g in enumerate(b.groups):
+        starts = b.problem.shiftables[g[0]].starts
+        slots = [s for s in starts for _ in range(max(round(value(b.model.count[gi, s])), 0))]
+        slots += [slots[-1] if slots else starts[0]] * (len(g) - len(slots))  # (a solver's rounding)
+        out.update(zip(g, slots[: len(g)], strict=True))
+    return out
 
 
 def define_energy_loads(b: Built) -> None:
