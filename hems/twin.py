@@ -304,7 +304,24 @@ def twin_kwargs(cfg: HemsConfig) -> dict[str, Any]:
         "battery_kwh": battery.capacity_kwh if battery is not None else 0.0,
         "battery_kw": battery.power_kw if battery is not None else 5.0,
         "battery_id": battery.id if battery is not None else "battery",
+        "heat_pumps": heat_pumps(cfg),
     }
+
+
+def heat_pumps(cfg: HemsConfig) -> tuple[tuple[str, str, str, float], ...]:
+    """The twin's SG Ready heat pumps: (id, circuit, line, compressor W) of each ``driver =
+    "sg-ready"`` appliance (its circuit, or the floor heating's; the circuit's line unless it names
+    its own; its ``power_kw``, or 2 kW)."""
+    from devices.simulated.layout import household_circuits
+
+    lines = {c.id: c.line for c in household_circuits(cfg.site.network)}
+    out = []
+    for a in cfg.appliance:
+        if a.driver == "sg-ready":
+            circuit = a.circuit if a.circuit in lines else "bathroom-floor"
+            line = a.line if "line" in a.model_fields_set else lines[circuit]
+            out.append((a.id, circuit, line, (a.power_kw or 2.0) * 1000.0))
+    return tuple(out)
 
 
 def simulated_market(cfg: HemsConfig, seed: int) -> SimulatedMarket | None:

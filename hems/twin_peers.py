@@ -19,18 +19,24 @@ log = logging.getLogger(__name__)
 
 
 class DrivenPeer:
-    """A twin appliance behind a simulated relay or charge point (what `Twin.attach` ticks)."""
+    """A twin appliance behind simulated relays (an SG Ready heat pump has two), or a task serving
+    its charge point or inverter (what `Twin.attach` ticks)."""
 
-    def __init__(self, device: Any, relay: Any = None, task: Any = None) -> None:
-        self.device, self.relay, self.task = device, relay, task
+    def __init__(self, device: Any, relay: Any = None, task: Any = None, more: tuple[Any, ...] = ()) -> None:
+        self.device, self.task = device, task
+        self.relays = [r for r in (relay, *more) if r is not None]
+
+    @property
+    def relay(self) -> Any:
+        return self.relays[0] if self.relays else None
 
     def tick(self, now: datetime) -> None:
-        if self.relay is not None:
-            self.relay.tick(now)
+        for relay in self.relays:
+            relay.tick(now)
 
     def pending(self) -> bool:
-        """Whether messages wait for the relay (a fast-forwarding simulation ticks it again)."""
-        return self.relay is not None and bool(getattr(self.relay.link, "inbox", None))
+        """Whether messages wait for a relay (a fast-forwarding simulation ticks it again)."""
+        return any(getattr(r.link, "inbox", None) for r in self.relays)
 
     def next_event(self, now: datetime) -> datetime | None:
         """The next instant the appliance changes by itself (its thermostat)."""
@@ -38,8 +44,8 @@ class DrivenPeer:
         return t if t is not None and t > now else None
 
     def disconnect(self, clean: bool = False) -> None:
-        if self.relay is not None:
-            self.relay.link.close(clean=clean)
+        for relay in self.relays:
+            relay.link.close(clean=clean)
         if self.task is not None:
             self.task.cancel()
 
@@ -51,21 +57,30 @@ def driven_peer(
     the broker at ``mqtt``); ``now``: the twin's clock."""
     from devices.appliances.drivers.config import RELAY_DRIVERS
 
+    def link(name: str) -> Any:
+        if bus is not None:
+            return bus.client(f"twin-relay-{name}")
+        from devices.appliances.mqtt_link import MqttLink
+
+        assert mqtt is not None
+        return MqttLink(mqtt[0], mqtt[1], f"twin-relay-{cfg.site.id}-{name}")
+
     if a.driver in RELAY_DRIVERS:
         from devices.simulated.relays import SIM_RELAYS, TwinLoad
 
-        link: Any
-        if bus is not None:
-            link = bus.client(f"twin-relay-{a.id}")
-        else:
-            from devices.appliances.mqtt_link import MqttLink
-
-            assert mqtt is not None
-            link = MqttLink(mqtt[0], mqtt[1], f"twin-relay-{cfg.site.id}-{a.id}")
         device.set_power(now(), 0.0)  # the relay starts off
         return DrivenPeer(
-            device, SIM_RELAYS[a.driver](link, a.device.topic, TwinLoad(device), a.device.channel)
+            device, SIM_RELAYS[a.driver](link(a.id), a.device.topic, TwinLoad(device), a.device.channel)
         )
+    if a.driver == "sg-ready":
+        from devices.simulated.heatpump import Contact
+        from devices.simulated.relays import SIM_RELAYS
+
+        o = a.device  # the dialect as the driver picks it (devices/appliances/drivers/sgready.py)
+        relay = SIM_RELAYS["shelly" if o.topic.startswith("shelly") else "tasmota"]
+        contact_a = relay(link(f"{a.id}-a"), o.topic, Contact(device, "a"), o.channel)
+        contact_b = relay(link(f"{a.id}-b"), o.topic_b or o.topic, Contact(device, "b"), o.channel_b)
+        return DrivenPeer(device, contact_a, more=(contact_b,))
     if a.driver == "ocpp" and cfg.ocpp is not None:
         import asyncio
 

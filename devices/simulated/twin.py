@@ -23,6 +23,7 @@ from devices.appliances.agent import ApplianceAgent
 from devices.natures import CircuitReading, DeviceError, GridReading, PvReading
 from devices.simulated.appliances import SimBattery, SimEvCharger, SimProgram, SimWaterHeater
 from devices.simulated.behaviour import Behaviour
+from devices.simulated.heatpump import SimHeatPump
 from devices.simulated.household import Household
 from devices.simulated.layout import SimCircuit, circuit_current_a, element_currents, household_circuits
 from devices.simulated.solar import PvSite, SolarCache
@@ -74,6 +75,8 @@ class Twin:
     battery_kwh: float = 0.0  #: a home battery of this capacity (0: none) [kWh]
     battery_kw: float = 5.0  #: its inverter's power [kW]
     battery_id: str = "battery"
+    #: SG Ready heat pumps (`heatpump.SimHeatPump`): (appliance id, circuit, line, compressor W) each
+    heat_pumps: tuple[tuple[str, str, str, float], ...] = ()
     behaviour: Behaviour = field(default=None)  # type: ignore[assignment]  # default: seeded days
     circuits: list[SimCircuit] = field(init=False)
     household: Household = field(init=False)
@@ -97,6 +100,9 @@ class Twin:
             self.appliances.append(self.battery)
         for device in self.appliances:  # on their own until `attach` gives them a link to a box
             self.agents[device.id] = ApplianceAgent(device, None, "twin")
+        for hp_id, circuit, line, p_el_w in self.heat_pumps:  # their own controllers; SG Ready moves them
+            pump = SimHeatPump(hp_id, circuit, line, self.household.outdoor_temp_c, p_el_w=p_el_w)
+            self.appliances.append(pump)
         if self.pv_kwp > 0:
             self._solar = SolarCache(PvSite(self.latitude, self.longitude, self.timezone, kwp=self.pv_kwp))
         r = random.Random(f"{self.seed}:meter")

@@ -16,7 +16,7 @@ from hems.config import HemsConfig, parse_config
 from hems.control import Control, build_control
 from hems.daemon import Daemon, Devices
 from hems.storage import Storage
-from hems.twin import connect_appliances, twin_config
+from hems.twin import connect_appliances, heat_pumps, twin_config
 
 SITE = "loop-home"
 
@@ -65,7 +65,9 @@ class Loop:
         self.cfg = cfg
         self.clock = ManualClock(start)
         self.storage = Storage.open(tmp_path / "loop.db", timezone="Europe/Oslo")
-        self.twin = Twin(self.clock, seed=1, pv_kwp=0.0, behaviour=Scripted(needs))
+        self.twin = Twin(
+            self.clock, seed=1, pv_kwp=0.0, behaviour=Scripted(needs), heat_pumps=heat_pumps(cfg)
+        )
         self.bus = None if mqtt_port is not None else LocalBus()
         broker = ("127.0.0.1", mqtt_port) if mqtt_port is not None else None
         connect_appliances(self.twin, cfg, bus=self.bus, mqtt=broker)
