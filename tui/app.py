@@ -19,6 +19,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.worker import Worker
 
@@ -368,7 +369,9 @@ class HemsApp(App[None]):
 
     def _redraw(self) -> None:
         if isinstance(self.screen, HemsScreen):
-            self.screen.show(self.data)
+            # the screen's widgets not mounted yet (or gone): the next update shows the data
+            with contextlib.suppress(NoMatches):
+                self.screen.show(self.data)
 
     # ----- history navigation (bound on the History screen) -----------------------------------------
     def go_to(self, day: date) -> None:
