@@ -34,10 +34,6 @@ class DrivenPeer:
         for relay in self.relays:
             relay.tick(now)
 
-    def pending(self) -> bool:
-        """Whether messages wait for a relay (a fast-forwarding simulation ticks it again)."""
-        return any(getattr(r.link, "inbox", None) for r in self.relays)
-
     def next_event(self, now: datetime) -> datetime | None:
         """The next instant the appliance changes by itself (its thermostat)."""
         t = self.device.next_change(now)

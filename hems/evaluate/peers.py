@@ -71,9 +71,6 @@ class ChargePointPeer:
         if self.meter is not None:
             asyncio.get_running_loop().create_task(self.meter.step())
 
-    def pending(self) -> bool:
-        return False  # its messages travel on the websocket: `Settler.settle` waits for them
-
     def next_event(self, now: datetime) -> datetime | None:
         t = self.device.next_change(now)
         return t if t is not None and t > now else None
