@@ -317,26 +317,32 @@ def define_fuses(b: Built, base_a: dict[str, np.ndarray]) -> None:
     for t, coef, var, line in b.terms:
         for name, c in p.line_coef(line).items():
             rows[name, t].append((c * coef, var))
-    hi, lo = [], []
+    # the slack's upper bound is the most the current can pass the fuse by: a slack without one
+    # is an unbounded column, which made HiGHS's root reduced-cost fixing take 80 ms on a 1-appliance day
+    hi: dict[tuple[str, int], float] = {}
+    lo: dict[tuple[str, int], float] = {}
     for line in p.lines:
         for t in range(p.n):
             terms = rows[line, t]
             top = base_a[line][t] + sum(c * _ub(v) for c, v in terms if c > 0)
             bottom = base_a[line][t] + sum(c * _ub(v) for c, v in terms if c < 0)
             if top > p.fuse_a + 1e-9:
-                hi.append((line, t))
+                hi[line, t] = float(top - p.fuse_a)
             if bottom < -p.fuse_a - 1e-9:
-                lo.append((line, t))
-    m.fuse_over = pyo.Var(hi, domain=pyo.NonNegativeReals)
-    m.fuse_under = pyo.Var(lo, domain=pyo.NonNegativeReals)
+                lo[line, t] = float(-p.fuse_a - bottom)
+    m.fuse_over = pyo.Var(list(hi), bounds=lambda m, line, t: (0.0, hi[line, t]))
+    m.fuse_under = pyo.Var(list(lo), bounds=lambda m, line, t: (0.0, lo[line, t]))
     fuse = p.fuse_a
 
     def current(m: pyo.ConcreteModel, line: str, t: int) -> object:
         return float(base_a[line][t]) + sum(c * v for c, v in rows[line, t])
 
-    m.fuse_hi = pyo.Constraint(hi, rule=lambda m, line, t: current(m, line, t) <= fuse + m.fuse_over[line, t])
+    # indexed by lists: a dict as index becomes a set whose order follows the process's hash seed
+    m.fuse_hi = pyo.Constraint(
+        list(hi), rule=lambda m, line, t: current(m, line, t) <= fuse + m.fuse_over[line, t]
+    )
     m.fuse_lo = pyo.Constraint(
-        lo, rule=lambda m, line, t: current(m, line, t) >= -fuse - m.fuse_under[line, t]
+        list(lo), rule=lambda m, line, t: current(m, line, t) >= -fuse - m.fuse_under[line, t]
     )
     b.objective_terms.append(sum(RELAX_PRICE * p.h * m.fuse_over[k] for k in hi))
     b.objective_terms.append(sum(RELAX_PRICE * p.h * m.fuse_under[k] for k in lo))
