@@ -7,6 +7,7 @@ cost without the program [currency]; an alternative that would overload a fuse i
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -218,13 +219,29 @@ def broken_words(item: dict[str, Any]) -> str:
 PENALTY = "penalty for broken rules"  #: the relaxed rules' part of the objective: not money
 
 
-def explain(p: Problem, plan: Plan) -> dict[str, Any]:
-    """Explanation for the JSON ("explanation" key): per appliance, limits, and the same in words."""
+#: what an unpriced program's explanation says (the time limit ran out before its starts were priced)
+NOT_PRICED = "the time limit ran out before its other starts were priced"
+
+
+def _unpriced(p: Problem, plan: Plan, app: Shiftable) -> tuple[dict[str, Any], str, None]:
+    start = plan.starts[app.id]
+    assert start is not None
+    return {"not_priced": NOT_PRICED}, f"{app.id}: starts {_clock(p, start)}; {NOT_PRICED}.", None
+
+
+def explain(p: Problem, plan: Plan, deadline: float | None = None) -> dict[str, Any]:
+    """Explanation for the JSON ("explanation" key): per appliance, limits, and the same in words.
+
+    Pricing a program's other starts re-evaluates the plan once per candidate start; past
+    `deadline` (a `time.perf_counter()` value) the programs left say they were not priced.
+    """
     appliances: dict[str, Any] = {}
     words: list[str] = []
     ruled_out: list[str] = []
     for app in p.shiftables:
-        appliances[app.id], text, kept = _shiftable(p, plan, app)
+        priced = app.fixed_start is None and plan.starts[app.id] is not None and bool(app.starts)
+        late = priced and deadline is not None and time.perf_counter() > deadline
+        appliances[app.id], text, kept = _unpriced(p, plan, app) if late else _shiftable(p, plan, app)
         words.append(text)
         ruled_out += [kept] if kept else []
     for e in p.energies:

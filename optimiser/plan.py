@@ -23,6 +23,9 @@ from optimiser.solve import solve_model
 #: 3000-appliance case took minutes and a gigabyte before anything was solved)
 MAX_SHIFTABLE_TERMS = 500_000
 
+#: share of the time limit kept for extracting and explaining the plan [-]
+EXPLAIN_SHARE = 0.1
+
 
 class PlanError(RuntimeError):
     """No plan at all (only when the time limit is hit before any plan was found)."""
@@ -67,19 +70,22 @@ def plan_scenario(
             built.model.write(str(lp_path), format="cpxlp", io_options={"symbolic_solver_labels": True})
         except OSError as exc:
             raise PlanError(f"cannot write the LP file {lp_path}: {exc.strerror or exc}") from None
-    left = deadline - time.perf_counter()
+    # a tenth of the limit stays for reading the plan out and explaining it (explain stops pricing
+    # other starts at the deadline and says so)
+    solved_by = deadline - EXPLAIN_SHARE * time_limit
+    left = solved_by - time.perf_counter()
     if left <= 0:
         raise PlanError(f"{source}: no time left to solve within the time limit of {time_limit:g} s")
     # the search gets most of what is left; a quarter stays for a plan that keeps the fuse when the
     # search is cut short (optimiser/fallback.py)
     outcome = solve_model(built, gap=gap, time_limit=left * 0.75 if problem.shiftables else left)
     if outcome.status != "optimal":
-        outcome = improve_cut_short(built, outcome, gap, deadline)
+        outcome = improve_cut_short(built, outcome, gap, solved_by)
     if outcome.status == "no_solution":
         raise PlanError(f"{source}: no plan found within the time limit of {time_limit} s")
     plan = extract_plan(built)
     result = result_json(problem, plan, outcome, build_seconds)
     result["timing"]["highs_seconds"] = round(outcome.highs_seconds, 4)
     result["timing"]["nodes"] = outcome.nodes
-    result["explanation"] = explain(problem, plan)
+    result["explanation"] = explain(problem, plan, deadline)
     return result

@@ -126,8 +126,11 @@ class _Columns:
         if n:
             self.highs.changeColsIntegrality(n, np.array(self.integers, dtype=np.int32), np.full(n, kind))
 
-    def run(self, gap: float, time_limit: float) -> None:
-        self.highs.setOptionValue("time_limit", max(time_limit, 0.01))
+    def run(self, gap: float, time_limit: float, mip: bool) -> None:
+        """Run HiGHS for at most ``time_limit`` [s]. HiGHS checks an LP's limit against the run clock
+        it keeps over all runs of this model, a MIP's against the clock of that run."""
+        budget = max(time_limit, 0.01)
+        self.highs.setOptionValue("time_limit", budget if mip else self.highs.getRunTime() + budget)
         self.highs.setOptionValue("mip_rel_gap", gap)
         self.highs.run()
 
@@ -157,6 +160,7 @@ class _StepSearch:
         self.best: tuple[float, list[float]] | None = None
         self.bounds: list[float] = []
         self.proven, self.nodes = True, 0
+        self.tried = False  #: a MIP has run (only the first is given time past the deadline)
 
     @property
     def highs_seconds(self) -> float:
@@ -171,7 +175,7 @@ class _StepSearch:
     def relaxed_bound(self, combo: dict[int, int]) -> float:
         """Lower bound from the LP relaxation with the steps ``combo`` fixed [currency]."""
         self.cols.fix_steps(combo)
-        self.cols.run(0.0, self.left())
+        self.cols.run(0.0, self.left(), mip=False)
         status = self.cols.status()
         if status == highspy.HighsModelStatus.kInfeasible:
             return float("inf")  # this step cannot hold: the peaks it allows are too low
@@ -182,9 +186,10 @@ class _StepSearch:
     def solve(self, combo: dict[int, int], lp_bound: float) -> None:
         """The MIP with the steps ``combo`` fixed (LP bound ``lp_bound``): plan offered, bound kept."""
         self.cols.fix_steps(combo)
-        # the first plan gets at least a third of the budget, so a short limit still yields one
-        floor = self.time_limit / 3 if self.best is None else 0.0
-        self.cols.run(self.gap, max(self.left(), floor))
+        # the first MIP gets at least a third of the budget, so a short limit still yields a plan
+        floor = 0.0 if self.tried else self.time_limit / 3
+        self.tried = True
+        self.cols.run(self.gap, max(self.left(), floor), mip=True)
         status, info = self.cols.status(), self.cols.highs.getInfo()
         self.nodes += max(int(info.mip_node_count), 0)
         has_plan = self.cols.has_plan()
