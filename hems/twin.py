@@ -51,6 +51,15 @@ TWIN_EV_KW = 6.9
 #: the twin's appliances that can sit behind a real driver ("battery": the configured battery, kind
 #: "battery", whatever its id)
 TWIN_DRIVEN = ("water-heater", "ev", "battery")
+#: the twin's SG Ready heat pump (`with_heat_pump`, ``hems evaluate --heat-pump``)
+TWIN_HEAT_PUMP: dict[str, Any] = {
+    "id": "heat-pump",
+    "kind": "relay",
+    "power_kw": 2.0,
+    "driver": "sg-ready",
+    "circuit": "bathroom-floor",
+    "device": {"topic": "shellypro2-twin-heatpump", "channel": 0, "channel_b": 1},
+}
 
 
 def twin_appliances(network: str, drivers: Collection[str] = ()) -> list[dict[str, Any]]:
@@ -161,6 +170,18 @@ def twin_config(cfg: HemsConfig, drivers: Collection[str] = ()) -> tuple[HemsCon
         update["tariff"] = cfg.tariff.model_copy(update={"grid_company": DEFAULT_GRID_COMPANY})
         notes.append(f"grid tariff: {DEFAULT_GRID_COMPANY} (no [tariff].grid_company given)")
     return cfg.model_copy(update=update), notes
+
+
+def with_heat_pump(cfg: HemsConfig) -> HemsConfig:
+    """``cfg`` with the twin's SG Ready heat pump (`TWIN_HEAT_PUMP`) unless it configures one: a 2-kW
+    air-to-water heat pump on the floor heating's circuit, its two SG Ready inputs on the two
+    channels of a simulated Shelly Pro 2, the household's comfort limits the driver's defaults."""
+    from hems.control.config import ApplianceConfig
+
+    if any(a.driver == "sg-ready" for a in cfg.appliance):
+        return cfg
+    pump = ApplianceConfig.model_validate(TWIN_HEAT_PUMP)
+    return cfg.model_copy(update={"appliance": [*cfg.appliance, pump]})
 
 
 def battery_of(cfg: HemsConfig) -> Any:

@@ -27,6 +27,7 @@ SET_POINTS = {1: (35.0, 40.0), 2: (45.0, 50.0), 3: (50.0, 55.0), 4: (60.0, 60.0)
 STATES = {(True, False): 1, (False, False): 2, (False, True): 3, (True, True): 4}
 INDOOR_C = 21.0
 STEP_S = 60.0  #: the tank is integrated in steps of at most this [s]
+LOOK_AHEAD_S = 3600.0  #: how far `next_change` looks [s]
 
 
 class SimHeatPump:
@@ -56,6 +57,7 @@ class SimHeatPump:
         self.running = False
         self.coldest_c = tank_c  #: the tank's lowest temperature so far (tests, the TUI)
         self.run_s = {1: 0.0, 2: 0.0, 3: 0.0, 4: 0.0}  #: compressor seconds per SG state
+        self.state_s = {1: 0.0, 2: 0.0, 3: 0.0, 4: 0.0}  #: seconds in each SG state
         self._last: datetime | None = None
 
     @property
@@ -78,6 +80,7 @@ class SimHeatPump:
             self.coldest_c = min(self.coldest_c, self.tank_c)
             if self.running:
                 self.run_s[self.sg_state] += dt
+            self.state_s[self.sg_state] += dt
             left -= dt
             now = datetime.fromtimestamp(now.timestamp() + dt, t.tzinfo)
             self._control()
@@ -108,6 +111,20 @@ class SimHeatPump:
         return DeviceStatus(self.running, p, f"SG {self.sg_state}, tank {self.tank_c:.1f} °C", None)
 
     def next_change(self, now: datetime) -> datetime | None:
+        """When the controller next starts or stops the compressor by itself, at the states' set
+        points and the outdoor temperature as they are (None: not within an hour). The instant is
+        on `advance`'s own step grid, so stepping the twin to it flips the compressor there."""
+        self.advance(now)
+        assert self._last is not None
+        t, tank, running = self._last, self.tank_c, self.running
+        start_below, stop_at = SET_POINTS[self.sg_state]
+        for _ in range(int(LOOK_AHEAD_S // STEP_S)):
+            demand_kw = max(self.ua_kw_per_k * (INDOOR_C - self.outdoor_c(t)), 0.0)
+            heat_kw = self.heat_kw if running else 0.0
+            tank += (heat_kw - demand_kw) * STEP_S / 3600.0 / self.tank_kwh_per_k
+            t = datetime.fromtimestamp(t.timestamp() + STEP_S, t.tzinfo)
+            if (running and tank >= stop_at) or (not running and tank < start_below):
+                return t
         return None
 
 

@@ -42,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "through its real OCPP driver (simulated devices; docs/appliances.md)",
     )
     parser.add_argument(
+        "--heat-pump",
+        action="store_true",
+        help="add the twin's SG Ready heat pump to the house (the hems box drives it through its real "
+        "SG Ready driver; docs/evaluate.md)",
+    )
+    parser.add_argument(
         "--db-dir", help="keep each strategy's database here as DIR/NAME.db (hems report reads it)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -97,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             strategies=strategies,
             db_dir=db_dir,
             drivers=EVALUATE_DRIVEN if args.drivers else (),
+            heat_pump=args.heat_pump,
         )
     except ValueError as exc:
         where = "" if str(exc).startswith("--") else f"{args.config or '<defaults>'}: "

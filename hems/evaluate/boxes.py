@@ -18,6 +18,7 @@ from typing import Any
 
 from devices.appliances.device import Need
 from devices.appliances.link import LocalBus
+from hems.evaluate.physics import heat_pumps_on_their_own_kw
 from hems.evaluate.world import SLOT_S, World, slot_means
 from hems.mqtt import topics
 
@@ -137,6 +138,7 @@ def oracle_scenario(world: World, needs: list[Need], battery: Any = None) -> dic
     spot = world.spot()
     prices = world.tariff.slot_prices(slots, 15, spot)
     base = slot_means(world.base_total_w) / 1000.0 + 0.002  # + the two programs' standby
+    base = base + heat_pumps_on_their_own_kw(world)  # on their own controllers: known in advance
     pv = slot_means(world.pv_w) / 1000.0
     lines = {c.id: c.line for c in world.circuits}
     device_line = {"dishwasher": lines["dishwasher"], "washer": lines["washer"], "ev": lines["ev-charger"]}
@@ -222,3 +224,50 @@ def oracle_decider(
 
 
 __all__ = ["StrategyBox", "oracle_decider", "oracle_scenario", "rule_decider", "solve_oracle"]
+
+
+class SgReadyRule:
+    """The `rule` strategy's SG Ready automation, as people build it in Home Assistant: the same
+    choice as the box's driver (`choose_state`: boost in the day's cheapest hours, block in its
+    dearest, within the household's comfort limits) but by the day-ahead spot price alone, switching
+    the heat pump's two contacts directly at each quarter-hour."""
+
+    def __init__(self, world: World, pumps: list[Any]) -> None:
+        from devices.appliances.drivers.sgready import Comfort
+
+        self.world = world
+        options = {a.id: a.device for a in world.cfg.appliance if a.driver == "sg-ready"}
+        self.pumps = [
+            (p, Comfort(o.boost_hours, o.block_hours, o.max_block_h, o.min_gap_h))
+            for p in pumps
+            if (o := options.get(p.id)) is not None
+        ]
+        self.blocked_since: dict[str, datetime | None] = {p.id: None for p, _ in self.pumps}
+        self.last_block_end: dict[str, datetime | None] = {p.id: None for p, _ in self.pumps}
+        self._days: dict[Any, tuple[list[datetime], list[float]]] = {}
+
+    def _day(self, day: Any) -> tuple[list[datetime], list[float]]:
+        if day not in self._days:
+            series = self.world.market.between(day, day)
+            self._days[day] = (list(series.slot_starts()), list(series.price_per_kwh))
+        return self._days[day]
+
+    def apply(self, t: datetime) -> None:
+        from devices.appliances.drivers.sgready import CONTACTS, choose_state
+
+        starts, prices = self._day(t.astimezone(self.world.tz).date())
+        slot = _floor_slot(t)
+        if slot not in starts:
+            return
+        for pump, comfort in self.pumps:
+            since, last = self.blocked_since[pump.id], self.last_block_end[pump.id]
+            state = choose_state(
+                prices, starts.index(slot), 15, comfort, since, last, t, self.world.outdoor_c(t)
+            )
+            if state == 1 and since is None:
+                self.blocked_since[pump.id] = t
+            elif state != 1 and since is not None:
+                self.blocked_since[pump.id], self.last_block_end[pump.id] = None, t
+            if state != pump.sg_state:  # opening first: between the two it passes through normal
+                for contact, closed in sorted(zip("ab", CONTACTS[state], strict=True), key=lambda c: c[1]):
+                    pump.set_contact(t, contact, closed)

@@ -36,6 +36,7 @@ class Result:
     slot_import_kwh: np.ndarray
     daily_peak_kw: list[float]
     battery_kwh_end: float | None = None  #: what the battery holds at the period's end (starts half full)
+    heat_pumps: dict[str, dict[str, Any]] | None = None  #: SG Ready heat pumps (`heat_pump_figures`)
     steps: int = 0
     fine_steps: int = 0
     plans: int = 0
@@ -63,6 +64,7 @@ class Result:
             "deadlines_missed": self.deadlines_missed,
             "overload_events": self.overload_events,
             **({} if self.battery_kwh_end is None else {"battery_kwh_end": round(self.battery_kwh_end, 2)}),
+            **({} if not self.heat_pumps else {"heat_pumps": self.heat_pumps}),
         }
 
 
@@ -132,11 +134,36 @@ def result(world: World, outcome: Outcome, seconds: float = 0.0) -> Result:
         slot_import_kwh=twin.slot_import_kwh.copy(),
         daily_peak_kw=daily_peaks(world, twin.slot_import_kwh),
         battery_kwh_end=None if twin.battery is None else float(twin.battery.soc_kwh),
+        heat_pumps=heat_pump_figures(world, outcome) or None,
         steps=outcome.steps,
         fine_steps=outcome.fine_steps,
         plans=outcome.plans,
         seconds=seconds,
     )
+
+
+def heat_pump_figures(world: World, outcome: Outcome) -> dict[str, dict[str, Any]]:
+    """Per SG Ready heat pump: its electricity [kWh], what that cost at each slot's import price
+    (energy, grid energy part, taxes, VAT; the capacity step is the whole bill's, not shared out)
+    [currency], the buffer tank's coldest temperature [°C], the hours in each SG state and the
+    compressor's hours in each."""
+    from devices.appliances.drivers.sgready import NAMES
+
+    twin = outcome.twin
+    if not twin.heat_pumps:
+        return {}
+    prices = np.asarray(world.tariff.slot_prices(world.slots, 15, world.spot()).import_per_kwh)
+    out = {}
+    for pump in twin.heat_pumps:
+        kwh = twin.slot_device_kwh[pump.id]
+        out[pump.id] = {
+            "kwh": round(float(kwh.sum()), 2),
+            "energy_cost": round(float(np.dot(kwh, prices)), 2),
+            "coldest_tank_c": round(pump.coldest_c, 1),
+            "hours_in_state": {NAMES[k]: round(v / 3600.0, 2) for k, v in sorted(pump.state_s.items())},
+            "compressor_h": {NAMES[k]: round(v / 3600.0, 2) for k, v in sorted(pump.run_s.items())},
+        }
+    return out
 
 
 def daily_peaks(world: World, slot_kwh: np.ndarray) -> list[float]:

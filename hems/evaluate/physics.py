@@ -20,9 +20,11 @@ import numpy as np
 from devices.appliances.device import battery_guard
 from devices.natures import CircuitReading, GridReading, PvReading
 from devices.simulated.appliances import SimBattery
+from devices.simulated.heatpump import SimHeatPump
 from devices.simulated.household import STEP_S
 from devices.simulated.twin import standard_appliances
 from hems.evaluate.world import SLOT_S, STEPS_PER_SLOT, World
+from hems.twin import heat_pumps
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,12 @@ class FastTwin:
         if battery is not None:
             self.battery = SimBattery(battery.id, battery.capacity_kwh, battery.power_kw, battery.efficiency)
             self.devices.append(self.battery)
+        #: SG Ready heat pumps, each on its own controller until something moves its contacts
+        self.heat_pumps = [
+            SimHeatPump(hp_id, circuit, line, world.outdoor_c, p_el_w=p_el_w)
+            for hp_id, circuit, line, p_el_w in heat_pumps(world.cfg)
+        ]
+        self.devices += self.heat_pumps
         n = len(world.slots)
         self.slot_import_kwh = np.zeros(n)
         self.slot_export_kwh = np.zeros(n)
@@ -152,6 +160,23 @@ class FastTwin:
             max(float(m.max()) for m in mags.values()),
             circuit_w,
         )
+
+
+def heat_pumps_on_their_own_kw(world: World) -> np.ndarray:
+    """The SG Ready heat pumps' electricity per slot [kW mean] when nothing moves their contacts:
+    what `none` and `oracle` get (the oracle knows it in advance, as it knows the base load)."""
+    out = np.zeros(len(world.slots))
+    for hp_id, circuit, line, p_el_w in heat_pumps(world.cfg):
+        pump = SimHeatPump(hp_id, circuit, line, world.outdoor_c, p_el_w=p_el_w)
+        for i, t0 in enumerate(world.slots):
+            t, t1 = t0, t0 + timedelta(seconds=SLOT_S)
+            while t < t1:
+                w = pump.power_w(t)
+                change = pump.next_change(t)
+                t_next = min(change, t1) if change is not None and change > t else t1
+                out[i] += w * (t_next - t).total_seconds() / SLOT_S / 1000.0
+                t = t_next
+    return out
 
 
 def snapshot_parts(iv: Interval, voltage_v: float, circuits: list[Any]) -> dict[str, Any]:

@@ -40,6 +40,25 @@ def text_table(doc: dict[str, Any]) -> str:
     row("runs asked / done", lambda s: f"{s['runs_requested']} / {s['runs_completed']}")
     row("deadlines missed", lambda s: s["deadlines_missed"])
     row("overload events", lambda s: s["overload_events"])
+    first = doc["strategies"][names[0]] if names else {}
+    for pump in first.get("heat_pumps", {}):
+
+        def figure(*keys: str, pump: str = pump) -> Any:
+            def get(s: dict[str, Any]) -> Any:
+                value: Any = s.get("heat_pumps", {}).get(pump, {})
+                for k in keys:
+                    value = value.get(k) if isinstance(value, dict) else None
+                return value
+
+            return get
+
+        row(f"{pump} [kWh]", figure("kwh"), 1)
+        row(f"  at its slots' prices [{currency}]", figure("energy_cost"))
+        row("  coldest tank [°C]", figure("coldest_tank_c"), 1)
+        row(
+            "  hours boost / block",
+            lambda s, f=figure: f"{f('hours_in_state', 'boost')(s):g} / {f('hours_in_state', 'block')(s):g}",
+        )
     width = max(len(label) for label, _ in rows)
     cols = [max(len(n), *(len(r[1][i]) for r in rows)) for i, n in enumerate(names)]
     head = f"{period['days']} days from {period['start']}, zone {period['zone']}, seed {period['seed']}"
@@ -54,6 +73,9 @@ def text_table(doc: dict[str, Any]) -> str:
     share = doc.get("hems_share_of_oracle_savings")
     if share is not None:
         out.append(f"hems's share of the oracle's savings over none: {share * 100:.1f} %")
+    saving = doc.get("hems_saving_over_none")
+    if saving is not None:
+        out.append(f"hems saves {saving:.2f} {currency} over none")
     out.append(
         "bill: energy (spot, supplier markup, grid energy part, taxes, support, VAT), the capacity step "
         "and fixed fees for the share of the month(s) the period covers"

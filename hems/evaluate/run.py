@@ -25,7 +25,7 @@ from typing import Any
 from devices.appliances.agent import ApplianceAgent
 from devices.appliances.link import LocalBus
 from hems.clock import ManualClock
-from hems.evaluate.boxes import StrategyBox, oracle_decider, rule_decider
+from hems.evaluate.boxes import SgReadyRule, StrategyBox, oracle_decider, rule_decider
 from hems.evaluate.peers import ChargePointPeer, Settler
 from hems.evaluate.physics import FastTwin, Interval, next_boundary, next_step, snapshot_parts
 from hems.evaluate.world import SLOT_S, World, warmup_slots
@@ -94,8 +94,8 @@ class Runner:
             elif a is not None:
                 assert self.bus is not None
                 self.peers.append(driven_peer(device, a, cfg, self.bus, None, self.clock.now))
-            if a is not None:
-                continue
+            if a is not None or device in self.twin.heat_pumps:
+                continue  # a heat pump speaks no protocol: its own controller, or rule's contacts
             link = None
             if self.bus is not None and (name != "hems" or device.id in configured):
                 will = (topics.appliance(self.site, device.id, "state"), b"offline", True)
@@ -103,6 +103,7 @@ class Runner:
             self.agents.append(ApplianceAgent(device, link, self.site))
         self.control: Any = None
         self.box: StrategyBox | None = None
+        self.sg_rule: SgReadyRule | None = None  #: rule: its SG Ready automation
         self.engine: Any = None
         if name == "hems":
             self._hems_box()
@@ -113,6 +114,8 @@ class Runner:
             if name == "rule":
                 assert self.bus is not None
                 self.box = StrategyBox(self.bus, self.site, rule_decider(world))
+                if self.twin.heat_pumps:
+                    self.sg_rule = SgReadyRule(world, self.twin.heat_pumps)
             elif name == "oracle":
                 assert self.bus is not None and oracle is not None
                 self.box = StrategyBox(self.bus, self.site, oracle_decider(world, oracle))
@@ -151,6 +154,8 @@ class Runner:
         if snapshot is not None:
             for a in self.engine.evaluate(snapshot):
                 self.outcome.alerts.append((a.time, a.key, a.level))
+        if self.sg_rule is not None:
+            self.sg_rule.apply(t)
         if self.box is not None:
             self.box.handle(t)
 
@@ -234,6 +239,7 @@ class Runner:
             e = agent.next_event(t)
             if e is not None:
                 candidates.append(e)
+        candidates += [e for pump in self.twin.heat_pumps if (e := pump.next_change(t)) is not None]
         t1 = min(c for c in candidates if c > t)
         fine = next_step(t)
         if t1 > fine and (self._hot() or self.twin.peak_a(t, t1, powers) > HOT_SHARE * self.twin.fuse_a):

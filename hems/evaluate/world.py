@@ -12,6 +12,7 @@ Arrays are numpy, indexed by 10-s steps from the period's start (``STEP_S``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -61,6 +62,7 @@ class World:
     line_phasor: dict[str, np.ndarray]  #: line → base load's current phasor per step (PV apart) [A]
     coef: dict[str, dict[str, complex]]  #: element line ("L1", "3P"...) → line → current per watt
     needs: list[Need]
+    outdoor_c: Callable[[datetime], float]  #: the weather's outdoor temperature [°C]
     clear_w: dict[date, list[float]] = field(default_factory=dict)  #: per local minute [W]
 
     @property
@@ -150,6 +152,7 @@ def build_world(cfg: HemsConfig, first: date, days: int, seed: int, zone: str) -
         phasor,
         coef,
         needs,
+        household.outdoor_temp_c,
         clear,
     )
 
