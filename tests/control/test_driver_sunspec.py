@@ -96,3 +96,21 @@ async def test_a_device_without_sunspec_is_a_clear_problem() -> None:
         )
     finally:
         await server.shutdown()
+
+
+async def test_the_plans_own_battery_power_guards_the_set_point(inverter: tuple[SimSunSpec, int]) -> None:
+    """The agent passes the plan's battery power in the slot (`battery_guard`), as it does to a
+    protocol battery: a slot planned without charging never charges from the grid."""
+    sim, port = inverter
+    grid = {"w": 1200.0}  # the house imports 1.2 kW, the battery idle
+    actuator = SunSpecBattery("battery", "127.0.0.1", port, 1, 10.0, 5000.0)
+    device = DrivenDevice(
+        "battery", "battery", actuator, None, datetime.now(UTC), relay=False, grid_w=lambda: grid["w"]
+    )
+    await cycles(device, 3)
+    device.set_power(datetime.now(UTC), 3.2, planned_kw=0.0)  # import 3.2 kW, but no charging planned
+    await cycles(device, 3)
+    assert sim.p_w == pytest.approx(0.0, abs=10)
+    device.set_power(datetime.now(UTC), 3.2, planned_kw=1.5)  # planned to charge 1.5 kW: no faster
+    await cycles(device, 3)
+    assert sim.p_w == pytest.approx(1500.0, abs=10)

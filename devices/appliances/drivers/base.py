@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from devices.appliances.device import DeviceKind, DeviceStatus, Need
+from devices.appliances.device import DeviceKind, DeviceStatus, Need, battery_guard
 
 QUARTER_S = 900.0
 
@@ -226,26 +226,31 @@ class DrivenDevice:
     def start(self, now: datetime) -> None:
         self.set_power(now, None)
 
-    def set_power(self, now: datetime, kw: float | None) -> None:
+    def set_power(self, now: datetime, kw: float | None, planned_kw: float | None = None) -> None:
+        """The set point: a relay's or charger's power [kW]; a battery's planned grid exchange, with
+        the plan's own battery power in the slot (``planned_kw``, see `battery_guard`)."""
         self.setpoint_kw = kw
         if self.kind == "battery":
-            self._battery(now, kw)
+            self._battery(now, kw, planned_kw)
             return
         self.actuator.command(now, w := self.target_w(now))
         self.follow.command(now, w)
         self._sent = (now, w)
         self._plan_check()
 
-    def _battery(self, now: datetime, kw: float | None) -> None:
+    def _battery(self, now: datetime, kw: float | None, planned_kw: float | None) -> None:
         """Aim at the planned grid exchange ``kw``: the battery takes up the difference between it
-        and the grid meter; without a plan (or a grid reading) the inverter's own self-consumption."""
+        and the grid meter, as far as `battery_guard` lets it; without a plan (or a grid reading)
+        the inverter's own self-consumption."""
         grid = self.grid_w() if self.grid_w is not None else None
         if kw is None or grid is None:
             self.actuator.command(now, None)
             self.follow.commanded = None
             return
         battery = (self.reading.p_w if self.reading is not None else None) or 0.0
-        w = max(-self.actuator.max_w, min(self.actuator.max_w, battery + kw * 1000.0 - grid))
+        house = grid - battery  # the rest of the house's net import [W]
+        w = battery_guard(kw * 1000.0 - house, house, planned_kw)
+        w = max(-self.actuator.max_w, min(self.actuator.max_w, w))
         if self.follow.commanded is None or abs(self.follow.commanded[1] - w) > 50.0:  # not for every watt
             self.actuator.command(now, w)
             self.follow.command(now, w)
