@@ -37,9 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--drivers",
-        action="store_true",
-        help="the hems box drives the twin's water heater through its real Shelly driver and its EV "
-        "through its real OCPP driver (simulated devices; docs/appliances.md)",
+        nargs="?",
+        const="water-heater,ev",
+        metavar="LIST",
+        help="the hems box drives these twin appliances through their real drivers (simulated devices; "
+        "docs/evaluate.md): water-heater (Shelly), ev (OCPP), battery (SunSpec over Modbus TCP, its "
+        "loop every 10 s: slow); alone: water-heater,ev",
     )
     parser.add_argument(
         "--heat-pump",
@@ -54,22 +57,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--png", metavar="FILE", help="also draw the cumulative bill and daily peaks")
 
 
+def _names(flag: str, text: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of distinct names from ``allowed``, or one clear error."""
+    names = tuple(s.strip() for s in text.split(",") if s.strip())
+    bad = [n for n in names if n not in allowed]
+    if not names or bad or len(set(names)) != len(names):
+        raise UsageError(f"{flag}: expected a comma-separated list of {', '.join(allowed)}, got {text!r}")
+    return names
+
+
 def _strategies(text: str) -> tuple[str, ...]:
     from hems.evaluate import STRATEGIES
 
-    names = tuple(s.strip() for s in text.split(",") if s.strip())
-    bad = [n for n in names if n not in STRATEGIES]
-    if not names or bad or len(set(names)) != len(names):
-        raise UsageError(
-            f"--strategies: expected a comma-separated list of {', '.join(STRATEGIES)}, got {text!r}"
-        )
-    return names
+    return _names("--strategies", text, STRATEGIES)
+
+
+def _drivers(text: str | None) -> tuple[str, ...]:
+    from hems.evaluate import EVALUATE_DRIVEN
+
+    return () if text is None else _names("--drivers", text, EVALUATE_DRIVEN)
 
 
 def run(args: argparse.Namespace) -> int:
     from hems.config import HemsConfig, load_config
     from hems.durations import parse_date
-    from hems.evaluate import EVALUATE_DRIVEN, evaluate
+    from hems.evaluate import evaluate
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("hems.control").setLevel(logging.ERROR)  # a month of shedding is not news here
@@ -102,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             zone=zone,
             strategies=strategies,
             db_dir=db_dir,
-            drivers=EVALUATE_DRIVEN if args.drivers else (),
+            drivers=_drivers(args.drivers),
             heat_pump=args.heat_pump,
         )
     except ValueError as exc:

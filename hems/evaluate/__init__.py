@@ -25,7 +25,9 @@ from hems.config import HemsConfig
 STRATEGIES = ("none", "rule", "hems", "oracle")
 #: the twin's appliances hems evaluate can put behind their real drivers: the water heater behind a
 #: simulated Shelly on the in-process bus, the EV behind a simulated OCPP charge point on a websocket
-EVALUATE_DRIVEN = ("water-heater", "ev")
+EVALUATE_DRIVEN = ("water-heater", "ev", "battery")
+#: what ``--drivers`` alone drives (the battery only when named: its loop runs every 10 s, see docs)
+EVALUATE_DRIVEN_DEFAULT = ("water-heater", "ev")
 MAX_ORACLE_SLOTS = 2976  #: the oracle's one MILP: 31 days of quarter-hours (the scenario allows 3000)
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 CONNECT_S = 10.0  #: the charge point must have booted within this (real time) [s]
 WAIT_S = 0.0005  #: how long a look waits while an exchange is in flight [s]
 SETTLE_S = 10.0  #: an exchange that has not ended by then (real time) is given up on [s]
+QUIET_S = 0.02  #: after the boot, no task started or ended for this long: the exchanges are over [s]
 
 
 class ChargePointPeer:
@@ -90,6 +91,21 @@ class Settler:
 
     def mark(self) -> None:
         self.baseline = set(asyncio.all_tasks())
+
+    async def mark_when_quiet(self) -> None:
+        """Take the baseline once no task has started or ended for `QUIET_S` (real time): the boot's
+        exchanges and what the box sent after it have ended, the connections' own tasks remain."""
+        loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+        until = loop.time() + SETTLE_S
+        live: set[asyncio.Task[Any]] = set()
+        since = loop.time()
+        while loop.time() - since < QUIET_S and loop.time() < until:
+            await asyncio.sleep(WAIT_S)
+            now_live = {t for t in asyncio.all_tasks() if t is not me and not t.done()}
+            if now_live != live:
+                live, since = now_live, loop.time()
+        self.mark()
 
     async def settle(self) -> None:
         loop = asyncio.get_running_loop()

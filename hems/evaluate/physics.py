@@ -103,14 +103,18 @@ class FastTwin:
 
     def _battery_steps(self, t0: datetime, t1: datetime, net: np.ndarray, w: np.ndarray) -> np.ndarray:
         """The battery's power at each 10-s step of [t0, t1) [W] (+ charging): its aim (the set point's
-        grid exchange, or zero) against the house's net load, within its power; a full or empty
-        battery stops where its charge runs out (energy clipped over the interval)."""
+        grid exchange, or zero) against the house's net load, or the power its inverter was told
+        (a SunSpec storage control), within its power; a full or empty battery stops where its
+        charge runs out (energy clipped over the interval)."""
         battery = self.battery
         assert battery is not None
         battery.advance(t0)
-        target = 0.0 if battery.setpoint_kw is None else battery.setpoint_kw * 1000.0
         limit = battery.max_kw * 1000.0
-        want = np.clip(battery_guard(target - net, net, battery.planned_kw), -limit, limit)
+        if battery.direct_w is not None:  # its inverter was told a power over Modbus: it holds that
+            want = np.full(len(net), max(-limit, min(limit, battery.direct_w)))
+        else:
+            target = 0.0 if battery.setpoint_kw is None else battery.setpoint_kw * 1000.0
+            want = np.clip(battery_guard(target - net, net, battery.planned_kw), -limit, limit)
         charge_wh = float(np.dot(w, np.maximum(want, 0.0))) / 3600.0
         discharge_wh = float(np.dot(w, np.maximum(-want, 0.0))) / 3600.0
         room_wh = (battery.capacity_kwh - battery.soc_kwh) * 1000.0 / battery.efficiency

@@ -84,13 +84,18 @@ class Runner:
         driven = {a.id: a for a in cfg.appliance if a.driver != "hems"} if name == "hems" else {}
         self.agents = []
         self.peers: list[Any] = []  #: twin appliances behind a simulated relay or charge point
-        self.settler: Settler | None = None  #: with a charge point: waits for its websocket exchanges
+        self.settler: Settler | None = None  #: with a charge point or an inverter: waits for their exchanges
+        self.inverter: Any = None  #: the battery's appliance when the box drives it over SunSpec
+        self._inverter_known = False  #: the box's connection to it is in the settler's baseline
         for device in self.twin.devices:
             a = driven.get(device.id)
             if a is not None and a.driver == "ocpp":
                 assert cfg.ocpp is not None
                 self.peers.append(ChargePointPeer(device, a, cfg.ocpp.port, self.clock.now))
                 self.settler = Settler()
+            elif a is not None and a.driver == "sunspec":
+                self.inverter = a  # served once the loop runs (`_connect`)
+                self.settler = self.settler or Settler()
             elif a is not None:
                 assert self.bus is not None
                 self.peers.append(driven_peer(device, a, cfg, self.bus, None, self.clock.now))
@@ -150,6 +155,10 @@ class Runner:
             if snapshot is not None:
                 await self.control.on_cycle(snapshot)
                 await self.control.idle()
+                if self.inverter is not None and not self._inverter_known:
+                    assert self.settler is not None  # the driver's first poll opened its connection
+                    await self.settler.mark_when_quiet()
+                    self._inverter_known = True
             return
         if snapshot is not None:
             for a in self.engine.evaluate(snapshot):
@@ -160,13 +169,18 @@ class Runner:
             self.box.handle(t)
 
     async def _connect(self) -> None:
-        """Connect the simulated charge points to the box's OCPP server (listening by now)."""
+        """Serve the simulated inverter's Modbus TCP, connect the simulated charge points to the box's
+        OCPP server (listening by now)."""
+        if self.inverter is not None:
+            assert self.twin.battery is not None
+            peer = driven_peer(self.twin.battery, self.inverter, self.world.cfg, None, None, self.clock.now)
+            self.peers.append(peer)
+            await _listening(self.inverter.device.port)
         for peer in self.peers:
             if isinstance(peer, ChargePointPeer):
                 await peer.start()
         if self.settler is not None:
-            await asyncio.sleep(0.05)  # the box's first answers to the boot
-            self.settler.mark()
+            await self.settler.mark_when_quiet()  # the boot and the box's first answers to it
             await self._settle()
 
     async def _tick_peers(self, t: datetime, again: bool = False) -> None:
@@ -242,6 +256,8 @@ class Runner:
         candidates += [e for pump in self.twin.heat_pumps if (e := pump.next_change(t)) is not None]
         t1 = min(c for c in candidates if c > t)
         fine = next_step(t)
+        if self.inverter is not None:  # the box closes the battery's loop through the meter every cycle
+            return min(t1, fine)
         if t1 > fine and (self._hot() or self.twin.peak_a(t, t1, powers) > HOT_SHARE * self.twin.fuse_a):
             t1 = fine
         return t1
@@ -307,6 +323,23 @@ class Runner:
         if self._tmp is not None:
             self._tmp.cleanup()
         return self.outcome
+
+
+async def _listening(port: int) -> None:
+    """Wait until the simulated inverter's Modbus TCP server accepts connections."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + 10.0
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if loop.time() > until:
+                raise TimeoutError(f"the simulated SunSpec inverter did not listen on port {port}") from None
+            await asyncio.sleep(0.01)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
 
 
 def _store_forecast(world: World, storage: Storage, clock: ManualClock, day: Any) -> None:
