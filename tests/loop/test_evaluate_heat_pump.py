@@ -40,9 +40,8 @@ def test_every_strategy_has_the_heat_pump_and_only_rule_and_hems_move_it(two_day
         hp = strategies[name]["heat_pumps"]["heat-pump"]
         assert hp["hours_in_state"]["boost"] > 0 and hp["hours_in_state"]["block"] > 0
         assert hp["hours_in_state"]["force"] == 0.0  # not allowed by default
-    hems = strategies["hems"]["heat_pumps"]["heat-pump"]
-    # at most 2 h of block in a row, so the tank never falls to the block state's 35 °C guard
-    assert hems["coldest_tank_c"] > 38.0
+    for name in ("rule", "hems"):  # a block lets the tank cool to its 35 °C guard, never below
+        assert strategies[name]["heat_pumps"]["heat-pump"]["coldest_tank_c"] >= 34.5
     for name, s in strategies.items():
         assert s["heat_pumps"]["heat-pump"]["kwh"] > 20.0, name  # two cold January days of heating
         assert s["deadlines_missed"] == 0
