@@ -1,6 +1,7 @@
 """Benchmark: what the box saves, and how fast the evaluation runs (by hand; prints a table).
 
-    python bench/evaluate.py [--seeds 1,2,3] [--days 30] [--cases january,july] [--drivers] [--heat-pump]
+    python bench/evaluate.py [--seeds 1,2,3] [--days 30] [--cases january,july] [--drivers [LIST]]
+                             [--heat-pump]
 
 The loop issue's targets, measured with `hems evaluate` (the same code as the command):
 
@@ -94,7 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--cases", default="january,july")
-    parser.add_argument("--drivers", action="store_true", help="the water heater and EV behind their drivers")
+    parser.add_argument(
+        "--drivers",
+        nargs="?",
+        const=",".join(EVALUATE_DRIVEN_DEFAULT),
+        metavar="LIST",
+        help="these behind their real drivers (alone: the water heater and EV; battery: SunSpec, slow)",
+    )
     parser.add_argument("--heat-pump", action="store_true", help="the twin's SG Ready heat pump in the house")
     args = parser.parse_args(argv)
     if args.heat_pump:
@@ -102,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)
     seeds = [int(s) for s in args.seeds.split(",")]
     command = f"python bench/evaluate.py --seeds {args.seeds} --days {args.days}"
-    command += " --drivers" if args.drivers else ""
-    drivers = EVALUATE_DRIVEN_DEFAULT if args.drivers else ()
+    command += f" --drivers {args.drivers}" if args.drivers else ""
+    drivers = tuple(args.drivers.split(",")) if args.drivers else ()
     print(f"# {command}   load average at start: {load()}")
     head = (
         f"{'case':<8} {'seed':>4} "
@@ -150,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
 def heat_pump_table(args: argparse.Namespace) -> int:
     """The cases with the twin's SG Ready heat pump (see the module docstring)."""
     seeds = [int(s) for s in args.seeds.split(",")]
-    drivers = EVALUATE_DRIVEN_DEFAULT if args.drivers else ()
-    flags = (" --drivers" if args.drivers else "") + " --heat-pump"
+    drivers = tuple(args.drivers.split(",")) if args.drivers else ()
+    flags = (f" --drivers {args.drivers}" if args.drivers else "") + " --heat-pump"
     print(f"# python bench/evaluate.py --seeds {args.seeds} --days {args.days}{flags}   load: {load()}")
     head = (
         f"{'case':<8} {'seed':>4} "

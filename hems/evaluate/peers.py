@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 CONNECT_S = 10.0  #: the charge point must have booted within this (real time) [s]
 WAIT_S = 0.0005  #: how long a look waits while an exchange is in flight [s]
+FREE_TURNS = 64  #: looks that do not wait (a Modbus exchange on localhost needs a few turns)
 SETTLE_S = 10.0  #: an exchange that has not ended by then (real time) is given up on [s]
 QUIET_S = 0.02  #: after the boot, no task started or ended for this long: the exchanges are over [s]
 
@@ -111,12 +112,14 @@ class Settler:
         loop = asyncio.get_running_loop()
         until = loop.time() + SETTLE_S
         me = asyncio.current_task()
-        quiet, busy = 0, True
+        quiet, busy, turns = 0, True, 0
         while quiet < 2:  # two looks in a row with nothing in flight
             # every party is in this process, so a look is a turn of the loop (its sockets' reads
-            # included); while something is in flight the turn waits a little, without the GIL: the
-            # ocpp package checks each message against its schema in a worker thread
-            await asyncio.sleep(WAIT_S if busy else 0)
+            # included): a Modbus exchange on localhost ends within a few; one still in flight after
+            # `FREE_TURNS` waits a little per turn, without the GIL: the ocpp package checks each
+            # message against its schema in a worker thread
+            await asyncio.sleep(WAIT_S if busy and turns >= FREE_TURNS else 0)
+            turns += 1
             busy = False
             in_flight = [
                 t for t in asyncio.all_tasks() if t is not me and t not in self.baseline and not t.done()
