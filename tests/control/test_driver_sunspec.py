@@ -114,3 +114,41 @@ async def test_the_plans_own_battery_power_guards_the_set_point(inverter: tuple[
     device.set_power(datetime.now(UTC), 3.2, planned_kw=1.5)  # planned to charge 1.5 kW: no faster
     await cycles(device, 3)
     assert sim.p_w == pytest.approx(1500.0, abs=10)
+
+
+async def test_a_set_point_given_while_a_read_is_under_way_is_written_without_waiting_a_cycle(
+    inverter: tuple[SimSunSpec, int],
+) -> None:
+    """The control cycle polls (a read starts) and then commands: the write follows that read at
+    once instead of waiting for the next cycle's poll, 10 s later."""
+    sim, port = inverter
+    actuator = SunSpecBattery("battery", "127.0.0.1", port, 1, 10.0, 5000.0)
+    device = DrivenDevice(
+        "battery", "battery", actuator, None, datetime.now(UTC), relay=False, grid_w=lambda: 1200.0
+    )
+    await cycles(device, 3)
+    device.poll(datetime.now(UTC))  # a read under way...
+    for _ in range(3):
+        await asyncio.sleep(0)  # (its request on the wire)
+    device.set_power(datetime.now(UTC), 3.2)  # ...and the plan's set point in the same cycle
+    await asyncio.sleep(0.3)  # no further poll
+    assert sim.p_w == pytest.approx(2000.0, abs=10)
+
+
+async def test_a_plan_aiming_at_no_exchange_is_left_to_the_inverters_own_control(
+    inverter: tuple[SimSunSpec, int],
+) -> None:
+    """Zero import and zero export is what the inverter's self-consumption does on its own meter
+    within a second; the box's loop through its meter would lag a cycle behind it."""
+    _, port = inverter
+    actuator = SunSpecBattery("battery", "127.0.0.1", port, 1, 10.0, 5000.0)
+    device = DrivenDevice(
+        "battery", "battery", actuator, None, datetime.now(UTC), relay=False, grid_w=lambda: 1200.0
+    )
+    device.set_power(datetime.now(UTC), 3.2)
+    await cycles(device, 3)
+    assert device.reading is not None and device.reading.limit_w == pytest.approx(2000.0, abs=10)
+    device.set_power(datetime.now(UTC), 0.0)  # the plan: neither import nor export
+    await cycles(device, 3)
+    assert device.reading.limit_w is None  # StorCtl_Mod 0: no limit of the box's in force
+    assert device.fault is None

@@ -132,6 +132,10 @@ class Follow:
         return r.p_w is not None and (r.p_w > self.tolerance_w) == (want > 0)
 
 
+#: a battery's planned grid exchange this close to zero is left to the inverter's own control [kW]
+OWN_CONTROL_KW = 0.02
+
+
 class DrivenDevice:
     """An appliance behind a driver: needs from ``needs``, power to ``actuator``, status read back.
 
@@ -240,10 +244,12 @@ class DrivenDevice:
 
     def _battery(self, now: datetime, kw: float | None, planned_kw: float | None) -> None:
         """Aim at the planned grid exchange ``kw``: the battery takes up the difference between it
-        and the grid meter, as far as `battery_guard` lets it; without a plan (or a grid reading)
-        the inverter's own self-consumption."""
+        and the grid meter, as far as `battery_guard` lets it; without a plan (or a grid reading),
+        or when the plan aims at no exchange, the inverter's own self-consumption."""
         grid = self.grid_w() if self.grid_w is not None else None
-        if kw is None or grid is None:
+        if kw is None or grid is None or abs(kw) <= OWN_CONTROL_KW:
+            # a plan aiming at no exchange is what the inverter's own self-consumption does, on its
+            # own meter within a second, where the box's loop through its meter lags a cycle
             self.actuator.command(now, None)
             self.follow.commanded = None
             return

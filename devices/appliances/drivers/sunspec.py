@@ -118,6 +118,12 @@ class SunSpecBattery:
                 await self._write(client, self._want)
                 self._written = self._want
             await self._read(client, now)
+            if self._want is not False and self._want != self._written:
+                # told while this exchange was under way (a cycle polls, then commands): now, not a
+                # cycle later
+                await self._write(client, self._want)
+                self._written = self._want
+                await self._read(client, now)
         except (SunSpecError, TimeoutError, ConnectionError, OSError) as exc:
             self._problems.append(f"{self.id}: SunSpec inverter at {self.host}:{self.port}: {exc}")
             if self._client is not None:
