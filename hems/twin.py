@@ -82,9 +82,12 @@ def drive(tables: list[dict[str, Any]], drivers: Collection[str]) -> list[dict[s
     simulated Shelly, the EV behind a simulated OCPP charge point."""
     unknown = set(drivers) - set(TWIN_DRIVEN)
     ids = {"battery" if a.get("kind") == "battery" else a["id"] for a in tables}
-    if unknown or not set(drivers) <= ids:
-        missing = sorted(unknown or set(drivers) - ids)
-        raise ValueError(f"the twin has no driven appliance {missing} (it has {list(TWIN_DRIVEN)})")
+    if unknown:
+        raise ValueError(f"the twin has no driven appliance {sorted(unknown)} (it has {list(TWIN_DRIVEN)})")
+    if not set(drivers) <= ids:
+        missing = sorted(set(drivers) - ids)
+        hint = ' (a battery needs [[appliance]] kind = "battery")' if "battery" in missing else ""
+        raise ValueError(f"no driven appliance {missing} in the configuration's appliances{hint}")
     out = [dict(a) for a in tables]
     for a in out:
         if a.get("kind") == "battery" and "battery" in drivers:
