@@ -30,6 +30,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -104,13 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--heat-pump", action="store_true", help="the twin's SG Ready heat pump in the house")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
     if args.heat_pump:
         return heat_pump_table(args)
-    logging.basicConfig(level=logging.ERROR)
-    seeds = [int(s) for s in args.seeds.split(",")]
     command = f"python bench/evaluate.py --seeds {args.seeds} --days {args.days}"
     command += f" --drivers {args.drivers}" if args.drivers else ""
-    drivers = tuple(args.drivers.split(",")) if args.drivers else ()
     print(f"# {command}   load average at start: {load()}")
     head = (
         f"{'case':<8} {'seed':>4} "
@@ -120,32 +119,26 @@ def main(argv: list[str] | None = None) -> int:
     print(head)
     print("-" * len(head))
     verdicts = []
-    for case in args.cases.split(","):
-        first, doc_cfg = CASES[case]
-        cfg = parse_config(doc_cfg)
-        for seed in seeds:
-            began = time.perf_counter()
-            doc, _ = evaluate(cfg, first, args.days, seed=seed, zone="NO1", drivers=drivers)
-            seconds = time.perf_counter() - began
-            s = doc["strategies"]
-            share = doc["hems_share_of_oracle_savings"]
-            beats_rule = s["hems"]["bill"]["total"] < s["rule"]["bill"]["total"]
-            missed = s["hems"]["deadlines_missed"]
-            over = (s["hems"]["overload_events"], s["rule"]["overload_events"])
-            pv = (s["none"]["pv_self_consumption_share"], s["hems"]["pv_self_consumption_share"])
-            pv_text = "—" if pv[0] is None else f"{pv[0]:.3f}→{pv[1]:.3f}"
-            print(
-                f"{case:<8} {seed:>4} "
-                + " ".join(f"{s[n]['bill']['total']:>11.2f}" for n in NAMES)
-                + f" {share * 100 if share is not None else float('nan'):>6.1f}%"
-                + f" {'yes' if beats_rule else 'no':>5}"
-                + f" {missed:>6} {over[0]:>4}/{over[1]:<4} {pv_text:>11} {seconds:>6.1f}",
-                flush=True,
-            )
-            ok = share is not None and share >= 0.9 and beats_rule and missed == 0 and over[0] <= over[1]
-            if pv[0] is not None:
-                ok = ok and pv[1] > pv[0]
-            verdicts.append((case, seed, ok, seconds))
+    for case, seed, doc, seconds in runs(args):
+        s = doc["strategies"]
+        share = doc["hems_share_of_oracle_savings"]
+        beats_rule = s["hems"]["bill"]["total"] < s["rule"]["bill"]["total"]
+        missed = s["hems"]["deadlines_missed"]
+        over = (s["hems"]["overload_events"], s["rule"]["overload_events"])
+        pv = (s["none"]["pv_self_consumption_share"], s["hems"]["pv_self_consumption_share"])
+        pv_text = "—" if pv[0] is None else f"{pv[0]:.3f}→{pv[1]:.3f}"
+        print(
+            f"{case:<8} {seed:>4} "
+            + " ".join(f"{s[n]['bill']['total']:>11.2f}" for n in NAMES)
+            + f" {share * 100 if share is not None else float('nan'):>6.1f}%"
+            + f" {'yes' if beats_rule else 'no':>5}"
+            + f" {missed:>6} {over[0]:>4}/{over[1]:<4} {pv_text:>11} {seconds:>6.1f}",
+            flush=True,
+        )
+        ok = share is not None and share >= 0.9 and beats_rule and missed == 0 and over[0] <= over[1]
+        if pv[0] is not None:
+            ok = ok and pv[1] > pv[0]
+        verdicts.append((case, seed, ok, seconds))
     print("-" * len(head))
     for case, seed, ok, seconds in verdicts:
         speed = "≤ 120 s" if seconds <= 120 else "> 120 s"
@@ -154,10 +147,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def runs(
+    args: argparse.Namespace, heat_pump: bool = False
+) -> Iterator[tuple[str, int, dict[str, Any], float]]:
+    """(case, seed, `hems evaluate`'s document, wall seconds) for every case and seed asked for."""
+    drivers = tuple(args.drivers.split(",")) if args.drivers else ()
+    for case in args.cases.split(","):
+        first, doc_cfg = CASES[case]
+        cfg = parse_config(doc_cfg)
+        for seed in (int(s) for s in args.seeds.split(",")):
+            began = time.perf_counter()
+            doc, _ = evaluate(
+                cfg, first, args.days, seed=seed, zone="NO1", drivers=drivers, heat_pump=heat_pump
+            )
+            yield case, seed, doc, time.perf_counter() - began
+
+
 def heat_pump_table(args: argparse.Namespace) -> int:
     """The cases with the twin's SG Ready heat pump (see the module docstring)."""
-    seeds = [int(s) for s in args.seeds.split(",")]
-    drivers = tuple(args.drivers.split(",")) if args.drivers else ()
     flags = (f" --drivers {args.drivers}" if args.drivers else "") + " --heat-pump"
     print(f"# python bench/evaluate.py --seeds {args.seeds} --days {args.days}{flags}   load: {load()}")
     head = (
@@ -169,31 +176,25 @@ def heat_pump_table(args: argparse.Namespace) -> int:
     print(head)
     print("-" * len(head))
     verdicts = []
-    for case in args.cases.split(","):
-        first, doc_cfg = CASES[case]
-        cfg = parse_config(doc_cfg)
-        for seed in seeds:
-            began = time.perf_counter()
-            doc, _ = evaluate(cfg, first, args.days, seed=seed, zone="NO1", drivers=drivers, heat_pump=True)
-            seconds = time.perf_counter() - began
-            s = doc["strategies"]
-            hp = {n: s[n]["heat_pumps"]["heat-pump"] for n in NAMES}
-            vs_none = s["none"]["bill"]["total"] - s["hems"]["bill"]["total"]
-            vs_rule = s["rule"]["bill"]["total"] - s["hems"]["bill"]["total"]
-            missed = s["hems"]["deadlines_missed"]
-            states = hp["hems"]["hours_in_state"]
-            print(
-                f"{case:<8} {seed:>4} "
-                + " ".join(f"{s[n]['bill']['total']:>11.2f}" for n in NAMES)
-                + f" {vs_none:>7.2f} {vs_rule:>7.2f}"
-                + f" {hp['none']['kwh']:>5.0f}/{hp['hems']['kwh']:<5.0f}"
-                + f" {hp['none']['energy_cost']:>6.1f}/{hp['hems']['energy_cost']:<6.1f}"
-                + f" {states['boost']:>6.1f}/{states['block']:<6.1f}"
-                + f" {hp['hems']['coldest_tank_c']:>4.1f}/{hp['rule']['coldest_tank_c']:<5.1f}"
-                + f" {missed:>6} {seconds:>6.1f}",
-                flush=True,
-            )
-            verdicts.append((case, seed, vs_none > 0, vs_rule > 0, missed == 0))
+    for case, seed, doc, seconds in runs(args, heat_pump=True):
+        s = doc["strategies"]
+        hp = {n: s[n]["heat_pumps"]["heat-pump"] for n in NAMES}
+        vs_none = s["none"]["bill"]["total"] - s["hems"]["bill"]["total"]
+        vs_rule = s["rule"]["bill"]["total"] - s["hems"]["bill"]["total"]
+        missed = s["hems"]["deadlines_missed"]
+        states = hp["hems"]["hours_in_state"]
+        print(
+            f"{case:<8} {seed:>4} "
+            + " ".join(f"{s[n]['bill']['total']:>11.2f}" for n in NAMES)
+            + f" {vs_none:>7.2f} {vs_rule:>7.2f}"
+            + f" {hp['none']['kwh']:>5.0f}/{hp['hems']['kwh']:<5.0f}"
+            + f" {hp['none']['energy_cost']:>6.1f}/{hp['hems']['energy_cost']:<6.1f}"
+            + f" {states['boost']:>6.1f}/{states['block']:<6.1f}"
+            + f" {hp['hems']['coldest_tank_c']:>4.1f}/{hp['rule']['coldest_tank_c']:<5.1f}"
+            + f" {missed:>6} {seconds:>6.1f}",
+            flush=True,
+        )
+        verdicts.append((case, seed, vs_none > 0, vs_rule > 0, missed == 0))
     print("-" * len(head))
     for case, seed, over_none, over_rule, in_time in verdicts:
         print(

@@ -74,9 +74,7 @@ class SimHeatPump:
         now = self._last
         while left > 1e-9:
             dt = min(left, STEP_S)
-            demand_kw = max(self.ua_kw_per_k * (INDOOR_C - self.outdoor_c(now)), 0.0)
-            heat_kw = self.heat_kw if self.running else 0.0
-            self.tank_c += (heat_kw - demand_kw) * dt / 3600.0 / self.tank_kwh_per_k
+            self.tank_c = self._tank_after(self.tank_c, self.running, now, dt)
             self.coldest_c = min(self.coldest_c, self.tank_c)
             if self.running:
                 self.run_s[self.sg_state] += dt
@@ -85,6 +83,13 @@ class SimHeatPump:
             now = datetime.fromtimestamp(now.timestamp() + dt, t.tzinfo)
             self._control()
         self._last = t
+
+    def _tank_after(self, tank_c: float, running: bool, now: datetime, dt: float) -> float:
+        """The tank's temperature ``dt`` seconds after ``now`` [°C]: the compressor's heat in (while
+        ``running``), the floor heating's draw out."""
+        demand_kw = max(self.ua_kw_per_k * (INDOOR_C - self.outdoor_c(now)), 0.0)
+        heat_kw = self.heat_kw if running else 0.0
+        return tank_c + (heat_kw - demand_kw) * dt / 3600.0 / self.tank_kwh_per_k
 
     def _control(self) -> None:
         start_below, stop_at = SET_POINTS[self.sg_state]
@@ -119,9 +124,7 @@ class SimHeatPump:
         t, tank, running = self._last, self.tank_c, self.running
         start_below, stop_at = SET_POINTS[self.sg_state]
         for _ in range(int(LOOK_AHEAD_S // STEP_S)):
-            demand_kw = max(self.ua_kw_per_k * (INDOOR_C - self.outdoor_c(t)), 0.0)
-            heat_kw = self.heat_kw if running else 0.0
-            tank += (heat_kw - demand_kw) * STEP_S / 3600.0 / self.tank_kwh_per_k
+            tank = self._tank_after(tank, running, t, STEP_S)
             t = datetime.fromtimestamp(t.timestamp() + STEP_S, t.tzinfo)
             if (running and tank >= stop_at) or (not running and tank < start_below):
                 return t

@@ -120,7 +120,7 @@ class DriverHost:
 
             cls = RELAYS["shelly"] if o.topic and o.topic.startswith("shelly") else RELAYS["tasmota"]
             assert o.topic is not None
-            comfort = Comfort(o.boost_hours, o.block_hours, o.max_block_h, o.min_gap_h)
+            comfort = Comfort.of(o)
             contacts = (
                 cls(f"{a.id}-a", relays.view(), o.topic, o.channel, 1.0),
                 cls(f"{a.id}-b", relays.view(), o.topic_b or o.topic, o.channel_b, 1.0),

@@ -72,7 +72,8 @@ def evaluate(
     cfg, notes = twin_config(cfg, drivers=drivers)
     if heat_pump:
         cfg = with_heat_pump(cfg)
-    notes += heat_pump_notes(cfg)
+    pump_notes = heat_pump_notes(cfg)
+    notes += pump_notes
     zone = zone or cfg.tariff.bidding_zone
     cfg = cfg.model_copy(
         update={"tariff": cfg.tariff.model_copy(update={"bidding_zone": zone}), "mqtt": None}
@@ -130,7 +131,7 @@ def evaluate(
     if "hems" in results and results["hems"].plans == 0 and results["hems"].runs_requested:
         notes.append("the hems box made no plan at all (its log says why): its figures are the fallback's")
     share = share_of_oracle_savings(results)
-    if heat_pump_notes(cfg) and share is not None:
+    if pump_notes and share is not None:
         share = None
         notes.append(
             "hems_share_of_oracle_savings is left out: the oracle cannot move the heat pump, so with one "

@@ -237,13 +237,11 @@ class SgReadyRule:
 
         self.world = world
         options = {a.id: a.device for a in world.cfg.appliance if a.driver == "sg-ready"}
-        self.pumps = [
-            (p, Comfort(o.boost_hours, o.block_hours, o.max_block_h, o.min_gap_h))
-            for p in pumps
-            if (o := options.get(p.id)) is not None
-        ]
-        self.blocked_since: dict[str, datetime | None] = {p.id: None for p, _ in self.pumps}
-        self.last_block_end: dict[str, datetime | None] = {p.id: None for p, _ in self.pumps}
+        self.pumps = [(p, Comfort.of(o)) for p in pumps if (o := options.get(p.id)) is not None]
+        #: per pump: (blocked since, last block ended), as the box's driver keeps them
+        self.blocks: dict[str, tuple[datetime | None, datetime | None]] = {
+            p.id: (None, None) for p, _ in self.pumps
+        }
         self._days: dict[Any, tuple[list[datetime], list[float]]] = {}
 
     def _day(self, day: Any) -> tuple[list[datetime], list[float]]:
@@ -253,21 +251,18 @@ class SgReadyRule:
         return self._days[day]
 
     def apply(self, t: datetime) -> None:
-        from devices.appliances.drivers.sgready import CONTACTS, choose_state
+        from devices.appliances.drivers.sgready import CONTACTS, block_clock, choose_state
 
         starts, prices = self._day(t.astimezone(self.world.tz).date())
         slot = _floor_slot(t)
         if slot not in starts:
             return
         for pump, comfort in self.pumps:
-            since, last = self.blocked_since[pump.id], self.last_block_end[pump.id]
+            since, last = self.blocks[pump.id]
             state = choose_state(
                 prices, starts.index(slot), 15, comfort, since, last, t, self.world.outdoor_c(t)
             )
-            if state == 1 and since is None:
-                self.blocked_since[pump.id] = t
-            elif state != 1 and since is not None:
-                self.blocked_since[pump.id], self.last_block_end[pump.id] = None, t
+            self.blocks[pump.id] = block_clock(pump.sg_state, state, t, since, last)
             if state != pump.sg_state:  # opening first: between the two it passes through normal
                 for contact, closed in sorted(zip("ab", CONTACTS[state], strict=True), key=lambda c: c[1]):
                     pump.set_contact(t, contact, closed)

@@ -53,10 +53,7 @@ class FastTwin:
             self.battery = SimBattery(battery.id, battery.capacity_kwh, battery.power_kw, battery.efficiency)
             self.devices.append(self.battery)
         #: SG Ready heat pumps, each on its own controller until something moves its contacts
-        self.heat_pumps = [
-            SimHeatPump(hp_id, circuit, line, world.outdoor_c, p_el_w=p_el_w)
-            for hp_id, circuit, line, p_el_w in heat_pumps(world.cfg)
-        ]
+        self.heat_pumps = sim_heat_pumps(world)
         self.devices += self.heat_pumps
         n = len(world.slots)
         self.slot_import_kwh = np.zeros(n)
@@ -166,12 +163,19 @@ class FastTwin:
         )
 
 
+def sim_heat_pumps(world: World) -> list[SimHeatPump]:
+    """The world's SG Ready heat pumps (`hems.twin.heat_pumps`), each on its own controller."""
+    return [
+        SimHeatPump(hp_id, circuit, line, world.outdoor_c, p_el_w=p_el_w)
+        for hp_id, circuit, line, p_el_w in heat_pumps(world.cfg)
+    ]
+
+
 def heat_pumps_on_their_own_kw(world: World) -> np.ndarray:
     """The SG Ready heat pumps' electricity per slot [kW mean] when nothing moves their contacts:
     what `none` and `oracle` get (the oracle knows it in advance, as it knows the base load)."""
     out = np.zeros(len(world.slots))
-    for hp_id, circuit, line, p_el_w in heat_pumps(world.cfg):
-        pump = SimHeatPump(hp_id, circuit, line, world.outdoor_c, p_el_w=p_el_w)
+    for pump in sim_heat_pumps(world):
         for i, t0 in enumerate(world.slots):
             t, t1 = t0, t0 + timedelta(seconds=SLOT_S)
             while t < t1:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from devices.appliances.drivers.base import Actuator, Follow, Reading
 
@@ -42,6 +42,23 @@ class Comfort:
     min_gap_h: float = 1.0
     no_block_below_c: float | None = -15.0
     force: bool = False
+
+    @classmethod
+    def of(cls, options: Any) -> Comfort:
+        """The limits an ``sg-ready`` appliance's ``[appliance.device]`` options set."""
+        return cls(options.boost_hours, options.block_hours, options.max_block_h, options.min_gap_h)
+
+
+def block_clock(
+    before: int, after: int, now: datetime, blocked_since: datetime | None, last_block_end: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """(blocked since, last block ended) once the state moves from ``before`` to ``after`` at ``now``:
+    what `choose_state` needs to keep a block short and blocks apart."""
+    if after == 1 and before != 1:
+        return now, last_block_end
+    if after != 1 and before == 1:
+        return None, now
+    return blocked_since, last_block_end
 
 
 def choose_state(
@@ -103,10 +120,9 @@ class SgReady:
         self.follow_b = Follow(self.confirm_s, 300.0)
 
     def set_state(self, now: datetime, state: State) -> None:
-        if state == 1 and self.state != 1:
-            self.blocked_since = now
-        if state != 1 and self.state == 1:
-            self.blocked_since, self.last_block_end = None, now
+        self.blocked_since, self.last_block_end = block_clock(
+            self.state, state, now, self.blocked_since, self.last_block_end
+        )
         self.state = state
         a, b = CONTACTS[state]
         for actuator, follow, on in ((self.a, self.follow_a, a), (self.b, self.follow_b, b)):
